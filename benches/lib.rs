@@ -1,0 +1,1 @@
+//! Shared helpers of the benchmarks (none yet; each bench is a standalone program).

@@ -1,0 +1,870 @@
+//! The sans-IO protocol core: in-flight table, ID allocation, reply matching, retries,
+//! timers and resolver health. No sockets and no clock: callers pass `now` and datagrams
+//! in and take "send this" and "this finished" out, so tests drive it with a simulated
+//! network and clock.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use hickory_proto::op::{
+    Edns, Header, HeaderCounts, MessageType, Metadata, OpCode, Query, ResponseCode,
+};
+use hickory_proto::rr::{DNSClass, Name, Record, RecordType};
+use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, BinEncodable, BinEncoder};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
+use crate::error::Error;
+use crate::outcome::{Outcome, Status, interpret};
+
+/// Tunables of the client. Build with [`Config::new`] and adjust the public fields.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// Resolvers to spread queries over (IPv4 and IPv6 may be mixed).
+    pub resolvers: Vec<SocketAddr>,
+    /// Timeout of the first attempt; each retry doubles it up to `max_timeout`.
+    pub timeout: Duration,
+    /// Upper bound for the per-attempt timeout.
+    pub max_timeout: Duration,
+    /// UDP attempts per query, at least 1.
+    pub attempts: u8,
+    /// UDP sockets per address family, each on its own random OS-chosen port (RFC 5452).
+    pub sockets: usize,
+    /// EDNS(0) UDP payload size advertised in queries; `None` sends no OPT record.
+    pub edns_payload: Option<u16>,
+    /// Set RD (recursion desired); needed when talking to a recursive resolver.
+    pub recursion_desired: bool,
+    /// Retry SERVFAIL and REFUSED on the next attempt (another resolver when there are
+    /// several). NXDOMAIN and NODATA are final and never retried (RFC 8020).
+    pub retry_servfail: bool,
+    /// Timeout of a TCP retry after a truncated (TC=1) UDP reply.
+    pub tcp_timeout: Duration,
+    /// How long a finished query's ID stays reserved, so a late or duplicate reply is
+    /// recognised as such and never credited to a newer query that reused the ID.
+    pub quarantine: Duration,
+}
+
+impl Config {
+    /// Defaults for scanning: 1.5 s first timeout doubling to at most 6 s, 3 attempts,
+    /// 4 sockets per family, EDNS(0) payload 1232, RD set, SERVFAIL/REFUSED retried.
+    pub fn new(resolvers: Vec<SocketAddr>) -> Self {
+        Config {
+            resolvers,
+            timeout: Duration::from_millis(1500),
+            max_timeout: Duration::from_secs(6),
+            attempts: 3,
+            sockets: 4,
+            edns_payload: Some(1232),
+            recursion_desired: true,
+            retry_servfail: true,
+            tcp_timeout: Duration::from_secs(5),
+            quarantine: Duration::from_secs(10),
+        }
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        if self.resolvers.is_empty() {
+            return Err(Error::NoResolvers);
+        }
+        if self.resolvers.len() > usize::from(u16::MAX) {
+            return Err(Error::Config(format!(
+                "too many resolvers: {} (at most {})",
+                self.resolvers.len(),
+                u16::MAX
+            )));
+        }
+        if self.attempts == 0 {
+            return Err(Error::Config("attempts must be at least 1".into()));
+        }
+        if self.sockets == 0 || self.sockets > 1024 {
+            return Err(Error::Config(format!(
+                "sockets must be between 1 and 1024, got {}",
+                self.sockets
+            )));
+        }
+        if self.timeout.is_zero() {
+            return Err(Error::Config("timeout must be greater than zero".into()));
+        }
+        if let Some(p) = self.edns_payload {
+            if p < 512 {
+                return Err(Error::Config(format!(
+                    "EDNS payload must be at least 512 bytes, got {p}"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Counters of everything the core saw. Every received datagram lands in exactly one of
+/// `matched`, `dropped_*`, `duplicates` or `late`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Queries submitted.
+    pub submitted: u64,
+    /// Queries finished (with any outcome).
+    pub completed: u64,
+    /// UDP datagrams handed out for sending (first attempts and retries).
+    pub sent: u64,
+    /// UDP sends the I/O layer reported as failed (the query then times out and retries).
+    pub send_errors: u64,
+    /// UDP datagrams received.
+    pub received: u64,
+    /// Replies accepted for an in-flight query.
+    pub matched: u64,
+    /// Dropped: the ID is not in flight on that socket.
+    pub dropped_unknown_id: u64,
+    /// Dropped: the ID is in flight, but the reply came from another address or port.
+    pub dropped_wrong_source: u64,
+    /// Dropped: the question section differs from the query's (name, type or class).
+    pub dropped_wrong_question: u64,
+    /// Dropped: could not be decoded, or is not a response to a standard query.
+    pub dropped_malformed: u64,
+    /// Replies to a query that had already been answered (duplicates).
+    pub duplicates: u64,
+    /// Replies to a query that had already given up (timed out for good).
+    pub late: u64,
+    /// Attempts after the first (timeouts and retried SERVFAIL/REFUSED).
+    pub retries: u64,
+    /// Truncated UDP replies retried over TCP.
+    pub tcp_fallbacks: u64,
+    /// TCP exchanges that failed or timed out.
+    pub tcp_failures: u64,
+    /// Attempts that timed out (not queries: a query can time out once and then succeed).
+    pub attempt_timeouts: u64,
+    /// Queries that ended in [`Status::Timeout`].
+    pub timeouts: u64,
+}
+
+/// A datagram to send: the bytes are in the buffer passed to [`Core::poll_transmit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transmit {
+    /// Index of the socket to send from (see [`Core::socket_families`]).
+    pub socket: usize,
+    /// Where to send it.
+    pub dest: SocketAddr,
+}
+
+/// A TCP exchange the I/O layer must perform after a truncated reply: connect to `dest`,
+/// send `message` with a 2-byte length prefix, read one length-prefixed reply, and hand it
+/// to [`Core::handle_tcp_response`] with `token`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TcpRequest {
+    /// Identifies the exchange to the core.
+    pub token: TcpToken,
+    /// The resolver that sent the truncated reply.
+    pub dest: SocketAddr,
+    /// The encoded query (without length prefix).
+    pub message: Vec<u8>,
+}
+
+/// Opaque handle of a TCP exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpToken {
+    slot: u32,
+    generation: u32,
+    id: u16,
+}
+
+/// A finished query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    /// The tag given to [`Core::submit`].
+    pub tag: u64,
+    /// How it ended.
+    pub outcome: Outcome,
+}
+
+/// Address family of a socket the I/O layer must open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// Bind `0.0.0.0:0`.
+    V4,
+    /// Bind `[::]:0`.
+    V6,
+}
+
+/// One UDP attempt still listened for.
+#[derive(Debug, Clone, Copy)]
+struct Attempt {
+    socket: u16,
+    id: u16,
+    resolver: u16,
+    sent_at: Instant,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Waiting in the send queue for (re)transmission.
+    Queued,
+    /// Sent over UDP; waiting for a reply or the timer.
+    Udp,
+    /// Waiting for a TCP exchange.
+    Tcp { resolver: u16, started: Instant },
+}
+
+#[derive(Debug)]
+struct Lookup {
+    tag: u64,
+    query: Query,
+    attempts: u8,
+    /// Attempts whose replies are still accepted (earlier attempts stay valid: a slow
+    /// reply to attempt 1 answers the query as well as one to attempt 2).
+    live: Vec<Attempt>,
+    /// Resolver to use for the next attempt, when a retry wants a different one.
+    last_resolver: Option<u16>,
+    phase: Phase,
+}
+
+/// Per-socket ID table entry: 0 = free, `QUARANTINE_*` = recently finished, otherwise
+/// the slot index + 1 of the in-flight lookup.
+const FREE: u32 = 0;
+const QUARANTINE_ANSWERED: u32 = u32::MAX;
+const QUARANTINE_GAVE_UP: u32 = u32::MAX - 1;
+/// IDs in use per socket above which a socket counts as full (keeps random ID probes short).
+const MAX_PER_SOCKET: u32 = 40_000;
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Health {
+    consecutive_failures: u32,
+    penalty_until: Option<Instant>,
+}
+
+/// The protocol state machine of the client. See the module documentation.
+#[derive(Debug)]
+pub struct Core {
+    config: Config,
+    families: Vec<Family>,
+    /// Socket index ranges per family.
+    v4_sockets: std::ops::Range<usize>,
+    v6_sockets: std::ops::Range<usize>,
+    ids: Vec<Vec<u32>>,
+    ids_in_use: Vec<u32>,
+    slots: Vec<Option<Lookup>>,
+    free_slots: Vec<u32>,
+    generations: Vec<u32>,
+    timers: BinaryHeap<Reverse<(Instant, u32, u32)>>,
+    quarantine: VecDeque<(Instant, u16, u16)>,
+    send_queue: VecDeque<u32>,
+    tcp_queue: VecDeque<TcpRequest>,
+    completions: VecDeque<Completion>,
+    health: Vec<Health>,
+    next_resolver: usize,
+    in_flight: usize,
+    rng: StdRng,
+    stats: Stats,
+}
+
+impl Core {
+    /// A core with IDs and ports drawn from a generator seeded by the operating system's
+    /// CSPRNG.
+    pub fn new(config: Config) -> Result<Self, Error> {
+        Self::with_rng(config, rand::make_rng())
+    }
+
+    /// A core with a fixed seed: for reproducible tests only (predictable IDs defeat RFC
+    /// 5452's protection).
+    pub fn with_seed(config: Config, seed: u64) -> Result<Self, Error> {
+        Self::with_rng(config, StdRng::seed_from_u64(seed))
+    }
+
+    fn with_rng(config: Config, rng: StdRng) -> Result<Self, Error> {
+        config.validate()?;
+        let has_v4 = config.resolvers.iter().any(SocketAddr::is_ipv4);
+        let has_v6 = config.resolvers.iter().any(SocketAddr::is_ipv6);
+        let mut families = Vec::new();
+        if has_v4 {
+            families.extend(std::iter::repeat_n(Family::V4, config.sockets));
+        }
+        let v4_sockets = 0..families.len();
+        if has_v6 {
+            families.extend(std::iter::repeat_n(Family::V6, config.sockets));
+        }
+        let v6_sockets = v4_sockets.end..families.len();
+        let n = families.len();
+        Ok(Core {
+            health: vec![Health::default(); config.resolvers.len()],
+            config,
+            families,
+            v4_sockets,
+            v6_sockets,
+            ids: vec![vec![FREE; 65536]; n],
+            ids_in_use: vec![0; n],
+            slots: Vec::new(),
+            free_slots: Vec::new(),
+            generations: Vec::new(),
+            timers: BinaryHeap::new(),
+            quarantine: VecDeque::new(),
+            send_queue: VecDeque::new(),
+            tcp_queue: VecDeque::new(),
+            completions: VecDeque::new(),
+            next_resolver: 0,
+            in_flight: 0,
+            rng,
+            stats: Stats::default(),
+        })
+    }
+
+    /// The sockets the I/O layer must open, in index order.
+    pub fn socket_families(&self) -> &[Family] {
+        &self.families
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// Queries submitted and not yet finished.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    /// True when nothing is in flight and nothing waits to be sent or collected.
+    pub fn is_idle(&self) -> bool {
+        self.in_flight == 0 && self.completions.is_empty() && self.tcp_queue.is_empty()
+    }
+
+    /// Queues a query. Its outcome comes out of [`Core::poll_completion`] with `tag`.
+    pub fn submit(&mut self, name: Name, record_type: RecordType, tag: u64) {
+        let mut name = name;
+        name.set_fqdn(true);
+        let lookup = Lookup {
+            tag,
+            query: Query::query(name, record_type),
+            attempts: 0,
+            live: Vec::new(),
+            last_resolver: None,
+            phase: Phase::Queued,
+        };
+        let slot = match self.free_slots.pop() {
+            Some(slot) => {
+                self.slots[slot as usize] = Some(lookup);
+                slot
+            }
+            None => {
+                self.slots.push(Some(lookup));
+                self.generations.push(0);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.bump_generation(slot);
+        self.in_flight += 1;
+        self.stats.submitted += 1;
+        self.send_queue.push_back(slot);
+    }
+
+    /// The next datagram to send, encoded into `buf` (cleared first). Registers the attempt
+    /// and starts its timer at `now`. Returns `None` when nothing is queued, or when every
+    /// socket of the needed family is full.
+    ///
+    /// Send-error policy: if the I/O layer then fails to send, it calls
+    /// [`Core::record_send_error`]; the attempt simply times out and is retried.
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
+        let slot = *self.send_queue.front()?;
+        let resolver = self.pick_resolver(now, slot);
+        let dest = self.config.resolvers[resolver as usize];
+        let sockets = if dest.is_ipv4() {
+            self.v4_sockets.clone()
+        } else {
+            self.v6_sockets.clone()
+        };
+        let socket = self.pick_socket(sockets)?;
+        self.send_queue.pop_front();
+        let id = self.allocate_id(socket, slot);
+        let timeout = self.attempt_timeout(slot);
+        let generation = self.bump_generation(slot);
+        let lookup = self.slots[slot as usize]
+            .as_mut()
+            .expect("queued slots hold a lookup");
+        lookup.attempts += 1;
+        if lookup.attempts > 1 {
+            self.stats.retries += 1;
+        }
+        lookup.last_resolver = Some(resolver);
+        lookup.phase = Phase::Udp;
+        lookup.live.push(Attempt {
+            socket: socket as u16,
+            id,
+            resolver,
+            sent_at: now,
+        });
+        encode_query(
+            buf,
+            id,
+            &lookup.query,
+            self.config.recursion_desired,
+            self.config.edns_payload,
+        );
+        self.timers
+            .push(Reverse((now + timeout, slot, generation)));
+        self.stats.sent += 1;
+        Some(Transmit { socket, dest })
+    }
+
+    /// Counts a failed send (see [`Core::poll_transmit`]).
+    pub fn record_send_error(&mut self) {
+        self.stats.send_errors += 1;
+    }
+
+    /// The next TCP exchange to perform.
+    pub fn poll_tcp(&mut self) -> Option<TcpRequest> {
+        self.tcp_queue.pop_front()
+    }
+
+    /// The next finished query.
+    pub fn poll_completion(&mut self) -> Option<Completion> {
+        self.completions.pop_front()
+    }
+
+    /// When [`Core::handle_timeout`] should next be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let timer = self.timers.peek().map(|Reverse((at, _, _))| *at);
+        let quarantine = self.quarantine.front().map(|(at, _, _)| *at);
+        match (timer, quarantine) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Fires every timer due at `now`: retries or gives up timed-out attempts, and frees
+    /// quarantined IDs.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(&Reverse((at, slot, generation))) = self.timers.peek() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            if self.generations[slot as usize] != generation {
+                continue; // answered or rescheduled since: a cancelled timer
+            }
+            let Some(lookup) = self.slots[slot as usize].as_ref() else {
+                continue;
+            };
+            let resolver = match lookup.phase {
+                Phase::Udp => lookup.last_resolver,
+                Phase::Tcp { resolver, .. } => {
+                    self.stats.tcp_failures += 1;
+                    Some(resolver)
+                }
+                Phase::Queued => None,
+            };
+            self.stats.attempt_timeouts += 1;
+            if let Some(r) = resolver {
+                self.note_failure(now, r);
+            }
+            self.retry_or_finish(now, slot, None);
+        }
+        while let Some(&(at, socket, id)) = self.quarantine.front() {
+            if at > now {
+                break;
+            }
+            self.quarantine.pop_front();
+            let entry = &mut self.ids[socket as usize][id as usize];
+            if *entry == QUARANTINE_ANSWERED || *entry == QUARANTINE_GAVE_UP {
+                *entry = FREE;
+                self.ids_in_use[socket as usize] -= 1;
+            }
+        }
+    }
+
+    /// Handles a datagram received on `socket` from `from`. Never fails: anything that is
+    /// not an acceptable reply is counted and dropped.
+    pub fn handle_datagram(&mut self, now: Instant, socket: usize, from: SocketAddr, data: &[u8]) {
+        self.stats.received += 1;
+        if data.len() < 12 || socket >= self.ids.len() {
+            self.stats.dropped_malformed += 1;
+            return;
+        }
+        let id = u16::from_be_bytes([data[0], data[1]]);
+        let slot = match self.ids[socket][id as usize] {
+            FREE => {
+                self.stats.dropped_unknown_id += 1;
+                return;
+            }
+            QUARANTINE_ANSWERED => {
+                self.stats.duplicates += 1;
+                return;
+            }
+            QUARANTINE_GAVE_UP => {
+                self.stats.late += 1;
+                return;
+            }
+            entry => entry - 1,
+        };
+        let lookup = self.slots[slot as usize]
+            .as_ref()
+            .expect("ID table points at live lookups");
+        let Some(attempt) = lookup
+            .live
+            .iter()
+            .find(|a| usize::from(a.socket) == socket && a.id == id)
+            .copied()
+        else {
+            self.stats.dropped_unknown_id += 1;
+            return;
+        };
+        if from != self.config.resolvers[attempt.resolver as usize] {
+            self.stats.dropped_wrong_source += 1;
+            return;
+        }
+        let reply = match decode_reply(data) {
+            Ok(reply) => reply,
+            Err(Reject::Malformed) => {
+                self.stats.dropped_malformed += 1;
+                return;
+            }
+            Err(Reject::WrongQuestion) => {
+                self.stats.dropped_wrong_question += 1;
+                return;
+            }
+        };
+        if !same_question(&reply.question, &lookup.query) {
+            self.stats.dropped_wrong_question += 1;
+            return;
+        }
+        self.stats.matched += 1;
+        let rtt = now.saturating_duration_since(attempt.sent_at);
+        if reply.truncated {
+            self.start_tcp(now, slot, attempt.resolver);
+            return;
+        }
+        self.accept(now, slot, attempt.resolver, rtt, reply, false);
+    }
+
+    /// Hands back the result of a TCP exchange requested by [`Core::poll_tcp`].
+    /// A result for an exchange the core no longer waits for is ignored.
+    pub fn handle_tcp_response(
+        &mut self,
+        now: Instant,
+        token: TcpToken,
+        result: Result<&[u8], std::io::Error>,
+    ) {
+        if self.generations.get(token.slot as usize) != Some(&token.generation) {
+            return;
+        }
+        let Some(lookup) = self.slots[token.slot as usize].as_ref() else {
+            return;
+        };
+        let Phase::Tcp { resolver, started } = lookup.phase else {
+            return;
+        };
+        let data = match result {
+            Ok(data) => data,
+            Err(_) => {
+                self.stats.tcp_failures += 1;
+                self.note_failure(now, resolver);
+                self.retry_or_finish(now, token.slot, None);
+                return;
+            }
+        };
+        let accepted = data.len() >= 12
+            && u16::from_be_bytes([data[0], data[1]]) == token.id
+            && matches!(decode_reply(data), Ok(ref r) if same_question(&r.question, &lookup.query) && !r.truncated);
+        if !accepted {
+            // A TCP reply that does not answer our query is a failed exchange.
+            self.stats.tcp_failures += 1;
+            self.note_failure(now, resolver);
+            self.retry_or_finish(now, token.slot, None);
+            return;
+        }
+        let reply = decode_reply(data).ok().expect("checked above");
+        let rtt = now.saturating_duration_since(started);
+        self.accept(now, token.slot, resolver, rtt, reply, true);
+    }
+
+    fn start_tcp(&mut self, now: Instant, slot: u32, resolver: u16) {
+        self.stats.tcp_fallbacks += 1;
+        self.release_ids(slot, QUARANTINE_ANSWERED, now);
+        let generation = self.bump_generation(slot);
+        let id: u16 = self.rng.random();
+        let lookup = self.slots[slot as usize].as_mut().expect("live lookup");
+        lookup.phase = Phase::Tcp {
+            resolver,
+            started: now,
+        };
+        let mut message = Vec::with_capacity(64);
+        // Over TCP the payload limit does not apply, but keep EDNS so the server treats
+        // the query the same way.
+        encode_query(
+            &mut message,
+            id,
+            &lookup.query,
+            self.config.recursion_desired,
+            self.config.edns_payload,
+        );
+        self.tcp_queue.push_back(TcpRequest {
+            token: TcpToken {
+                slot,
+                generation,
+                id,
+            },
+            dest: self.config.resolvers[resolver as usize],
+            message,
+        });
+        self.timers
+            .push(Reverse((now + self.config.tcp_timeout, slot, generation)));
+    }
+
+    fn accept(
+        &mut self,
+        now: Instant,
+        slot: u32,
+        resolver: u16,
+        rtt: Duration,
+        reply: Reply,
+        via_tcp: bool,
+    ) {
+        let lookup = self.slots[slot as usize].as_ref().expect("live lookup");
+        let (status, records) = interpret(
+            reply.rcode,
+            lookup.query.name(),
+            lookup.query.query_type(),
+            reply.answers,
+        );
+        let attempts = lookup.attempts;
+        let transient = matches!(status, Status::ServFail | Status::Refused);
+        if transient {
+            self.note_failure(now, resolver);
+        } else {
+            self.health[resolver as usize] = Health::default();
+        }
+        let outcome = Outcome {
+            status,
+            records,
+            attempts,
+            resolver: Some(self.config.resolvers[resolver as usize]),
+            rtt: Some(rtt),
+            via_tcp,
+        };
+        if transient && self.config.retry_servfail && attempts < self.config.attempts {
+            // The failed exchange is over: its IDs go to quarantine, the retry gets new ones.
+            self.release_ids(slot, QUARANTINE_ANSWERED, now);
+            self.retry_or_finish(now, slot, Some(outcome));
+        } else {
+            self.finish(now, slot, outcome, QUARANTINE_ANSWERED);
+        }
+    }
+
+    /// After a failed attempt: queue another one, or end the query with `last` (the
+    /// failed attempt's own outcome) or a timeout.
+    fn retry_or_finish(&mut self, now: Instant, slot: u32, last: Option<Outcome>) {
+        let lookup = self.slots[slot as usize].as_mut().expect("live lookup");
+        if lookup.attempts < self.config.attempts {
+            self.bump_generation(slot);
+            let lookup = self.slots[slot as usize].as_mut().expect("live lookup");
+            lookup.phase = Phase::Queued;
+            self.send_queue.push_back(slot);
+            return;
+        }
+        let attempts = lookup.attempts;
+        let outcome = last.unwrap_or_else(|| Outcome::timeout(attempts));
+        if outcome.status == Status::Timeout {
+            self.stats.timeouts += 1;
+        }
+        let mark = if outcome.status == Status::Timeout {
+            QUARANTINE_GAVE_UP
+        } else {
+            QUARANTINE_ANSWERED
+        };
+        self.finish(now, slot, outcome, mark);
+    }
+
+    fn finish(&mut self, now: Instant, slot: u32, outcome: Outcome, mark: u32) {
+        self.release_ids(slot, mark, now);
+        self.bump_generation(slot);
+        let lookup = self.slots[slot as usize].take().expect("live lookup");
+        self.free_slots.push(slot);
+        self.in_flight -= 1;
+        self.stats.completed += 1;
+        self.completions.push_back(Completion {
+            tag: lookup.tag,
+            outcome,
+        });
+    }
+
+    /// Moves every live ID of `slot` into quarantine.
+    fn release_ids(&mut self, slot: u32, mark: u32, now: Instant) {
+        let lookup = self.slots[slot as usize].as_mut().expect("live lookup");
+        // The quarantine must outlast the longest attempt timeout, so that a reply to any
+        // attempt arrives while its ID is still reserved.
+        let until = now + self.config.quarantine.max(self.config.max_timeout);
+        for a in lookup.live.drain(..) {
+            self.ids[a.socket as usize][a.id as usize] = mark;
+            self.quarantine.push_back((until, a.socket, a.id));
+        }
+    }
+
+    fn bump_generation(&mut self, slot: u32) -> u32 {
+        let g = &mut self.generations[slot as usize];
+        *g = g.wrapping_add(1);
+        *g
+    }
+
+    fn attempt_timeout(&self, slot: u32) -> Duration {
+        let attempts = self.slots[slot as usize].as_ref().map_or(0, |l| l.attempts);
+        let factor = 1u32 << u32::from(attempts.min(16));
+        self.config
+            .timeout
+            .saturating_mul(factor)
+            .min(self.config.max_timeout.max(self.config.timeout))
+    }
+
+    /// Round robin over resolvers, skipping ones in a penalty period, and moving a retry
+    /// to a resolver other than the last one when there is a choice.
+    fn pick_resolver(&mut self, now: Instant, slot: u32) -> u16 {
+        let n = self.config.resolvers.len();
+        let avoid = self.slots[slot as usize]
+            .as_ref()
+            .and_then(|l| l.last_resolver);
+        let mut fallback = None;
+        for step in 0..n {
+            let r = (self.next_resolver + step) % n;
+            let healthy = self.health[r]
+                .penalty_until
+                .is_none_or(|until| until <= now);
+            if !healthy {
+                continue;
+            }
+            if n > 1 && avoid == Some(r as u16) {
+                fallback.get_or_insert(r);
+                continue;
+            }
+            self.next_resolver = (r + 1) % n;
+            return r as u16;
+        }
+        // Everything is penalised (or only the avoided one is healthy): use the healthy
+        // one, else the next in turn — a query is never refused for lack of resolvers.
+        let r = fallback.unwrap_or(self.next_resolver % n);
+        self.next_resolver = (r + 1) % n;
+        r as u16
+    }
+
+    fn note_failure(&mut self, now: Instant, resolver: u16) {
+        let h = &mut self.health[resolver as usize];
+        h.consecutive_failures += 1;
+        // After a burst of failures, rest the resolver for a while that doubles with each
+        // further failure (100 ms up to 10 s), so load moves to healthy ones.
+        if h.consecutive_failures >= 8 {
+            let exp = (h.consecutive_failures - 8).min(7);
+            let rest = Duration::from_millis(100 << exp).min(Duration::from_secs(10));
+            h.penalty_until = Some(now + rest);
+        }
+    }
+
+    fn pick_socket(&mut self, range: std::ops::Range<usize>) -> Option<usize> {
+        if range.is_empty() {
+            return None;
+        }
+        let start = self.rng.random_range(range.clone());
+        let len = range.len();
+        (0..len)
+            .map(|i| range.start + (start - range.start + i) % len)
+            .find(|&s| self.ids_in_use[s] < MAX_PER_SOCKET)
+    }
+
+    fn allocate_id(&mut self, socket: usize, slot: u32) -> u16 {
+        // The table is at most ~61% full (MAX_PER_SOCKET), so a few random probes find
+        // a free ID.
+        loop {
+            let id: u16 = self.rng.random();
+            let entry = &mut self.ids[socket][id as usize];
+            if *entry == FREE {
+                *entry = slot + 1;
+                self.ids_in_use[socket] += 1;
+                return id;
+            }
+        }
+    }
+}
+
+/// Why a datagram was not accepted.
+enum Reject {
+    Malformed,
+    WrongQuestion,
+}
+
+struct Reply {
+    question: Query,
+    truncated: bool,
+    rcode: ResponseCode,
+    answers: Vec<Record>,
+}
+
+/// Decodes only what the client needs: header, the one question, the answer section.
+/// Counts from the wire size nothing before the bytes behind them have been read.
+fn decode_reply(data: &[u8]) -> Result<Reply, Reject> {
+    let mut decoder = BinDecoder::new(data);
+    let header = Header::read(&mut decoder).map_err(|_| Reject::Malformed)?;
+    if header.metadata.message_type != MessageType::Response
+        || header.metadata.op_code != OpCode::Query
+    {
+        return Err(Reject::Malformed);
+    }
+    if header.counts.queries != 1 {
+        return Err(Reject::WrongQuestion);
+    }
+    let question = Query::read(&mut decoder).map_err(|_| Reject::Malformed)?;
+    let mut answers = Vec::with_capacity(usize::from(header.counts.answers).min(16));
+    if !header.metadata.truncation {
+        for _ in 0..header.counts.answers {
+            answers.push(Record::read(&mut decoder).map_err(|_| Reject::Malformed)?);
+        }
+    }
+    Ok(Reply {
+        question,
+        truncated: header.metadata.truncation,
+        rcode: header.metadata.response_code,
+        answers,
+    })
+}
+
+fn same_question(got: &Query, asked: &Query) -> bool {
+    // `Name` equality ignores ASCII case (RFC 4343).
+    got.query_type() == asked.query_type()
+        && got.query_class() == DNSClass::IN
+        && got.name() == asked.name()
+}
+
+/// Encodes a standard query with one question (and an OPT record) into `buf`.
+pub(crate) fn encode_query(
+    buf: &mut Vec<u8>,
+    id: u16,
+    query: &Query,
+    recursion_desired: bool,
+    edns_payload: Option<u16>,
+) {
+    buf.clear();
+    let mut metadata = Metadata::new(id, MessageType::Query, OpCode::Query);
+    metadata.recursion_desired = recursion_desired;
+    let header = Header {
+        metadata,
+        counts: HeaderCounts {
+            queries: 1,
+            answers: 0,
+            authorities: 0,
+            additionals: u16::from(edns_payload.is_some()),
+        },
+    };
+    let mut encoder = BinEncoder::new(buf);
+    // Encoding a header, a valid name and an OPT record into a Vec cannot fail.
+    header.emit(&mut encoder).expect("header encodes");
+    query.emit(&mut encoder).expect("question encodes");
+    if let Some(payload) = edns_payload {
+        let mut edns = Edns::new();
+        edns.set_max_payload(payload);
+        edns.emit(&mut encoder).expect("OPT encodes");
+    }
+}
+
+#[cfg(test)]
+mod tests;

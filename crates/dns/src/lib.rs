@@ -1,0 +1,66 @@
+//! `ptraudit-dns`: a raw UDP DNS client for bulk reverse-DNS audits.
+//!
+//! [hickory-proto] encodes and decodes messages; this crate owns the sockets. It is built
+//! for pushing hundreds of thousands of PTR/A/AAAA queries per second at a few resolvers
+//! and getting a *definite* [`Outcome`] for every one of them: an answer, NXDOMAIN, NODATA,
+//! SERVFAIL, REFUSED, another RCODE, or a timeout after the last attempt.
+//!
+//! # Layout
+//!
+//! - [`Core`] — the sans-IO protocol state: in-flight table keyed by (socket, ID), random
+//!   IDs from a CSPRNG-seeded generator, reply matching (source address and port, ID and
+//!   question must all match; everything else is counted in [`Stats`] and dropped),
+//!   retries with doubling timeouts spread over resolvers, resolver health, TCP fallback
+//!   after TC=1. It takes `now` and datagrams, and returns datagrams to send and finished
+//!   queries; no task or timer per query (a priority queue of deadlines).
+//! - [`Client`] — one tokio task driving a [`Core`] with a pool of UDP sockets on random
+//!   ports. [`Client::query`] asks one question; [`Client::pipeline`] gives a
+//!   [`Submitter`]/[`Completions`] pair for many.
+//! - [`reverse_name`] / [`ip_from_reverse`] — `in-addr.arpa` and nibble `ip6.arpa` names.
+//!
+//! # Example
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use ptraudit_dns::{ClientBuilder, RecordType, Status, reverse_name};
+//!
+//! // A loopback test server with one PTR record.
+//! let server = ptraudit_testdns::Server::builder()
+//!     .zone_text("18.198.in-addr.arpa.", "
+//! $TTL 300
+//! @ SOA ns.test. host.test. 1 3600 600 86400 300
+//! @ NS ns.test.
+//! 7.0 PTR mail.example.test.")?
+//!     .start()?;
+//!
+//! let client = ClientBuilder::new(vec![server.udp_addr()]).build()?;
+//! let outcome = client.query(reverse_name("198.18.0.7".parse()?), RecordType::PTR).await?;
+//! assert_eq!(outcome.status, Status::Answer);
+//! assert_eq!(outcome.ptr_names().next().unwrap().to_ascii(), "mail.example.test.");
+//!
+//! let missing = client.query(reverse_name("198.18.0.8".parse()?), RecordType::PTR).await?;
+//! assert_eq!(missing.status, Status::NxDomain);
+//! # Ok(()) }
+//! ```
+//!
+//! [hickory-proto]: https://docs.rs/hickory-proto
+
+#![deny(missing_docs)]
+
+mod client;
+mod core;
+mod error;
+mod outcome;
+mod resolver;
+mod reverse;
+
+pub use crate::client::{Client, ClientBuilder, Completions, Submitter};
+pub use crate::core::{
+    Completion, Config, Core, Family, Stats, TcpRequest, TcpToken, Transmit,
+};
+pub use crate::error::Error;
+pub use crate::outcome::{Outcome, Rec, RecordValue, Status};
+pub use crate::resolver::parse_resolver;
+pub use crate::reverse::{ip_from_reverse, reverse_name, reverse_name_string};
+pub use hickory_proto::rr::{Name, RecordType};

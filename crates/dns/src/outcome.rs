@@ -1,0 +1,321 @@
+//! The definite result of one query, and how a reply is turned into one.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+
+/// How a query ended. Every query ends in exactly one of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Status {
+    /// NOERROR with at least one record of the asked type (possibly behind CNAMEs).
+    Answer,
+    /// The name does not exist (RCODE 3). Final: never retried (RFC 8020).
+    NxDomain,
+    /// NOERROR, but no record of the asked type. CNAME records, if any, are kept in
+    /// [`Outcome::records`] so the caller can follow them.
+    NoData,
+    /// SERVFAIL (RCODE 2) on the last attempt.
+    ServFail,
+    /// REFUSED (RCODE 5) on the last attempt.
+    Refused,
+    /// Any other RCODE (FORMERR, NOTIMP, ...), by number.
+    Rcode(u16),
+    /// No acceptable reply after the last attempt.
+    Timeout,
+}
+
+impl Status {
+    /// The name used in reports: `NOERROR`, `NXDOMAIN`, `NODATA`, `SERVFAIL`, `REFUSED`,
+    /// `TIMEOUT`, or the RCODE's mnemonic (`FORMERR`, `NOTIMP`, ...; `RCODE` for a code
+    /// with no mnemonic, which [`Display`](fmt::Display) writes with its number).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Status::Answer => "NOERROR",
+            Status::NxDomain => "NXDOMAIN",
+            Status::NoData => "NODATA",
+            Status::ServFail => "SERVFAIL",
+            Status::Refused => "REFUSED",
+            Status::Timeout => "TIMEOUT",
+            Status::Rcode(code) => match code {
+                1 => "FORMERR",
+                4 => "NOTIMP",
+                6 => "YXDOMAIN",
+                7 => "YXRRSET",
+                8 => "NXRRSET",
+                9 => "NOTAUTH",
+                10 => "NOTZONE",
+                16 => "BADVERS",
+                _ => "RCODE",
+            },
+        }
+    }
+
+    /// True for the outcomes a different attempt might change (SERVFAIL, REFUSED, TIMEOUT).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Status::ServFail | Status::Refused | Status::Timeout)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Status::Rcode(code) if self.as_str() == "RCODE" => write!(f, "RCODE{code}"),
+            _ => f.write_str(self.as_str()),
+        }
+    }
+}
+
+/// The data of a record the scanner cares about.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RecordValue {
+    /// An IPv4 address.
+    A(Ipv4Addr),
+    /// An IPv6 address.
+    Aaaa(Ipv6Addr),
+    /// A reverse-mapping target name.
+    Ptr(Name),
+    /// An alias target.
+    Cname(Name),
+}
+
+/// One answer record: owner name, TTL and value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Rec {
+    /// The owner name, as the server wrote it.
+    pub name: Name,
+    /// Time to live in seconds.
+    pub ttl: u32,
+    /// The value.
+    pub value: RecordValue,
+}
+
+/// The definite outcome of one query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// How it ended.
+    pub status: Status,
+    /// The answer records on the chain from the question name: CNAMEs in chain order,
+    /// then the records of the asked type. Only PTR, A, AAAA and CNAME are kept; records
+    /// whose owner is not on the chain are dropped (they answer nothing we asked).
+    pub records: Vec<Rec>,
+    /// How many attempts were sent (UDP tries; a TCP retry of a truncated reply does not
+    /// count as a new attempt).
+    pub attempts: u8,
+    /// The resolver whose reply decided the outcome; `None` after a timeout.
+    pub resolver: Option<SocketAddr>,
+    /// Round-trip time of the deciding reply; `None` after a timeout.
+    pub rtt: Option<Duration>,
+    /// True when the deciding reply came over TCP after a truncated UDP reply.
+    pub via_tcp: bool,
+}
+
+impl Outcome {
+    pub(crate) fn timeout(attempts: u8) -> Self {
+        Outcome {
+            status: Status::Timeout,
+            records: Vec::new(),
+            attempts,
+            resolver: None,
+            rtt: None,
+            via_tcp: false,
+        }
+    }
+
+    /// The PTR target names in the answer.
+    pub fn ptr_names(&self) -> impl Iterator<Item = &Name> {
+        self.records.iter().filter_map(|r| match &r.value {
+            RecordValue::Ptr(n) => Some(n),
+            _ => None,
+        })
+    }
+
+    /// The A and AAAA addresses in the answer.
+    pub fn addrs(&self) -> impl Iterator<Item = IpAddr> + '_ {
+        self.records.iter().filter_map(|r| match r.value {
+            RecordValue::A(a) => Some(IpAddr::V4(a)),
+            RecordValue::Aaaa(a) => Some(IpAddr::V6(a)),
+            _ => None,
+        })
+    }
+
+    /// The CNAME targets followed from the question name, in order.
+    pub fn cname_chain(&self) -> impl Iterator<Item = &Name> {
+        self.records.iter().filter_map(|r| match &r.value {
+            RecordValue::Cname(n) => Some(n),
+            _ => None,
+        })
+    }
+
+    /// Where an unfinished CNAME chain ends: the last CNAME target, when the answer holds
+    /// no record of the asked type (the caller asks again for this name).
+    pub fn unresolved_cname(&self) -> Option<&Name> {
+        if self.status == Status::NoData || self.status == Status::NxDomain {
+            self.cname_chain().last()
+        } else {
+            None
+        }
+    }
+}
+
+/// Longest CNAME chain followed inside one reply.
+const MAX_CHAIN: usize = 16;
+
+/// Turns a matched reply into a status and the records on the chain from `qname`.
+pub(crate) fn interpret(
+    rcode: ResponseCode,
+    qname: &Name,
+    qtype: RecordType,
+    answers: Vec<Record>,
+) -> (Status, Vec<Rec>) {
+    let status = match rcode {
+        ResponseCode::NoError => None,
+        ResponseCode::NXDomain => Some(Status::NxDomain),
+        ResponseCode::ServFail => return (Status::ServFail, Vec::new()),
+        ResponseCode::Refused => return (Status::Refused, Vec::new()),
+        other => return (Status::Rcode(u16::from(other)), Vec::new()),
+    };
+    let mut records = Vec::new();
+    let mut current = qname.clone();
+    // Walk the chain: records of the asked type at the current owner end it; a CNAME
+    // moves it on. `Name` compares case-insensitively, as DNS does.
+    for _ in 0..=MAX_CHAIN {
+        let mut found = false;
+        for r in answers.iter().filter(|r| r.name == current) {
+            if r.record_type() == qtype {
+                if let Some(value) = value_of(&r.data) {
+                    records.push(Rec {
+                        name: r.name.clone(),
+                        ttl: r.ttl,
+                        value,
+                    });
+                    found = true;
+                }
+            }
+        }
+        if found {
+            return (status.unwrap_or(Status::Answer), records);
+        }
+        let next = answers.iter().find_map(|r| match &r.data {
+            RData::CNAME(target) if r.name == current && qtype != RecordType::CNAME => {
+                Some((r.ttl, target.0.clone()))
+            }
+            _ => None,
+        });
+        match next {
+            Some((ttl, target)) => {
+                // A loop inside one reply ends the walk; the chain so far is kept.
+                if records
+                    .iter()
+                    .any(|r| matches!(&r.value, RecordValue::Cname(n) if *n == target))
+                {
+                    break;
+                }
+                records.push(Rec {
+                    name: current.clone(),
+                    ttl,
+                    value: RecordValue::Cname(target.clone()),
+                });
+                current = target;
+            }
+            None => break,
+        }
+    }
+    (status.unwrap_or(Status::NoData), records)
+}
+
+fn value_of(data: &RData) -> Option<RecordValue> {
+    Some(match data {
+        RData::A(a) => RecordValue::A(a.0),
+        RData::AAAA(a) => RecordValue::Aaaa(a.0),
+        RData::PTR(p) => RecordValue::Ptr(p.0.clone()),
+        RData::CNAME(c) => RecordValue::Cname(c.0.clone()),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::rr::rdata::{A, CNAME, PTR};
+
+    fn n(s: &str) -> Name {
+        Name::from_ascii(s).unwrap()
+    }
+
+    #[test]
+    fn cname_chain_then_answer_is_kept_in_order() {
+        let answers = vec![
+            Record::from_rdata(n("x.test."), 60, RData::A(A::new(192, 0, 2, 9))),
+            Record::from_rdata(n("A.test."), 30, RData::CNAME(CNAME(n("x.test.")))),
+            Record::from_rdata(n("other.test."), 30, RData::A(A::new(192, 0, 2, 66))),
+        ];
+        let (status, recs) = interpret(ResponseCode::NoError, &n("a.test."), RecordType::A, answers);
+        assert_eq!(status, Status::Answer);
+        assert_eq!(recs.len(), 2);
+        assert_eq!(recs[0].value, RecordValue::Cname(n("x.test.")));
+        assert_eq!(recs[1].value, RecordValue::A(Ipv4Addr::new(192, 0, 2, 9)));
+        assert_eq!(recs[1].ttl, 60);
+    }
+
+    #[test]
+    fn cname_without_target_data_is_nodata_with_the_chain() {
+        let answers = vec![Record::from_rdata(
+            n("1.0.2.192.in-addr.arpa."),
+            30,
+            RData::CNAME(CNAME(n("1.0/25.0.2.192.in-addr.arpa."))),
+        )];
+        let o = Outcome {
+            status: Status::NoData,
+            records: interpret(
+                ResponseCode::NoError,
+                &n("1.0.2.192.in-addr.arpa."),
+                RecordType::PTR,
+                answers,
+            )
+            .1,
+            ..Outcome::timeout(1)
+        };
+        assert_eq!(
+            o.unresolved_cname().map(|n| n.to_ascii()),
+            Some("1.0/25.0.2.192.in-addr.arpa.".to_string())
+        );
+    }
+
+    #[test]
+    fn cname_loop_inside_a_reply_terminates() {
+        let answers = vec![
+            Record::from_rdata(n("a.test."), 30, RData::CNAME(CNAME(n("b.test.")))),
+            Record::from_rdata(n("b.test."), 30, RData::CNAME(CNAME(n("a.test.")))),
+        ];
+        let (status, recs) = interpret(ResponseCode::NoError, &n("a.test."), RecordType::PTR, answers);
+        assert_eq!(status, Status::NoData);
+        assert_eq!(recs.len(), 2);
+    }
+
+    #[test]
+    fn records_of_other_owners_are_dropped() {
+        let answers = vec![Record::from_rdata(
+            n("evil.test."),
+            30,
+            RData::PTR(PTR(n("mail.evil.test."))),
+        )];
+        let (status, recs) = interpret(ResponseCode::NoError, &n("a.test."), RecordType::PTR, answers);
+        assert_eq!(status, Status::NoData);
+        assert!(recs.is_empty());
+    }
+
+    #[test]
+    fn rcodes_map_to_statuses() {
+        let q = n("a.test.");
+        assert_eq!(interpret(ResponseCode::NXDomain, &q, RecordType::A, vec![]).0, Status::NxDomain);
+        assert_eq!(interpret(ResponseCode::ServFail, &q, RecordType::A, vec![]).0, Status::ServFail);
+        assert_eq!(interpret(ResponseCode::Refused, &q, RecordType::A, vec![]).0, Status::Refused);
+        assert_eq!(interpret(ResponseCode::FormErr, &q, RecordType::A, vec![]).0, Status::Rcode(1));
+        assert_eq!(Status::Rcode(1).as_str(), "FORMERR");
+        assert_eq!(Status::Rcode(12).to_string(), "RCODE12");
+    }
+}

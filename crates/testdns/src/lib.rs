@@ -1,0 +1,53 @@
+//! `ptraudit-testdns`: a loopback authoritative DNS server with injectable faults, for
+//! ptraudit's tests, demos and benchmarks.
+//!
+//! It serves RFC 1035 zone files (see `fixtures/`) over UDP and TCP on one loopback port:
+//! answers with the AA flag, CNAMEs followed inside the served data (RFC 2317 classless
+//! delegation), NXDOMAIN and NODATA with the SOA, empty non-terminals as NOERROR (RFC
+//! 8020), case-insensitive matching that echoes the question as sent, TC=1 when a reply
+//! exceeds the client's UDP payload size.
+//!
+//! # Layout
+//!
+//! - [`Zones`] — loads zone text, files or a manifest (`ORIGIN FILE` per line) and
+//!   computes authoritative answers (pure, no I/O).
+//! - [`Server`] / [`ServerBuilder`] — the sockets: one or more UDP worker threads, a TCP
+//!   acceptor, a delay queue.
+//! - [`Faults`] — drop, delay with jitter, duplicates, wrong ID, wrong source port, wrong
+//!   question, malformed packets, truncation, SERVFAIL/REFUSED by share or by subtree;
+//!   every decision drawn from a seeded generator. A [`Hook`] closure may alter any reply.
+//!
+//! # Example
+//!
+//! ```
+//! use std::net::UdpSocket;
+//! use hickory_proto::op::{Message, Query};
+//! use hickory_proto::rr::{Name, RecordType};
+//!
+//! let server = ptraudit_testdns::Server::builder()
+//!     .zone_text("example.test.", "
+//! $TTL 60
+//! @    SOA ns hostmaster 1 3600 600 86400 60
+//! mail A   192.0.2.25")?
+//!     .start()?;
+//!
+//! let mut query = Message::query();
+//! query.add_query(Query::query(Name::from_ascii("MAIL.example.test.")?, RecordType::A));
+//! let socket = UdpSocket::bind("127.0.0.1:0")?;
+//! socket.send_to(&query.to_vec()?, server.udp_addr())?;
+//! let mut buf = [0u8; 512];
+//! let n = socket.recv(&mut buf)?;
+//! let reply = Message::from_vec(&buf[..n])?;
+//! assert!(reply.metadata.authoritative);
+//! assert_eq!(reply.queries[0].name().to_ascii(), "MAIL.example.test.");
+//! assert_eq!(reply.answers.len(), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![deny(missing_docs)]
+
+mod server;
+mod zones;
+
+pub use crate::server::{Faults, Hook, Server, ServerBuilder, ServerError, ServerStats};
+pub use crate::zones::{ZoneError, Zones};
