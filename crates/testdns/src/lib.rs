@@ -47,7 +47,9 @@
 #![deny(missing_docs)]
 
 mod server;
+mod zonefile;
 mod zones;
 
 pub use crate::server::{Faults, Hook, Server, ServerBuilder, ServerError, ServerStats};
+pub use crate::zonefile::{ParseError, parse_name, parse_zone};
 pub use crate::zones::{ZoneError, Zones};

@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 
 use hickory_proto::op::{Edns, Message, OpCode, ResponseCode};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
-use hickory_proto::serialize::txt::Parser;
 
 /// Errors loading zone data.
 #[derive(Debug, thiserror::Error)]
@@ -120,32 +119,34 @@ impl Zones {
 
     fn add_zone(&mut self, origin: &str, text: &str, path: Option<PathBuf>) -> Result<(), ZoneError> {
         let parse_err = |message: String| ZoneError::Parse {
-            origin: origin.to_string(),
+            origin: match &path {
+                Some(p) => format!("{origin} ({})", p.display()),
+                None => origin.to_string(),
+            },
             message,
         };
-        let origin_name = Name::from_ascii(origin).map_err(|e| parse_err(e.to_string()))?;
-        let (apex, sets) = Parser::new(text, path, Some(origin_name))
-            .parse()
-            .map_err(|e| parse_err(e.to_string()))?;
+        let mut apex = crate::zonefile::parse_name(origin, &Name::root()).map_err(parse_err)?;
+        apex.set_fqdn(true);
+        let records =
+            crate::zonefile::parse_zone(text, &apex).map_err(|e| parse_err(e.to_string()))?;
         let apex_key = key(&apex);
-        for set in sets.values() {
-            for record in set.records_without_rrsigs() {
-                let owner = key(&record.name);
-                // Register the owner and its ancestors down to the apex: a name between
-                // them exists (empty non-terminal, NOERROR/NODATA, RFC 8020).
-                let mut n = record.name.clone();
-                loop {
-                    let k = key(&n);
-                    if !self.names.insert(k.clone()) || k == apex_key || n.is_root() {
-                        break;
-                    }
-                    n = n.base_name();
+        for record in records {
+            let owner = key(&record.name);
+            // Register the owner and its ancestors down to the apex: a name between
+            // them exists (empty non-terminal, NOERROR/NODATA, RFC 8020).
+            let mut n = record.name.clone();
+            loop {
+                let k = key(&n);
+                let at_apex = k == apex_key;
+                if !self.names.insert(k) || at_apex || n.is_root() {
+                    break;
                 }
-                if record.record_type() == RecordType::SOA && owner == apex_key {
-                    self.apexes.insert(apex_key.clone(), record.clone());
-                }
-                self.records.entry(owner).or_default().push(record.clone());
+                n = n.base_name();
             }
+            if record.record_type() == RecordType::SOA && owner == apex_key {
+                self.apexes.insert(apex_key.clone(), record.clone());
+            }
+            self.records.entry(owner).or_default().push(record);
         }
         if !self.apexes.contains_key(&apex_key) {
             return Err(ZoneError::NoSoa { origin: apex_key });

@@ -1,1 +1,447 @@
+//! The core driven by a simulated network and clock: no sockets, no sleeps.
 
+use std::collections::HashSet;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use hickory_proto::op::{Message, MessageType, ResponseCode};
+use hickory_proto::rr::rdata::{A, PTR};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+
+use super::*;
+use crate::outcome::RecordValue;
+
+const R1: &str = "127.0.0.1:5301";
+const R2: &str = "127.0.0.1:5302";
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+fn name(s: &str) -> Name {
+    Name::from_ascii(s).unwrap()
+}
+
+fn core(resolvers: &[&str], sockets: usize) -> Core {
+    let mut config = Config::new(resolvers.iter().map(|r| addr(r)).collect());
+    config.sockets = sockets;
+    config.timeout = Duration::from_secs(1);
+    config.max_timeout = Duration::from_secs(4);
+    Core::with_seed(config, 7).unwrap()
+}
+
+/// A datagram on the simulated wire.
+struct Sent {
+    socket: usize,
+    dest: SocketAddr,
+    query: Message,
+    bytes: Vec<u8>,
+}
+
+fn transmit(core: &mut Core, now: Instant) -> Option<Sent> {
+    let mut buf = Vec::new();
+    let t = core.poll_transmit(now, &mut buf)?;
+    Some(Sent {
+        socket: t.socket,
+        dest: t.dest,
+        query: Message::from_vec(&buf).expect("core sends valid queries"),
+        bytes: buf,
+    })
+}
+
+/// The reply a server would send, with `records` as answers.
+fn reply(sent: &Sent, rcode: ResponseCode, records: Vec<Record>) -> Vec<u8> {
+    let mut m = Message::response(sent.query.metadata.id, sent.query.metadata.op_code);
+    m.metadata.response_code = rcode;
+    m.add_queries(sent.query.queries.clone());
+    for r in records {
+        m.add_answer(r);
+    }
+    m.to_vec().unwrap()
+}
+
+fn ptr(owner: &str, target: &str) -> Record {
+    Record::from_rdata(name(owner), 300, RData::PTR(PTR(name(target))))
+}
+
+const Q: &str = "7.0.18.198.in-addr.arpa.";
+
+#[test]
+fn query_is_well_formed_with_edns_and_rd() {
+    let mut c = core(&[R1], 2);
+    c.submit(name(Q), RecordType::PTR, 1);
+    let s = transmit(&mut c, Instant::now()).unwrap();
+    assert_eq!(s.dest, addr(R1));
+    assert_eq!(s.query.metadata.message_type, MessageType::Query);
+    assert!(s.query.metadata.recursion_desired);
+    assert_eq!(s.query.queries.len(), 1);
+    assert_eq!(s.query.queries[0].name(), &name(Q));
+    assert_eq!(s.query.edns.as_ref().map(|e| e.max_payload()), Some(1232));
+    assert!(transmit(&mut c, Instant::now()).is_none());
+}
+
+#[test]
+fn answer_completes_with_rtt_resolver_and_records() {
+    let t0 = Instant::now();
+    let mut c = core(&[R1], 2);
+    c.submit(name(Q), RecordType::PTR, 42);
+    let s = transmit(&mut c, t0).unwrap();
+    let r = reply(&s, ResponseCode::NoError, vec![ptr(Q, "mail.example.test.")]);
+    c.handle_datagram(t0 + Duration::from_millis(3), s.socket, s.dest, &r);
+    let done = c.poll_completion().unwrap();
+    assert_eq!(done.tag, 42);
+    assert_eq!(done.outcome.status, Status::Answer);
+    assert_eq!(done.outcome.attempts, 1);
+    assert_eq!(done.outcome.resolver, Some(addr(R1)));
+    assert_eq!(done.outcome.rtt, Some(Duration::from_millis(3)));
+    assert_eq!(
+        done.outcome.records[0].value,
+        RecordValue::Ptr(name("mail.example.test."))
+    );
+    assert!(c.is_idle());
+    assert_eq!(c.stats().matched, 1);
+}
+
+#[test]
+fn dead_server_times_out_after_exactly_the_configured_attempts_with_backoff() {
+    let t0 = Instant::now();
+    let mut c = core(&[R1], 1);
+    c.submit(name(Q), RecordType::PTR, 1);
+    let mut ids = HashSet::new();
+    let mut now = t0;
+    let mut waits = Vec::new();
+    for _ in 0..3 {
+        let s = transmit(&mut c, now).expect("an attempt is due");
+        ids.insert(s.query.metadata.id);
+        let deadline = c.poll_timeout().unwrap();
+        waits.push(deadline - now);
+        // Just before the deadline nothing happens.
+        c.handle_timeout(deadline - Duration::from_millis(1));
+        assert!(transmit(&mut c, deadline - Duration::from_millis(1)).is_none());
+        now = deadline;
+        c.handle_timeout(now);
+    }
+    assert_eq!(waits, [1, 2, 4].map(Duration::from_secs));
+    let done = c.poll_completion().expect("finished after the last attempt");
+    assert_eq!(done.outcome.status, Status::Timeout);
+    assert_eq!(done.outcome.attempts, 3);
+    assert_eq!(ids.len(), 3, "each attempt gets a fresh ID");
+    let st = c.stats();
+    assert_eq!((st.sent, st.retries, st.timeouts, st.attempt_timeouts), (3, 2, 1, 3));
+    assert!(transmit(&mut c, now + Duration::from_secs(60)).is_none());
+}
+
+#[test]
+fn slow_reply_to_an_earlier_attempt_still_answers() {
+    let t0 = Instant::now();
+    let mut c = core(&[R1], 1);
+    c.submit(name(Q), RecordType::PTR, 1);
+    let first = transmit(&mut c, t0).unwrap();
+    c.handle_timeout(t0 + Duration::from_secs(1));
+    let second = transmit(&mut c, t0 + Duration::from_secs(1)).unwrap();
+    assert_ne!(first.query.metadata.id, second.query.metadata.id);
+    let late = reply(&first, ResponseCode::NoError, vec![ptr(Q, "a.test.")]);
+    c.handle_datagram(t0 + Duration::from_millis(1200), first.socket, first.dest, &late);
+    let done = c.poll_completion().unwrap();
+    assert_eq!(done.outcome.status, Status::Answer);
+    assert_eq!(done.outcome.rtt, Some(Duration::from_millis(1200)));
+    // The reply to the second attempt is now a duplicate, not a new result.
+    let dup = reply(&second, ResponseCode::NoError, vec![ptr(Q, "a.test.")]);
+    c.handle_datagram(t0 + Duration::from_millis(1300), second.socket, second.dest, &dup);
+    assert!(c.poll_completion().is_none());
+    assert_eq!(c.stats().duplicates, 1);
+}
+
+#[test]
+fn late_reply_after_giving_up_is_counted_and_never_credited_elsewhere() {
+    // Regression guard for a classic scanner bug: a reply to a query that already timed
+    // out was matched by ID alone to a newer query that reused the ID.
+    let t0 = Instant::now();
+    let mut config = Config::new(vec![addr(R1)]);
+    config.sockets = 1;
+    config.attempts = 1;
+    config.timeout = Duration::from_secs(1);
+    let mut c = Core::with_seed(config, 3).unwrap();
+    c.submit(name(Q), RecordType::PTR, 1);
+    let gone = transmit(&mut c, t0).unwrap();
+    c.handle_timeout(t0 + Duration::from_secs(1));
+    assert_eq!(c.poll_completion().unwrap().outcome.status, Status::Timeout);
+    // Fill the socket's ID space with new queries: none may get the quarantined ID.
+    let now = t0 + Duration::from_secs(1);
+    for i in 0..30_000u64 {
+        c.submit(name("1.0.18.198.in-addr.arpa."), RecordType::PTR, 100 + i);
+        let s = transmit(&mut c, now).unwrap();
+        assert_ne!(s.query.metadata.id, gone.query.metadata.id, "quarantined ID reused");
+    }
+    let late = reply(&gone, ResponseCode::NoError, vec![ptr(Q, "a.test.")]);
+    c.handle_datagram(now, gone.socket, gone.dest, &late);
+    assert!(c.poll_completion().is_none());
+    assert_eq!(c.stats().late, 1);
+    assert_eq!(c.stats().matched, 0);
+}
+
+#[test]
+fn quarantine_ends_and_the_id_becomes_unknown() {
+    let t0 = Instant::now();
+    let mut c = core(&[R1], 1);
+    c.submit(name(Q), RecordType::PTR, 1);
+    let s = transmit(&mut c, t0).unwrap();
+    let r = reply(&s, ResponseCode::NoError, vec![ptr(Q, "a.test.")]);
+    c.handle_datagram(t0, s.socket, s.dest, &r);
+    c.poll_completion().unwrap();
+    c.handle_timeout(t0 + Duration::from_secs(11));
+    assert_eq!(c.poll_timeout(), None, "nothing left to wake up for");
+    c.handle_datagram(t0 + Duration::from_secs(11), s.socket, s.dest, &r);
+    assert_eq!(c.stats().dropped_unknown_id, 1);
+}
+
+#[test]
+fn replies_failing_a_check_are_dropped_by_cause_and_the_real_one_still_counts() {
+    let t0 = Instant::now();
+    let mut c = core(&[R1], 2);
+    c.submit(name(Q), RecordType::PTR, 9);
+    let s = transmit(&mut c, t0).unwrap();
+    let good = reply(&s, ResponseCode::NoError, vec![ptr(Q, "a.test.")]);
+
+    // Unknown ID.
+    let mut bad = good.clone();
+    let id = s.query.metadata.id.wrapping_add(1);
+    bad[..2].copy_from_slice(&id.to_be_bytes());
+    c.handle_datagram(t0, s.socket, s.dest, &bad);
+    // Right ID on the other socket is also unknown there.
+    c.handle_datagram(t0, 1 - s.socket, s.dest, &good);
+    // Wrong source port, wrong source address.
+    c.handle_datagram(t0, s.socket, addr("127.0.0.1:9"), &good);
+    c.handle_datagram(t0, s.socket, addr("127.0.0.2:5301"), &good);
+    // Another question (name, then type).
+    let mut other = s.query.clone();
+    other.queries[0].set_name(name("8.0.18.198.in-addr.arpa."));
+    let other = Sent { query: other, ..s.clone_sent() };
+    c.handle_datagram(t0, s.socket, s.dest, &reply(&other, ResponseCode::NoError, vec![]));
+    let mut other = s.query.clone();
+    other.queries[0].set_query_type(RecordType::A);
+    let other = Sent { query: other, ..s.clone_sent() };
+    c.handle_datagram(t0, s.socket, s.dest, &reply(&other, ResponseCode::NoError, vec![]));
+    // Malformed: too short, cut in the middle, a query instead of a response.
+    c.handle_datagram(t0, s.socket, s.dest, &good[..5]);
+    c.handle_datagram(t0, s.socket, s.dest, &good[..good.len() - 3]);
+    c.handle_datagram(t0, s.socket, s.dest, &s.bytes);
+    assert!(c.poll_completion().is_none(), "nothing bogus completes the query");
+
+    // Same name in other letter case is the same question (RFC 4343).
+    let mut upper = s.query.clone();
+    upper.queries[0].set_name(name(&Q.to_uppercase()));
+    let upper = Sent { query: upper, ..s.clone_sent() };
+    c.handle_datagram(t0, s.socket, s.dest, &reply(&upper, ResponseCode::NoError, vec![ptr(Q, "a.test.")]));
+    assert_eq!(c.poll_completion().unwrap().outcome.status, Status::Answer);
+    c.handle_datagram(t0, s.socket, s.dest, &good);
+
+    let st = c.stats();
+    assert_eq!(st.dropped_unknown_id, 2);
+    assert_eq!(st.dropped_wrong_source, 2);
+    assert_eq!(st.dropped_wrong_question, 2);
+    assert_eq!(st.dropped_malformed, 3);
+    assert_eq!(st.matched, 1);
+    assert_eq!(st.duplicates, 1);
+    assert_eq!(st.received, 11);
+}
+
+impl Sent {
+    fn clone_sent(&self) -> Sent {
+        Sent {
+            socket: self.socket,
+            dest: self.dest,
+            query: self.query.clone(),
+            bytes: self.bytes.clone(),
+        }
+    }
+}
+
+#[test]
+fn servfail_moves_to_the_other_resolver_and_nxdomain_is_final() {
+    let t0 = Instant::now();
+    let mut c = core(&[R1, R2], 1);
+    c.submit(name(Q), RecordType::PTR, 1);
+    let s1 = transmit(&mut c, t0).unwrap();
+    c.handle_datagram(t0, s1.socket, s1.dest, &reply(&s1, ResponseCode::ServFail, vec![]));
+    assert!(c.poll_completion().is_none(), "SERVFAIL is retried");
+    let s2 = transmit(&mut c, t0).unwrap();
+    assert_ne!(s2.dest, s1.dest, "the retry goes to the other resolver");
+    c.handle_datagram(t0, s2.socket, s2.dest, &reply(&s2, ResponseCode::NXDomain, vec![]));
+    let done = c.poll_completion().unwrap();
+    assert_eq!(done.outcome.status, Status::NxDomain);
+    assert_eq!(done.outcome.attempts, 2);
+    assert_eq!(done.outcome.resolver, Some(s2.dest));
+
+    // NXDOMAIN on the first attempt is never retried.
+    c.submit(name(Q), RecordType::PTR, 2);
+    let s = transmit(&mut c, t0).unwrap();
+    c.handle_datagram(t0, s.socket, s.dest, &reply(&s, ResponseCode::NXDomain, vec![]));
+    assert_eq!(c.poll_completion().unwrap().outcome.attempts, 1);
+    assert!(transmit(&mut c, t0).is_none());
+}
+
+#[test]
+fn persistent_refused_ends_as_refused_after_all_attempts() {
+    let t0 = Instant::now();
+    let mut c = core(&[R1], 1);
+    c.submit(name(Q), RecordType::PTR, 1);
+    for _ in 0..3 {
+        let s = transmit(&mut c, t0).unwrap();
+        c.handle_datagram(t0, s.socket, s.dest, &reply(&s, ResponseCode::Refused, vec![]));
+    }
+    let done = c.poll_completion().unwrap();
+    assert_eq!(done.outcome.status, Status::Refused);
+    assert_eq!(done.outcome.attempts, 3);
+}
+
+#[test]
+fn truncated_reply_is_retried_over_tcp() {
+    let t0 = Instant::now();
+    let mut c = core(&[R1], 1);
+    c.submit(name(Q), RecordType::PTR, 5);
+    let s = transmit(&mut c, t0).unwrap();
+    let mut tc = Message::from_vec(&reply(&s, ResponseCode::NoError, vec![])).unwrap();
+    tc.metadata.truncation = true;
+    c.handle_datagram(t0, s.socket, s.dest, &tc.to_vec().unwrap());
+    assert!(c.poll_completion().is_none());
+    let req = c.poll_tcp().expect("a TCP exchange is requested");
+    assert_eq!(req.dest, addr(R1));
+    let tcp_query = Message::from_vec(&req.message).unwrap();
+    assert_eq!(tcp_query.queries[0].name(), &name(Q));
+    let tcp_sent = Sent {
+        socket: 0,
+        dest: req.dest,
+        query: tcp_query,
+        bytes: req.message.clone(),
+    };
+    let full = reply(
+        &tcp_sent,
+        ResponseCode::NoError,
+        (0..40).map(|i| ptr(Q, &format!("name{i}.example.test."))).collect(),
+    );
+    c.handle_tcp_response(t0 + Duration::from_millis(2), req.token, Ok(&full));
+    let done = c.poll_completion().unwrap();
+    assert!(done.outcome.via_tcp);
+    assert_eq!(done.outcome.ptr_names().count(), 40);
+    assert_eq!(c.stats().tcp_fallbacks, 1);
+    // A second result for the same token is ignored.
+    c.handle_tcp_response(t0, req.token, Ok(&full));
+    assert!(c.poll_completion().is_none());
+}
+
+#[test]
+fn failed_tcp_exchange_falls_back_to_a_new_attempt() {
+    let t0 = Instant::now();
+    let mut c = core(&[R1], 1);
+    c.submit(name(Q), RecordType::PTR, 5);
+    let s = transmit(&mut c, t0).unwrap();
+    let mut tc = Message::from_vec(&reply(&s, ResponseCode::NoError, vec![])).unwrap();
+    tc.metadata.truncation = true;
+    c.handle_datagram(t0, s.socket, s.dest, &tc.to_vec().unwrap());
+    let req = c.poll_tcp().unwrap();
+    c.handle_tcp_response(t0, req.token, Err(std::io::ErrorKind::ConnectionRefused.into()));
+    assert_eq!(c.stats().tcp_failures, 1);
+    let retry = transmit(&mut c, t0).expect("retried over UDP");
+    let ans = reply(&retry, ResponseCode::NoError, vec![ptr(Q, "a.test.")]);
+    c.handle_datagram(t0, retry.socket, retry.dest, &ans);
+    assert_eq!(c.poll_completion().unwrap().outcome.attempts, 2);
+}
+
+#[test]
+fn a_failing_resolver_is_rested_and_load_moves_to_the_healthy_one() {
+    let t0 = Instant::now();
+    let mut c = core(&[R1, R2], 1);
+    // Every reply from R1 is SERVFAIL; R2 answers.
+    let mut r1_after = 0;
+    for i in 0..40u64 {
+        c.submit(name(Q), RecordType::PTR, i);
+        while let Some(s) = transmit(&mut c, t0) {
+            if s.dest == addr(R1) {
+                if i >= 20 {
+                    r1_after += 1;
+                }
+                c.handle_datagram(t0, s.socket, s.dest, &reply(&s, ResponseCode::ServFail, vec![]));
+            } else {
+                let ans = reply(&s, ResponseCode::NoError, vec![ptr(Q, "a.test.")]);
+                c.handle_datagram(t0, s.socket, s.dest, &ans);
+            }
+        }
+        assert_eq!(c.poll_completion().unwrap().outcome.status, Status::Answer);
+    }
+    assert_eq!(r1_after, 0, "R1 rests after a burst of failures");
+}
+
+#[test]
+fn ipv4_and_ipv6_resolvers_get_sockets_of_their_family() {
+    let mut c = core(&["127.0.0.1:53", "[::1]:53"], 3);
+    assert_eq!(
+        c.socket_families(),
+        &[Family::V4, Family::V4, Family::V4, Family::V6, Family::V6, Family::V6]
+    );
+    let t0 = Instant::now();
+    for i in 0..20 {
+        c.submit(name(Q), RecordType::PTR, i);
+        let s = transmit(&mut c, t0).unwrap();
+        let fam = c.socket_families()[s.socket];
+        assert_eq!(fam == Family::V4, s.dest.is_ipv4());
+    }
+}
+
+#[test]
+fn ten_thousand_in_flight_with_loss_all_end_correctly() {
+    // Simulated: 5% of datagrams lost in each direction, every query must end with the
+    // answer that belongs to its own question.
+    let t0 = Instant::now();
+    let mut config = Config::new(vec![addr(R1), addr(R2)]);
+    config.attempts = 5;
+    let mut c = Core::with_seed(config, 11).unwrap();
+    let mut lcg = 12345u64;
+    let mut lose = move || {
+        lcg = lcg.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (lcg >> 33) % 100 < 5
+    };
+    let n = 10_000u32;
+    for i in 0..n {
+        let ip = Ipv4Addr::from(0xc612_0000 + i);
+        c.submit(crate::reverse_name(ip.into()), RecordType::A, u64::from(i));
+    }
+    let mut now = t0;
+    let mut done = 0;
+    while done < n {
+        let mut wire = Vec::new();
+        while let Some(s) = transmit(&mut c, now) {
+            wire.push(s);
+        }
+        assert!(c.in_flight() <= n as usize);
+        for s in &wire {
+            if lose() {
+                continue;
+            }
+            // The "server" answers each name with the address it stands for.
+            let q = s.query.queries[0].name().to_ascii();
+            let ip = match crate::ip_from_reverse(&q).unwrap() {
+                std::net::IpAddr::V4(v4) => v4,
+                _ => unreachable!(),
+            };
+            let rec = Record::from_rdata(name(&q), 60, RData::A(A(ip)));
+            let bytes = reply(s, ResponseCode::NoError, vec![rec]);
+            if lose() {
+                continue;
+            }
+            c.handle_datagram(now, s.socket, s.dest, &bytes);
+        }
+        while let Some(fin) = c.poll_completion() {
+            let expect = Ipv4Addr::from(0xc612_0000 + fin.tag as u32);
+            assert_eq!(fin.outcome.status, Status::Answer, "tag {}", fin.tag);
+            assert_eq!(fin.outcome.addrs().collect::<Vec<_>>(), vec![std::net::IpAddr::V4(expect)]);
+            done += 1;
+        }
+        if let Some(t) = c.poll_timeout() {
+            now = now.max(t);
+        }
+        c.handle_timeout(now);
+    }
+    assert!(c.is_idle());
+    assert!(c.stats().retries > 500, "loss caused retries: {:?}", c.stats());
+}
