@@ -427,7 +427,10 @@ impl Driver {
         let mut progress = false;
         while let Some(done) = self.core.poll_completion() {
             progress = true;
-            let Some(reply) = self.waiters.get_mut(done.tag as usize).and_then(Option::take)
+            let Some(reply) = self
+                .waiters
+                .get_mut(done.tag as usize)
+                .and_then(Option::take)
             else {
                 continue;
             };
@@ -449,9 +452,10 @@ impl Driver {
         let tx = self.tcp_tx.clone();
         let timeout = self.tcp_timeout;
         tokio::spawn(async move {
-            let result = tokio::time::timeout(timeout, tcp_exchange(request.dest, &request.message))
-                .await
-                .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()));
+            let result =
+                tokio::time::timeout(timeout, tcp_exchange(request.dest, &request.message))
+                    .await
+                    .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()));
             let _ = tx.send((request.token, result));
         });
     }

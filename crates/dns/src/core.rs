@@ -88,12 +88,12 @@ impl Config {
         if self.timeout.is_zero() {
             return Err(Error::Config("timeout must be greater than zero".into()));
         }
-        if let Some(p) = self.edns_payload {
-            if p < 512 {
-                return Err(Error::Config(format!(
-                    "EDNS payload must be at least 512 bytes, got {p}"
-                )));
-            }
+        if let Some(p) = self.edns_payload
+            && p < 512
+        {
+            return Err(Error::Config(format!(
+                "EDNS payload must be at least 512 bytes, got {p}"
+            )));
         }
         Ok(())
     }
@@ -249,7 +249,9 @@ pub struct Core {
     generations: Vec<u32>,
     timers: BinaryHeap<Reverse<(Instant, u32, u32)>>,
     quarantine: VecDeque<(Instant, u16, u16)>,
-    send_queue: VecDeque<u32>,
+    /// Lookups waiting to be sent, with the generation they were queued at (a lookup
+    /// answered meanwhile by a late reply leaves a stale entry that is skipped).
+    send_queue: VecDeque<(u32, u32)>,
     tcp_queue: VecDeque<TcpRequest>,
     completions: VecDeque<Completion>,
     health: Vec<Health>,
@@ -357,10 +359,10 @@ impl Core {
                 (self.slots.len() - 1) as u32
             }
         };
-        self.bump_generation(slot);
+        let generation = self.bump_generation(slot);
         self.in_flight += 1;
         self.stats.submitted += 1;
-        self.send_queue.push_back(slot);
+        self.send_queue.push_back((slot, generation));
     }
 
     /// The next datagram to send, encoded into `buf` (cleared first). Registers the attempt
@@ -370,7 +372,13 @@ impl Core {
     /// Send-error policy: if the I/O layer then fails to send, it calls
     /// [`Core::record_send_error`]; the attempt simply times out and is retried.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
-        let slot = *self.send_queue.front()?;
+        let slot = loop {
+            let &(slot, generation) = self.send_queue.front()?;
+            if self.generations[slot as usize] == generation {
+                break slot;
+            }
+            self.send_queue.pop_front();
+        };
         let resolver = self.pick_resolver(now, slot);
         let dest = self.config.resolvers[resolver as usize];
         let sockets = if dest.is_ipv4() {
@@ -405,8 +413,7 @@ impl Core {
             self.config.recursion_desired,
             self.config.edns_payload,
         );
-        self.timers
-            .push(Reverse((now + timeout, slot, generation)));
+        self.timers.push(Reverse((now + timeout, slot, generation)));
         self.stats.sent += 1;
         Some(Transmit { socket, dest })
     }
@@ -660,10 +667,9 @@ impl Core {
     fn retry_or_finish(&mut self, now: Instant, slot: u32, last: Option<Outcome>) {
         let lookup = self.slots[slot as usize].as_mut().expect("live lookup");
         if lookup.attempts < self.config.attempts {
-            self.bump_generation(slot);
-            let lookup = self.slots[slot as usize].as_mut().expect("live lookup");
             lookup.phase = Phase::Queued;
-            self.send_queue.push_back(slot);
+            let generation = self.bump_generation(slot);
+            self.send_queue.push_back((slot, generation));
             return;
         }
         let attempts = lookup.attempts;

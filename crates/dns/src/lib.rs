@@ -51,15 +51,15 @@
 mod client;
 mod core;
 mod error;
+mod names;
 mod outcome;
 mod resolver;
 mod reverse;
 
 pub use crate::client::{Client, ClientBuilder, Completions, Submitter};
-pub use crate::core::{
-    Completion, Config, Core, Family, Stats, TcpRequest, TcpToken, Transmit,
-};
+pub use crate::core::{Completion, Config, Core, Family, Stats, TcpRequest, TcpToken, Transmit};
 pub use crate::error::Error;
+pub use crate::names::name_to_text;
 pub use crate::outcome::{Outcome, Rec, RecordValue, Status};
 pub use crate::resolver::parse_resolver;
 pub use crate::reverse::{ip_from_reverse, reverse_name, reverse_name_string};

@@ -185,15 +185,15 @@ pub(crate) fn interpret(
     for _ in 0..=MAX_CHAIN {
         let mut found = false;
         for r in answers.iter().filter(|r| r.name == current) {
-            if r.record_type() == qtype {
-                if let Some(value) = value_of(&r.data) {
-                    records.push(Rec {
-                        name: r.name.clone(),
-                        ttl: r.ttl,
-                        value,
-                    });
-                    found = true;
-                }
+            if r.record_type() == qtype
+                && let Some(value) = value_of(&r.data)
+            {
+                records.push(Rec {
+                    name: r.name.clone(),
+                    ttl: r.ttl,
+                    value,
+                });
+                found = true;
             }
         }
         if found {
@@ -253,7 +253,8 @@ mod tests {
             Record::from_rdata(n("A.test."), 30, RData::CNAME(CNAME(n("x.test.")))),
             Record::from_rdata(n("other.test."), 30, RData::A(A::new(192, 0, 2, 66))),
         ];
-        let (status, recs) = interpret(ResponseCode::NoError, &n("a.test."), RecordType::A, answers);
+        let (status, recs) =
+            interpret(ResponseCode::NoError, &n("a.test."), RecordType::A, answers);
         assert_eq!(status, Status::Answer);
         assert_eq!(recs.len(), 2);
         assert_eq!(recs[0].value, RecordValue::Cname(n("x.test.")));
@@ -293,7 +294,12 @@ mod tests {
             Record::from_rdata(n("a.test."), 30, RData::CNAME(CNAME(n("b.test.")))),
             Record::from_rdata(n("b.test."), 30, RData::CNAME(CNAME(n("a.test.")))),
         ];
-        let (status, recs) = interpret(ResponseCode::NoError, &n("a.test."), RecordType::PTR, answers);
+        let (status, recs) = interpret(
+            ResponseCode::NoError,
+            &n("a.test."),
+            RecordType::PTR,
+            answers,
+        );
         assert_eq!(status, Status::NoData);
         assert_eq!(recs.len(), 2);
     }
@@ -305,7 +311,12 @@ mod tests {
             30,
             RData::PTR(PTR(n("mail.evil.test."))),
         )];
-        let (status, recs) = interpret(ResponseCode::NoError, &n("a.test."), RecordType::PTR, answers);
+        let (status, recs) = interpret(
+            ResponseCode::NoError,
+            &n("a.test."),
+            RecordType::PTR,
+            answers,
+        );
         assert_eq!(status, Status::NoData);
         assert!(recs.is_empty());
     }
@@ -313,10 +324,22 @@ mod tests {
     #[test]
     fn rcodes_map_to_statuses() {
         let q = n("a.test.");
-        assert_eq!(interpret(ResponseCode::NXDomain, &q, RecordType::A, vec![]).0, Status::NxDomain);
-        assert_eq!(interpret(ResponseCode::ServFail, &q, RecordType::A, vec![]).0, Status::ServFail);
-        assert_eq!(interpret(ResponseCode::Refused, &q, RecordType::A, vec![]).0, Status::Refused);
-        assert_eq!(interpret(ResponseCode::FormErr, &q, RecordType::A, vec![]).0, Status::Rcode(1));
+        assert_eq!(
+            interpret(ResponseCode::NXDomain, &q, RecordType::A, vec![]).0,
+            Status::NxDomain
+        );
+        assert_eq!(
+            interpret(ResponseCode::ServFail, &q, RecordType::A, vec![]).0,
+            Status::ServFail
+        );
+        assert_eq!(
+            interpret(ResponseCode::Refused, &q, RecordType::A, vec![]).0,
+            Status::Refused
+        );
+        assert_eq!(
+            interpret(ResponseCode::FormErr, &q, RecordType::A, vec![]).0,
+            Status::Rcode(1)
+        );
         assert_eq!(Status::Rcode(1).as_str(), "FORMERR");
         assert_eq!(Status::Rcode(12).to_string(), "RCODE12");
     }

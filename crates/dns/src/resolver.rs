@@ -21,10 +21,10 @@ pub fn parse_resolver(text: &str) -> Result<SocketAddr, Error> {
         return Ok(SocketAddr::new(ip, 53));
     }
     // "[::1]" without a port.
-    if let Some(inner) = t.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
-        if let Ok(ip) = inner.parse::<IpAddr>() {
-            return Ok(SocketAddr::new(ip, 53));
-        }
+    if let Some(inner) = t.strip_prefix('[').and_then(|r| r.strip_suffix(']'))
+        && let Ok(ip) = inner.parse::<IpAddr>()
+    {
+        return Ok(SocketAddr::new(ip, 53));
     }
     Err(Error::BadResolver {
         value: text.to_string(),
@@ -37,9 +37,18 @@ mod tests {
 
     #[test]
     fn forms() {
-        assert_eq!(parse_resolver("127.0.0.1").unwrap(), "127.0.0.1:53".parse().unwrap());
-        assert_eq!(parse_resolver("[::1]").unwrap(), "[::1]:53".parse().unwrap());
-        assert_eq!(parse_resolver("[::1]:5300").unwrap(), "[::1]:5300".parse().unwrap());
+        assert_eq!(
+            parse_resolver("127.0.0.1").unwrap(),
+            "127.0.0.1:53".parse().unwrap()
+        );
+        assert_eq!(
+            parse_resolver("[::1]").unwrap(),
+            "[::1]:53".parse().unwrap()
+        );
+        assert_eq!(
+            parse_resolver("[::1]:5300").unwrap(),
+            "[::1]:5300".parse().unwrap()
+        );
         for bad in ["", "127.0.0.1:99999", "1.2.3", "::1:53:x", "localhost"] {
             let err = parse_resolver(bad).unwrap_err();
             assert!(err.to_string().contains(&format!("{bad:?}")), "{err}");

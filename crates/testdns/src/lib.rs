@@ -16,6 +16,8 @@
 //! - [`Faults`] — drop, delay with jitter, duplicates, wrong ID, wrong source port, wrong
 //!   question, malformed packets, truncation, SERVFAIL/REFUSED by share or by subtree;
 //!   every decision drawn from a seeded generator. A [`Hook`] closure may alter any reply.
+//! - [`external`] — Knot DNS and Unbound started from the same fixtures, for interop tests
+//!   and benchmarks.
 //!
 //! # Example
 //!
@@ -46,6 +48,7 @@
 
 #![deny(missing_docs)]
 
+pub mod external;
 mod server;
 mod zonefile;
 mod zones;

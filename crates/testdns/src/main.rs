@@ -45,7 +45,9 @@ fn run() -> Result<(), String> {
         let share = |v: &str| -> Result<f64, String> {
             match v.parse::<f64>() {
                 Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
-                _ => Err(format!("{flag}: expected a share between 0 and 1, got {v:?}")),
+                _ => Err(format!(
+                    "{flag}: expected a share between 0 and 1, got {v:?}"
+                )),
             }
         };
         let ms = |v: &str| -> Result<Duration, String> {
@@ -97,7 +99,11 @@ fn run() -> Result<(), String> {
         .workers(workers)
         .start()
         .map_err(|e| e.to_string())?;
-    println!("listening udp={} tcp={}", server.udp_addr(), server.tcp_addr());
+    println!(
+        "listening udp={} tcp={}",
+        server.udp_addr(),
+        server.tcp_addr()
+    );
     // Flushed so a script reading our stdout through a pipe sees the line at once.
     use std::io::Write as _;
     let _ = std::io::stdout().flush();

@@ -1,7 +1,7 @@
 //! The loopback server: UDP and TCP listeners, fault injection, a delay queue.
 
-use std::collections::BinaryHeap;
 use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -14,7 +14,7 @@ use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::Name;
 use hickory_proto::serialize::binary::BinEncodable;
 
-use crate::zones::{Zones, ZoneError, key};
+use crate::zones::{ZoneError, Zones, key};
 
 /// Faults applied to UDP traffic, each a share in `0.0..=1.0` drawn per query from a
 /// generator seeded with `seed`. With one worker thread the same query sequence gets the
@@ -29,6 +29,8 @@ pub struct Faults {
     pub seed: u64,
     /// Share of queries never answered.
     pub drop: f64,
+    /// The first this-many UDP queries are never answered (exact, for retry tests).
+    pub drop_first: u64,
     /// Share of replies delayed by `delay` plus up to `jitter`.
     pub delay_share: f64,
     /// Fixed part of a delay.
@@ -176,7 +178,7 @@ impl ServerBuilder {
     /// Binds and starts serving on background threads.
     pub fn start(self) -> Result<Server, ServerError> {
         let bind_err = |addr| move |source| ServerError::Bind { addr, source };
-        let udp = UdpSocket::bind(self.listen).map_err(bind_err(self.listen))?;
+        let udp = bind_udp(self.listen).map_err(bind_err(self.listen))?;
         let udp_addr = udp.local_addr().map_err(bind_err(self.listen))?;
         // TCP on the same port as UDP, as a real server does (clients fall back to the
         // address that sent TC=1).
@@ -216,7 +218,9 @@ impl ServerBuilder {
         {
             let udp = Arc::clone(&udp);
             let shared = Arc::clone(&shared);
-            threads.push(std::thread::spawn(move || delay_worker(&shared, &udp, delay_rx)));
+            threads.push(std::thread::spawn(move || {
+                delay_worker(&shared, &udp, delay_rx)
+            }));
         }
         {
             let shared = Arc::clone(&shared);
@@ -228,6 +232,21 @@ impl ServerBuilder {
             threads,
         })
     }
+}
+
+/// A UDP socket with a deep receive queue: a client bursting thousands of queries should
+/// meet the server's speed, not the kernel's default 208 KiB buffer.
+fn bind_udp(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+    let domain = socket2::Domain::for_address(addr);
+    let socket = socket2::Socket::new(domain, socket2::Type::DGRAM, Some(socket2::Protocol::UDP))?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    // Capped by net.core.rmem_max; a smaller buffer only means more loss under bursts.
+    let _ = socket.set_recv_buffer_size(8 << 20);
+    let _ = socket.set_send_buffer_size(4 << 20);
+    socket.bind(&addr.into())?;
+    Ok(socket.into())
 }
 
 fn merge(mut a: Zones, b: Zones) -> Zones {
@@ -300,7 +319,9 @@ struct Shared {
 
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared").field("faults", &self.faults).finish()
+        f.debug_struct("Shared")
+            .field("faults", &self.faults)
+            .finish()
     }
 }
 
@@ -352,7 +373,8 @@ fn udp_worker(
             continue;
         };
         let f = &shared.faults;
-        if rng.chance(f.drop) {
+        let seen = ServerStats::get(&shared.stats.udp_queries);
+        if seen <= f.drop_first || rng.chance(f.drop) {
             bump(&shared.stats.dropped);
             continue;
         }
@@ -407,7 +429,11 @@ fn udp_worker(
         if rng.chance(f.delay_share) {
             bump(&shared.stats.delayed);
             let jitter_ns = f.jitter.as_nanos() as u64;
-            let extra = if jitter_ns == 0 { 0 } else { rng.next() % jitter_ns };
+            let extra = if jitter_ns == 0 {
+                0
+            } else {
+                rng.next() % jitter_ns
+            };
             let at = Instant::now() + f.delay + Duration::from_nanos(extra);
             for _ in 0..copies {
                 let _ = delay_tx.send(Delayed {
@@ -510,7 +536,8 @@ fn delay_worker(shared: &Shared, udp: &UdpSocket, rx: mpsc::Receiver<Delayed>) {
         let wait = queue
             .peek()
             .map_or(Duration::from_millis(50), |Reverse((at, _))| {
-                at.saturating_duration_since(now).min(Duration::from_millis(50))
+                at.saturating_duration_since(now)
+                    .min(Duration::from_millis(50))
             });
         match rx.recv_timeout(wait) {
             Ok(d) => {

@@ -126,7 +126,10 @@ fn entries(text: &str) -> Result<Vec<Entry>, ParseError> {
         tokens.push(token);
     }
     if depth != 0 {
-        return Err(err(entry_line, "unbalanced '(' opened here, never closed".into()));
+        return Err(err(
+            entry_line,
+            "unbalanced '(' opened here, never closed".into(),
+        ));
     }
     if !tokens.is_empty() {
         out.push(Entry {
@@ -162,7 +165,9 @@ pub fn parse_name(text: &str, origin: &Name) -> Result<Name, String> {
                 continue;
             }
             b'\\' => {
-                let first = bytes.next().ok_or_else(|| format!("dangling escape in {text:?}"))?;
+                let first = bytes
+                    .next()
+                    .ok_or_else(|| format!("dangling escape in {text:?}"))?;
                 if first.is_ascii_digit() {
                     let d2 = bytes.next().filter(u8::is_ascii_digit);
                     let d3 = bytes.next().filter(u8::is_ascii_digit);
@@ -172,7 +177,8 @@ pub fn parse_name(text: &str, origin: &Name) -> Result<Name, String> {
                     let v = u32::from(first - b'0') * 100
                         + u32::from(d2 - b'0') * 10
                         + u32::from(d3 - b'0');
-                    label.push(u8::try_from(v).map_err(|_| format!("escape over 255 in {text:?}"))?);
+                    label
+                        .push(u8::try_from(v).map_err(|_| format!("escape over 255 in {text:?}"))?);
                 } else {
                     label.push(first);
                 }
@@ -357,7 +363,8 @@ pub fn parse_zone(text: &str, origin: &Name) -> Result<Vec<Record>, ParseError> 
             "SOA" => {
                 expect_fields(7)?;
                 let as_i32 = |i| -> Result<i32, ParseError> {
-                    i32::try_from(num_at(i)?).map_err(|_| err(format!("SOA timer too large: {:?}", rest[i])))
+                    i32::try_from(num_at(i)?)
+                        .map_err(|_| err(format!("SOA timer too large: {:?}", rest[i])))
                 };
                 RData::SOA(SOA::new(
                     name_at(0)?,

@@ -117,7 +117,12 @@ impl Zones {
         Ok(zones)
     }
 
-    fn add_zone(&mut self, origin: &str, text: &str, path: Option<PathBuf>) -> Result<(), ZoneError> {
+    fn add_zone(
+        &mut self,
+        origin: &str,
+        text: &str,
+        path: Option<PathBuf>,
+    ) -> Result<(), ZoneError> {
         let parse_err = |message: String| ZoneError::Parse {
             origin: match &path {
                 Some(p) => format!("{origin} ({})", p.display()),
@@ -287,7 +292,8 @@ $TTL 300
     fn zones() -> Zones {
         let mut z = Zones::new();
         z.add_zone_text("18.198.in-addr.arpa.", ZONE).unwrap();
-        z.add_zone_text("64/26.5.18.198.in-addr.arpa.", CHILD).unwrap();
+        z.add_zone_text("64/26.5.18.198.in-addr.arpa.", CHILD)
+            .unwrap();
         z
     }
 

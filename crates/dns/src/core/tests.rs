@@ -86,7 +86,11 @@ fn answer_completes_with_rtt_resolver_and_records() {
     let mut c = core(&[R1], 2);
     c.submit(name(Q), RecordType::PTR, 42);
     let s = transmit(&mut c, t0).unwrap();
-    let r = reply(&s, ResponseCode::NoError, vec![ptr(Q, "mail.example.test.")]);
+    let r = reply(
+        &s,
+        ResponseCode::NoError,
+        vec![ptr(Q, "mail.example.test.")],
+    );
     c.handle_datagram(t0 + Duration::from_millis(3), s.socket, s.dest, &r);
     let done = c.poll_completion().unwrap();
     assert_eq!(done.tag, 42);
@@ -122,12 +126,17 @@ fn dead_server_times_out_after_exactly_the_configured_attempts_with_backoff() {
         c.handle_timeout(now);
     }
     assert_eq!(waits, [1, 2, 4].map(Duration::from_secs));
-    let done = c.poll_completion().expect("finished after the last attempt");
+    let done = c
+        .poll_completion()
+        .expect("finished after the last attempt");
     assert_eq!(done.outcome.status, Status::Timeout);
     assert_eq!(done.outcome.attempts, 3);
     assert_eq!(ids.len(), 3, "each attempt gets a fresh ID");
     let st = c.stats();
-    assert_eq!((st.sent, st.retries, st.timeouts, st.attempt_timeouts), (3, 2, 1, 3));
+    assert_eq!(
+        (st.sent, st.retries, st.timeouts, st.attempt_timeouts),
+        (3, 2, 1, 3)
+    );
     assert!(transmit(&mut c, now + Duration::from_secs(60)).is_none());
 }
 
@@ -141,13 +150,23 @@ fn slow_reply_to_an_earlier_attempt_still_answers() {
     let second = transmit(&mut c, t0 + Duration::from_secs(1)).unwrap();
     assert_ne!(first.query.metadata.id, second.query.metadata.id);
     let late = reply(&first, ResponseCode::NoError, vec![ptr(Q, "a.test.")]);
-    c.handle_datagram(t0 + Duration::from_millis(1200), first.socket, first.dest, &late);
+    c.handle_datagram(
+        t0 + Duration::from_millis(1200),
+        first.socket,
+        first.dest,
+        &late,
+    );
     let done = c.poll_completion().unwrap();
     assert_eq!(done.outcome.status, Status::Answer);
     assert_eq!(done.outcome.rtt, Some(Duration::from_millis(1200)));
     // The reply to the second attempt is now a duplicate, not a new result.
     let dup = reply(&second, ResponseCode::NoError, vec![ptr(Q, "a.test.")]);
-    c.handle_datagram(t0 + Duration::from_millis(1300), second.socket, second.dest, &dup);
+    c.handle_datagram(
+        t0 + Duration::from_millis(1300),
+        second.socket,
+        second.dest,
+        &dup,
+    );
     assert!(c.poll_completion().is_none());
     assert_eq!(c.stats().duplicates, 1);
 }
@@ -171,7 +190,10 @@ fn late_reply_after_giving_up_is_counted_and_never_credited_elsewhere() {
     for i in 0..30_000u64 {
         c.submit(name("1.0.18.198.in-addr.arpa."), RecordType::PTR, 100 + i);
         let s = transmit(&mut c, now).unwrap();
-        assert_ne!(s.query.metadata.id, gone.query.metadata.id, "quarantined ID reused");
+        assert_ne!(
+            s.query.metadata.id, gone.query.metadata.id,
+            "quarantined ID reused"
+        );
     }
     let late = reply(&gone, ResponseCode::NoError, vec![ptr(Q, "a.test.")]);
     c.handle_datagram(now, gone.socket, gone.dest, &late);
@@ -216,23 +238,50 @@ fn replies_failing_a_check_are_dropped_by_cause_and_the_real_one_still_counts() 
     // Another question (name, then type).
     let mut other = s.query.clone();
     other.queries[0].set_name(name("8.0.18.198.in-addr.arpa."));
-    let other = Sent { query: other, ..s.clone_sent() };
-    c.handle_datagram(t0, s.socket, s.dest, &reply(&other, ResponseCode::NoError, vec![]));
+    let other = Sent {
+        query: other,
+        ..s.clone_sent()
+    };
+    c.handle_datagram(
+        t0,
+        s.socket,
+        s.dest,
+        &reply(&other, ResponseCode::NoError, vec![]),
+    );
     let mut other = s.query.clone();
     other.queries[0].set_query_type(RecordType::A);
-    let other = Sent { query: other, ..s.clone_sent() };
-    c.handle_datagram(t0, s.socket, s.dest, &reply(&other, ResponseCode::NoError, vec![]));
+    let other = Sent {
+        query: other,
+        ..s.clone_sent()
+    };
+    c.handle_datagram(
+        t0,
+        s.socket,
+        s.dest,
+        &reply(&other, ResponseCode::NoError, vec![]),
+    );
     // Malformed: too short, cut in the middle, a query instead of a response.
     c.handle_datagram(t0, s.socket, s.dest, &good[..5]);
     c.handle_datagram(t0, s.socket, s.dest, &good[..good.len() - 3]);
     c.handle_datagram(t0, s.socket, s.dest, &s.bytes);
-    assert!(c.poll_completion().is_none(), "nothing bogus completes the query");
+    assert!(
+        c.poll_completion().is_none(),
+        "nothing bogus completes the query"
+    );
 
     // Same name in other letter case is the same question (RFC 4343).
     let mut upper = s.query.clone();
     upper.queries[0].set_name(name(&Q.to_uppercase()));
-    let upper = Sent { query: upper, ..s.clone_sent() };
-    c.handle_datagram(t0, s.socket, s.dest, &reply(&upper, ResponseCode::NoError, vec![ptr(Q, "a.test.")]));
+    let upper = Sent {
+        query: upper,
+        ..s.clone_sent()
+    };
+    c.handle_datagram(
+        t0,
+        s.socket,
+        s.dest,
+        &reply(&upper, ResponseCode::NoError, vec![ptr(Q, "a.test.")]),
+    );
     assert_eq!(c.poll_completion().unwrap().outcome.status, Status::Answer);
     c.handle_datagram(t0, s.socket, s.dest, &good);
 
@@ -263,11 +312,21 @@ fn servfail_moves_to_the_other_resolver_and_nxdomain_is_final() {
     let mut c = core(&[R1, R2], 1);
     c.submit(name(Q), RecordType::PTR, 1);
     let s1 = transmit(&mut c, t0).unwrap();
-    c.handle_datagram(t0, s1.socket, s1.dest, &reply(&s1, ResponseCode::ServFail, vec![]));
+    c.handle_datagram(
+        t0,
+        s1.socket,
+        s1.dest,
+        &reply(&s1, ResponseCode::ServFail, vec![]),
+    );
     assert!(c.poll_completion().is_none(), "SERVFAIL is retried");
     let s2 = transmit(&mut c, t0).unwrap();
     assert_ne!(s2.dest, s1.dest, "the retry goes to the other resolver");
-    c.handle_datagram(t0, s2.socket, s2.dest, &reply(&s2, ResponseCode::NXDomain, vec![]));
+    c.handle_datagram(
+        t0,
+        s2.socket,
+        s2.dest,
+        &reply(&s2, ResponseCode::NXDomain, vec![]),
+    );
     let done = c.poll_completion().unwrap();
     assert_eq!(done.outcome.status, Status::NxDomain);
     assert_eq!(done.outcome.attempts, 2);
@@ -276,7 +335,12 @@ fn servfail_moves_to_the_other_resolver_and_nxdomain_is_final() {
     // NXDOMAIN on the first attempt is never retried.
     c.submit(name(Q), RecordType::PTR, 2);
     let s = transmit(&mut c, t0).unwrap();
-    c.handle_datagram(t0, s.socket, s.dest, &reply(&s, ResponseCode::NXDomain, vec![]));
+    c.handle_datagram(
+        t0,
+        s.socket,
+        s.dest,
+        &reply(&s, ResponseCode::NXDomain, vec![]),
+    );
     assert_eq!(c.poll_completion().unwrap().outcome.attempts, 1);
     assert!(transmit(&mut c, t0).is_none());
 }
@@ -288,7 +352,12 @@ fn persistent_refused_ends_as_refused_after_all_attempts() {
     c.submit(name(Q), RecordType::PTR, 1);
     for _ in 0..3 {
         let s = transmit(&mut c, t0).unwrap();
-        c.handle_datagram(t0, s.socket, s.dest, &reply(&s, ResponseCode::Refused, vec![]));
+        c.handle_datagram(
+            t0,
+            s.socket,
+            s.dest,
+            &reply(&s, ResponseCode::Refused, vec![]),
+        );
     }
     let done = c.poll_completion().unwrap();
     assert_eq!(done.outcome.status, Status::Refused);
@@ -318,7 +387,9 @@ fn truncated_reply_is_retried_over_tcp() {
     let full = reply(
         &tcp_sent,
         ResponseCode::NoError,
-        (0..40).map(|i| ptr(Q, &format!("name{i}.example.test."))).collect(),
+        (0..40)
+            .map(|i| ptr(Q, &format!("name{i}.example.test.")))
+            .collect(),
     );
     c.handle_tcp_response(t0 + Duration::from_millis(2), req.token, Ok(&full));
     let done = c.poll_completion().unwrap();
@@ -340,7 +411,11 @@ fn failed_tcp_exchange_falls_back_to_a_new_attempt() {
     tc.metadata.truncation = true;
     c.handle_datagram(t0, s.socket, s.dest, &tc.to_vec().unwrap());
     let req = c.poll_tcp().unwrap();
-    c.handle_tcp_response(t0, req.token, Err(std::io::ErrorKind::ConnectionRefused.into()));
+    c.handle_tcp_response(
+        t0,
+        req.token,
+        Err(std::io::ErrorKind::ConnectionRefused.into()),
+    );
     assert_eq!(c.stats().tcp_failures, 1);
     let retry = transmit(&mut c, t0).expect("retried over UDP");
     let ans = reply(&retry, ResponseCode::NoError, vec![ptr(Q, "a.test.")]);
@@ -361,7 +436,12 @@ fn a_failing_resolver_is_rested_and_load_moves_to_the_healthy_one() {
                 if i >= 20 {
                     r1_after += 1;
                 }
-                c.handle_datagram(t0, s.socket, s.dest, &reply(&s, ResponseCode::ServFail, vec![]));
+                c.handle_datagram(
+                    t0,
+                    s.socket,
+                    s.dest,
+                    &reply(&s, ResponseCode::ServFail, vec![]),
+                );
             } else {
                 let ans = reply(&s, ResponseCode::NoError, vec![ptr(Q, "a.test.")]);
                 c.handle_datagram(t0, s.socket, s.dest, &ans);
@@ -377,7 +457,14 @@ fn ipv4_and_ipv6_resolvers_get_sockets_of_their_family() {
     let mut c = core(&["127.0.0.1:53", "[::1]:53"], 3);
     assert_eq!(
         c.socket_families(),
-        &[Family::V4, Family::V4, Family::V4, Family::V6, Family::V6, Family::V6]
+        &[
+            Family::V4,
+            Family::V4,
+            Family::V4,
+            Family::V6,
+            Family::V6,
+            Family::V6
+        ]
     );
     let t0 = Instant::now();
     for i in 0..20 {
@@ -398,7 +485,9 @@ fn ten_thousand_in_flight_with_loss_all_end_correctly() {
     let mut c = Core::with_seed(config, 11).unwrap();
     let mut lcg = 12345u64;
     let mut lose = move || {
-        lcg = lcg.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        lcg = lcg
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (lcg >> 33) % 100 < 5
     };
     let n = 10_000u32;
@@ -434,7 +523,10 @@ fn ten_thousand_in_flight_with_loss_all_end_correctly() {
         while let Some(fin) = c.poll_completion() {
             let expect = Ipv4Addr::from(0xc612_0000 + fin.tag as u32);
             assert_eq!(fin.outcome.status, Status::Answer, "tag {}", fin.tag);
-            assert_eq!(fin.outcome.addrs().collect::<Vec<_>>(), vec![std::net::IpAddr::V4(expect)]);
+            assert_eq!(
+                fin.outcome.addrs().collect::<Vec<_>>(),
+                vec![std::net::IpAddr::V4(expect)]
+            );
             done += 1;
         }
         if let Some(t) = c.poll_timeout() {
@@ -443,5 +535,29 @@ fn ten_thousand_in_flight_with_loss_all_end_correctly() {
         c.handle_timeout(now);
     }
     assert!(c.is_idle());
-    assert!(c.stats().retries > 500, "loss caused retries: {:?}", c.stats());
+    assert!(
+        c.stats().retries > 500,
+        "loss caused retries: {:?}",
+        c.stats()
+    );
+}
+
+#[test]
+fn late_reply_while_a_retry_is_queued_completes_once_and_leaves_no_stale_send() {
+    // Regression: this used to panic in poll_transmit ("queued slots hold a lookup"): the
+    // retry stayed in the send queue after a late reply to attempt 1 finished the query.
+    let t0 = Instant::now();
+    let mut c = core(&[R1], 1);
+    c.submit(name(Q), RecordType::PTR, 1);
+    let first = transmit(&mut c, t0).unwrap();
+    c.handle_timeout(t0 + Duration::from_secs(1)); // retry queued, not yet sent
+    let late = reply(&first, ResponseCode::NoError, vec![ptr(Q, "a.test.")]);
+    c.handle_datagram(t0 + Duration::from_secs(1), first.socket, first.dest, &late);
+    assert_eq!(c.poll_completion().unwrap().outcome.attempts, 1);
+    assert!(transmit(&mut c, t0 + Duration::from_secs(1)).is_none());
+    // The slot is reused by the next query, which is sent exactly once.
+    c.submit(name(Q), RecordType::PTR, 2);
+    assert!(transmit(&mut c, t0 + Duration::from_secs(1)).is_some());
+    assert!(transmit(&mut c, t0 + Duration::from_secs(1)).is_none());
+    assert_eq!(c.stats().sent, 2);
 }
