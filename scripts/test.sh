@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The whole test suite: the one command the README promises and CI runs (.ci/run).
+# Installs what it needs on a fresh Debian machine (Knot DNS, Unbound, kdig), then runs
+# formatting, lints, docs, the fixture check, every test (interop included), and each
+# benchmark once in smoke mode.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
+
+missing=()
+have knotd || missing+=(knot)
+have unbound || missing+=(unbound)
+have kdig || missing+=(knot-dnsutils)
+have python3 || missing+=(python3)
+if [ ${#missing[@]} -gt 0 ]; then
+  step "installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  # The packages' own service start is irrelevant (and fails without systemd): the tests
+  # start their own instances on free loopback ports.
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+fi
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy"
+cargo clippy --locked --workspace --all-targets -- -D warnings
+
+step "cargo doc"
+RUSTDOCFLAGS=-Dwarnings cargo doc --locked --no-deps --workspace --quiet
+
+step "fixtures are what the generator produces"
+python3 scripts/gen_fixtures.py --check
+
+step "cargo test (unit, integration, interop with Knot and Unbound, doc tests)"
+PTRAUDIT_REQUIRE_INTEROP=1 cargo test --locked --workspace
+
+step "benchmarks, one smoke run each"
+cargo test --locked --workspace --benches
+
+step "all checks passed"
