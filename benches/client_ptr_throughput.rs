@@ -37,7 +37,7 @@ fn parse_args() -> Result<Args, String> {
         fixtures: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/net"),
         queries: 0,
         window: 2000,
-        sockets: 4,
+        sockets: 8,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -46,7 +46,10 @@ fn parse_args() -> Result<Args, String> {
             "--bench" => a.bench = true,
             "--server" => {
                 let v = value()?;
-                a.server = Some(v.parse().map_err(|_| format!("--server: bad address {v:?}"))?);
+                a.server = Some(
+                    v.parse()
+                        .map_err(|_| format!("--server: bad address {v:?}"))?,
+                );
             }
             "--fixtures" => a.fixtures = PathBuf::from(value()?),
             "--queries" => a.queries = value()?.parse().map_err(|e| format!("--queries: {e}"))?,
@@ -74,7 +77,11 @@ fn load_truth(dir: &std::path::Path) -> Vec<(IpAddr, BTreeSet<String>)> {
             let f: Vec<&str> = line.split(',').collect();
             let ip: IpAddr = f[0].parse().ok()?;
             ip.is_ipv4().then(|| {
-                let names = f[2].split(';').filter(|s| !s.is_empty()).map(String::from).collect();
+                let names = f[2]
+                    .split(';')
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect();
                 (ip, names)
             })
         })
@@ -112,7 +119,11 @@ fn main() {
         }
     };
     let truth = load_truth(&args.fixtures);
-    assert!(!truth.is_empty(), "no IPv4 rows in {}", args.fixtures.display());
+    assert!(
+        !truth.is_empty(),
+        "no IPv4 rows in {}",
+        args.fixtures.display()
+    );
 
     // In-process server for the smoke run; the real benchmark passes --server.
     let _server;
@@ -121,7 +132,10 @@ fn main() {
         None => {
             let zones = ptraudit_testdns::Zones::load_manifest(&args.fixtures.join("zones.txt"))
                 .expect("fixture zones load");
-            let s = ptraudit_testdns::Server::builder().zones(zones).start().expect("server starts");
+            let s = ptraudit_testdns::Server::builder()
+                .zones(zones)
+                .start()
+                .expect("server starts");
             let a = s.udp_addr();
             _server = s;
             a

@@ -8,6 +8,11 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# Every cargo test run is also logged, so the closing line can total them.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo_test() { cargo test "$@" 2>&1 | tee -a "$log"; }
+
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 
 missing=()
@@ -39,9 +44,11 @@ step "fixtures are what the generator produces"
 python3 scripts/gen_fixtures.py --check
 
 step "cargo test (unit, integration, interop with Knot and Unbound, doc tests)"
-PTRAUDIT_REQUIRE_INTEROP=1 cargo test --locked --workspace
+PTRAUDIT_REQUIRE_INTEROP=1 cargo_test --locked --workspace
 
 step "benchmarks, one smoke run each"
-cargo test --locked --workspace --benches
+cargo_test --locked --workspace --benches
+grep -q '^client_ptr_throughput queries=' "$log" || { echo "benchmark smoke run missing" >&2; exit 1; }
 
 step "all checks passed"
+awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "total: %d passed, %d failed, %d skipped\n", p, f, i }' "$log"

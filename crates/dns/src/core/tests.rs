@@ -211,7 +211,7 @@ fn quarantine_ends_and_the_id_becomes_unknown() {
     let r = reply(&s, ResponseCode::NoError, vec![ptr(Q, "a.test.")]);
     c.handle_datagram(t0, s.socket, s.dest, &r);
     c.poll_completion().unwrap();
-    c.handle_timeout(t0 + Duration::from_secs(11));
+    c.handle_timeout(t0 + Duration::from_secs(3));
     assert_eq!(c.poll_timeout(), None, "nothing left to wake up for");
     c.handle_datagram(t0 + Duration::from_secs(11), s.socket, s.dest, &r);
     assert_eq!(c.stats().dropped_unknown_id, 1);
@@ -560,4 +560,35 @@ fn late_reply_while_a_retry_is_queued_completes_once_and_leaves_no_stale_send() 
     assert!(transmit(&mut c, t0 + Duration::from_secs(1)).is_some());
     assert!(transmit(&mut c, t0 + Duration::from_secs(1)).is_none());
     assert_eq!(c.stats().sent, 2);
+}
+
+#[test]
+fn full_id_space_pauses_sending_until_the_quarantine_frees_ids() {
+    // One socket, answered queries keep their IDs for the quarantine: the 50,001st query
+    // waits instead of failing, and goes out once the quarantine ends.
+    let t0 = Instant::now();
+    let mut c = core(&[R1], 1);
+    for i in 0..50_000u64 {
+        c.submit(name(Q), RecordType::PTR, i);
+        let s = transmit(&mut c, t0).unwrap();
+        let r = reply(&s, ResponseCode::NoError, vec![ptr(Q, "a.test.")]);
+        c.handle_datagram(t0, s.socket, s.dest, &r);
+        c.poll_completion().unwrap();
+    }
+    c.submit(name(Q), RecordType::PTR, 99);
+    assert!(
+        transmit(&mut c, t0).is_none(),
+        "socket full of quarantined IDs"
+    );
+    // Follow the timers (some are stale attempt deadlines, cancelled lazily).
+    let mut now = t0;
+    while transmit(&mut c, now).is_none() {
+        now = c.poll_timeout().expect("a timer frees IDs");
+        c.handle_timeout(now);
+    }
+    assert_eq!(
+        now,
+        t0 + Duration::from_secs(3),
+        "sent exactly when the quarantine ended"
+    );
 }
