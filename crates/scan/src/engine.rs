@@ -1,0 +1,564 @@
+//! The scan loop: a bounded window of queries, the PTR stage (with CNAME chase), the
+//! forward stage (one query per distinct name, shared through a cache), and the verdict.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use dashmap::DashMap;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use ptraudit_dns::{Client, Name, Outcome, RecordType, Status, name_to_text, reverse_name};
+
+use crate::row::{Fcrdns, Row, Sink, SinkError, prefix_of};
+
+/// Which forward records to ask for each PTR name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ForwardMode {
+    /// A for IPv4 targets, AAAA for IPv6 targets.
+    #[default]
+    Matching,
+    /// Both A and AAAA (both end up in `forward_addrs`; the verdict uses the matching one).
+    Both,
+}
+
+/// Tunables of a scan.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ScanConfig {
+    /// Queries in flight at most.
+    pub concurrency: usize,
+    /// Queries per second at most, over all resolvers; `None` for no limit.
+    pub rate: Option<NonZeroU32>,
+    /// Forward record types.
+    pub forward: ForwardMode,
+    /// Summary prefix length for IPv4 rows.
+    pub prefix_v4: u8,
+    /// Summary prefix length for IPv6 rows.
+    pub prefix_v6: u8,
+    /// CNAMEs followed from a reverse name across queries.
+    pub max_cname: usize,
+    /// Forward answers kept in the cache (oldest evicted first).
+    pub cache_capacity: usize,
+}
+
+impl Default for ScanConfig {
+    fn default() -> Self {
+        ScanConfig {
+            concurrency: 1000,
+            rate: None,
+            forward: ForwardMode::Matching,
+            prefix_v4: 24,
+            prefix_v6: 64,
+            max_cname: 8,
+            cache_capacity: 100_000,
+        }
+    }
+}
+
+/// Errors that stop a scan.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ScanError {
+    /// A sink failed (disk full, broken pipe, …).
+    #[error("writing results failed: {0}")]
+    Sink(SinkError),
+    /// The DNS client stopped.
+    #[error(transparent)]
+    Dns(#[from] ptraudit_dns::Error),
+}
+
+/// Where a scan stands, handed to the progress callback after each batch of replies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Progress {
+    /// Addresses finished.
+    pub done: u64,
+    /// Addresses planned.
+    pub total: u64,
+    /// Queries submitted so far.
+    pub queries: u64,
+    /// Rows with `temperror`.
+    pub errors: u64,
+    /// Forward answers taken from the cache.
+    pub cache_hits: u64,
+}
+
+/// Totals of a finished scan.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ScanStats {
+    /// Rows written.
+    pub addresses: u64,
+    /// Rows per verdict.
+    pub pass: u64,
+    /// Rows per verdict.
+    pub fail: u64,
+    /// Rows per verdict.
+    pub no_ptr: u64,
+    /// Rows per verdict.
+    pub temperror: u64,
+    /// Queries submitted (PTR, CNAME chase, forward).
+    pub queries: u64,
+    /// Forward answers taken from the cache instead of asked.
+    pub cache_hits: u64,
+}
+
+/// The result of one forward lookup, shared by every address whose PTR names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Forward {
+    status: Status,
+    addrs: Vec<IpAddr>,
+    via_cname: bool,
+}
+
+type Key = (String, u16);
+
+/// Forward answers by (lowercase name, record type), shared across scans of one
+/// [`Scanner`]. Only definite answers are cached (a timeout is not a fact about the name).
+#[derive(Debug, Default)]
+struct ForwardCache {
+    map: DashMap<Key, Arc<Forward>>,
+    order: std::sync::Mutex<VecDeque<Key>>,
+}
+
+impl ForwardCache {
+    fn get(&self, key: &Key) -> Option<Arc<Forward>> {
+        self.map.get(key).map(|e| Arc::clone(e.value()))
+    }
+
+    fn insert(&self, key: Key, value: Arc<Forward>, capacity: usize) {
+        let mut order = self.order.lock().unwrap_or_else(|e| e.into_inner());
+        if self.map.insert(key.clone(), value).is_none() {
+            order.push_back(key);
+        }
+        while order.len() > capacity {
+            if let Some(old) = order.pop_front() {
+                self.map.remove(&old);
+            }
+        }
+    }
+}
+
+/// The scan engine. See the crate documentation.
+#[derive(Debug)]
+pub struct Scanner {
+    client: Client,
+    config: ScanConfig,
+    limiter: Option<DefaultDirectRateLimiter>,
+    cache: ForwardCache,
+}
+
+/// Tag bit marking a forward query (otherwise the tag is a job's PTR query).
+const FORWARD: u64 = 1 << 63;
+
+struct Job {
+    ip: IpAddr,
+    chain: Vec<Name>,
+    ptr: Option<Outcome>,
+    names: Vec<Name>,
+    /// One slot per (name, record type), in name order.
+    forward: Vec<Option<Arc<Forward>>>,
+    waiting: usize,
+    attempts: u32,
+}
+
+struct PendingForward {
+    key: Key,
+    /// (job, slot) pairs waiting for this answer.
+    waiters: Vec<(u32, usize)>,
+}
+
+struct Run<'a, S: Sink> {
+    scanner: &'a Scanner,
+    sink: &'a mut S,
+    jobs: Vec<Option<Job>>,
+    free_jobs: Vec<u32>,
+    pending: Vec<Option<PendingForward>>,
+    free_pending: Vec<u32>,
+    pending_by_key: HashMap<Key, u32>,
+    /// Queries ready to go once the window has room, started jobs first.
+    queue: VecDeque<(Name, RecordType, u64)>,
+    stats: ScanStats,
+}
+
+impl Scanner {
+    /// A scanner sending through `client`.
+    pub fn new(client: Client, config: ScanConfig) -> Self {
+        let limiter = config
+            .rate
+            .map(|r| RateLimiter::direct(Quota::per_second(r)));
+        Scanner {
+            client,
+            config,
+            limiter,
+            cache: ForwardCache::default(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ScanConfig {
+        &self.config
+    }
+
+    /// Scans every address of `targets` (`total` of them, for progress), writing one row
+    /// per address to `sink` as it completes, then calls [`Sink::finish`].
+    pub async fn run<S: Sink>(
+        &self,
+        targets: impl Iterator<Item = IpAddr>,
+        total: u64,
+        sink: &mut S,
+        progress: &mut dyn FnMut(&Progress),
+    ) -> Result<ScanStats, ScanError> {
+        let (tx, mut rx) = self.client.pipeline();
+        let mut run = Run {
+            scanner: self,
+            sink,
+            jobs: Vec::new(),
+            free_jobs: Vec::new(),
+            pending: Vec::new(),
+            free_pending: Vec::new(),
+            pending_by_key: HashMap::new(),
+            queue: VecDeque::new(),
+            stats: ScanStats::default(),
+        };
+        let mut targets = targets.fuse();
+        let window = self.config.concurrency.max(1);
+        let mut in_flight = 0usize;
+        let mut batch = Vec::with_capacity(512);
+        loop {
+            while in_flight < window {
+                let (name, rtype, tag) = match run.queue.pop_front() {
+                    Some(q) => q,
+                    None => match targets.next() {
+                        Some(ip) => {
+                            let job = run.new_job(ip);
+                            (reverse_name(ip), RecordType::PTR, u64::from(job))
+                        }
+                        None => break,
+                    },
+                };
+                if let Some(limiter) = &self.limiter {
+                    limiter.until_ready().await;
+                }
+                tx.submit(name, rtype, tag)?;
+                in_flight += 1;
+                run.stats.queries += 1;
+            }
+            if in_flight == 0 {
+                break;
+            }
+            batch.clear();
+            if rx.recv_many(&mut batch, 512).await == 0 {
+                return Err(ScanError::Dns(ptraudit_dns::Error::Closed));
+            }
+            for (tag, outcome) in batch.drain(..) {
+                in_flight -= 1;
+                if tag & FORWARD != 0 {
+                    run.forward_done((tag & !FORWARD) as u32, outcome)?;
+                } else {
+                    run.ptr_done(tag as u32, outcome)?;
+                }
+            }
+            progress(&Progress {
+                done: run.stats.addresses,
+                total,
+                queries: run.stats.queries,
+                errors: run.stats.temperror,
+                cache_hits: run.stats.cache_hits,
+            });
+        }
+        run.sink.finish().map_err(ScanError::Sink)?;
+        Ok(run.stats)
+    }
+}
+
+impl<S: Sink> Run<'_, S> {
+    fn new_job(&mut self, ip: IpAddr) -> u32 {
+        let job = Job {
+            ip,
+            chain: Vec::new(),
+            ptr: None,
+            names: Vec::new(),
+            forward: Vec::new(),
+            waiting: 0,
+            attempts: 0,
+        };
+        match self.free_jobs.pop() {
+            Some(id) => {
+                self.jobs[id as usize] = Some(job);
+                id
+            }
+            None => {
+                self.jobs.push(Some(job));
+                (self.jobs.len() - 1) as u32
+            }
+        }
+    }
+
+    fn ptr_done(&mut self, id: u32, outcome: Outcome) -> Result<(), ScanError> {
+        let max_cname = self.scanner.config.max_cname;
+        let Some(job) = self.jobs.get_mut(id as usize).and_then(Option::as_mut) else {
+            return Ok(());
+        };
+        job.attempts += u32::from(outcome.attempts);
+        let mut looped = false;
+        for target in outcome.cname_chain() {
+            if job.chain.contains(target) || job.chain.len() >= max_cname {
+                looped = true;
+                break;
+            }
+            job.chain.push(target.clone());
+        }
+        let next = match outcome.status {
+            Status::NoData if !looped => outcome.unresolved_cname().cloned(),
+            _ => None,
+        };
+        let status = outcome.status;
+        if status == Status::Answer {
+            let mut seen = Vec::new();
+            for n in outcome.ptr_names() {
+                let text = name_to_text(n);
+                if !seen.contains(&text) {
+                    seen.push(text);
+                    job.names.push(n.clone());
+                }
+            }
+        }
+        job.ptr = Some(outcome);
+        if let Some(target) = next {
+            // RFC 2317: the reverse name is an alias; ask for the PTR at its target.
+            self.queue
+                .push_front((target, RecordType::PTR, u64::from(id)));
+            return Ok(());
+        }
+        let reason = match status {
+            Status::Answer => return self.start_forward(id),
+            _ if looped => "ptr-cname-loop",
+            Status::NxDomain => "ptr-nxdomain",
+            Status::NoData => "ptr-nodata",
+            Status::ServFail => "ptr-servfail",
+            Status::Refused => "ptr-refused",
+            Status::Timeout => "ptr-timeout",
+            _ => "ptr-rcode",
+        };
+        let verdict = if status.is_transient() || matches!(status, Status::Rcode(_)) {
+            Fcrdns::TempError
+        } else {
+            Fcrdns::NoPtr
+        };
+        self.finish(id, verdict, Some(reason.to_string()), None)
+    }
+
+    fn rtypes(&self, ip: IpAddr) -> &'static [RecordType] {
+        match (self.scanner.config.forward, ip) {
+            (ForwardMode::Both, _) => &[RecordType::A, RecordType::AAAA],
+            (ForwardMode::Matching, IpAddr::V4(_)) => &[RecordType::A],
+            (ForwardMode::Matching, IpAddr::V6(_)) => &[RecordType::AAAA],
+        }
+    }
+
+    fn start_forward(&mut self, id: u32) -> Result<(), ScanError> {
+        let job = self.jobs[id as usize].as_ref().expect("live job");
+        let rtypes = self.rtypes(job.ip);
+        let names = job.names.clone();
+        let mut slots = vec![None; names.len() * rtypes.len()];
+        let mut waiting = 0;
+        for (i, name) in names.iter().enumerate() {
+            let text = name_to_text(name);
+            for (k, &rtype) in rtypes.iter().enumerate() {
+                let slot = i * rtypes.len() + k;
+                let key: Key = (text.clone(), u16::from(rtype));
+                if let Some(hit) = self.scanner.cache.get(&key) {
+                    slots[slot] = Some(hit);
+                    self.stats.cache_hits += 1;
+                    continue;
+                }
+                waiting += 1;
+                if let Some(&pid) = self.pending_by_key.get(&key) {
+                    // Another address asked already: wait for the same answer.
+                    if let Some(p) = self.pending[pid as usize].as_mut() {
+                        p.waiters.push((id, slot));
+                    }
+                    continue;
+                }
+                let pending = PendingForward {
+                    key: key.clone(),
+                    waiters: vec![(id, slot)],
+                };
+                let pid = match self.free_pending.pop() {
+                    Some(pid) => {
+                        self.pending[pid as usize] = Some(pending);
+                        pid
+                    }
+                    None => {
+                        self.pending.push(Some(pending));
+                        (self.pending.len() - 1) as u32
+                    }
+                };
+                self.pending_by_key.insert(key, pid);
+                self.queue
+                    .push_front((name.clone(), rtype, FORWARD | u64::from(pid)));
+            }
+        }
+        let job = self.jobs[id as usize].as_mut().expect("live job");
+        job.forward = slots;
+        job.waiting = waiting;
+        if waiting == 0 {
+            return self.verdict(id);
+        }
+        Ok(())
+    }
+
+    fn forward_done(&mut self, pid: u32, outcome: Outcome) -> Result<(), ScanError> {
+        let Some(p) = self.pending.get_mut(pid as usize).and_then(Option::take) else {
+            return Ok(());
+        };
+        self.free_pending.push(pid);
+        self.pending_by_key.remove(&p.key);
+        let answer = Arc::new(Forward {
+            status: outcome.status,
+            addrs: outcome.addrs().collect(),
+            via_cname: outcome.cname_chain().next().is_some(),
+        });
+        if !outcome.status.is_transient() && !matches!(outcome.status, Status::Rcode(_)) {
+            self.scanner.cache.insert(
+                p.key,
+                Arc::clone(&answer),
+                self.scanner.config.cache_capacity,
+            );
+        }
+        let mut charged = false;
+        for (job_id, slot) in p.waiters {
+            let Some(job) = self.jobs.get_mut(job_id as usize).and_then(Option::as_mut) else {
+                continue;
+            };
+            if !charged {
+                // The attempts are spent once, by the address that asked first.
+                job.attempts += u32::from(outcome.attempts);
+                charged = true;
+            }
+            job.forward[slot] = Some(Arc::clone(&answer));
+            job.waiting -= 1;
+            if job.waiting == 0 {
+                self.verdict(job_id)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// FCrDNS over every PTR name: pass if any name's addresses of the target's family
+    /// contain it.
+    fn verdict(&mut self, id: u32) -> Result<(), ScanError> {
+        let job = self.jobs[id as usize].as_ref().expect("live job");
+        let rtypes = self.rtypes(job.ip);
+        let matching = match job.ip {
+            IpAddr::V4(_) => RecordType::A,
+            IpAddr::V6(_) => RecordType::AAAA,
+        };
+        let mut confirmed: Option<(usize, bool)> = None;
+        let mut transient: Option<Status> = None;
+        let (mut mismatch, mut nodata, mut nxdomain) = (false, false, false);
+        for i in 0..job.names.len() {
+            for (k, &rtype) in rtypes.iter().enumerate() {
+                let Some(f) = &job.forward[i * rtypes.len() + k] else {
+                    continue;
+                };
+                if rtype != matching {
+                    continue;
+                }
+                if f.addrs.contains(&job.ip) {
+                    confirmed = confirmed.or(Some((i, f.via_cname)));
+                }
+                match f.status {
+                    Status::Answer => mismatch = true,
+                    Status::NoData => nodata = true,
+                    Status::NxDomain => nxdomain = true,
+                    other => transient = transient.or(Some(other)),
+                }
+            }
+        }
+        let (verdict, reason) = match (confirmed, transient) {
+            (Some((_, via_cname)), _) => (
+                Fcrdns::Pass,
+                via_cname.then(|| "ptr-target-cname".to_string()),
+            ),
+            (None, Some(status)) => (
+                Fcrdns::TempError,
+                Some(format!("forward-{}", status.as_str().to_ascii_lowercase())),
+            ),
+            (None, None) => {
+                let r = if mismatch {
+                    "forward-mismatch"
+                } else if nodata {
+                    "forward-nodata"
+                } else if nxdomain {
+                    "forward-nxdomain"
+                } else {
+                    "forward-none"
+                };
+                (Fcrdns::Fail, Some(r.to_string()))
+            }
+        };
+        let chosen = confirmed.map_or(0, |(i, _)| i);
+        self.finish(id, verdict, reason, Some(chosen))
+    }
+
+    fn finish(
+        &mut self,
+        id: u32,
+        fcrdns: Fcrdns,
+        fcrdns_reason: Option<String>,
+        chosen: Option<usize>,
+    ) -> Result<(), ScanError> {
+        let job = self.jobs[id as usize].take().expect("live job");
+        self.free_jobs.push(id);
+        let config = &self.scanner.config;
+        let ptr_all: Vec<String> = job.names.iter().map(name_to_text).collect();
+        let ptr = chosen.and_then(|i| ptr_all.get(i).cloned());
+        let mut forward_addrs: Vec<IpAddr> = job
+            .forward
+            .iter()
+            .flatten()
+            .flat_map(|f| f.addrs.iter().copied())
+            .collect();
+        forward_addrs.sort_unstable();
+        forward_addrs.dedup();
+        let (generic, generic_reasons) = match &ptr {
+            Some(name) => {
+                let v = ptraudit_classify::classify(Some(job.ip), name);
+                (Some(v.generic), v.codes().map(str::to_string).collect())
+            }
+            None => (None, Vec::new()),
+        };
+        let ptr_outcome = job.ptr.as_ref();
+        let row = Row {
+            ip: job.ip,
+            prefix: prefix_of(job.ip, config.prefix_v4, config.prefix_v6),
+            ptr_status: ptr_outcome.map_or_else(|| "TIMEOUT".into(), |o| o.status.to_string()),
+            ptr,
+            ptr_all,
+            cname_chain: job.chain.iter().map(name_to_text).collect(),
+            forward_addrs,
+            fcrdns,
+            fcrdns_reason,
+            generic,
+            generic_reasons,
+            resolver: ptr_outcome.and_then(|o| o.resolver),
+            attempts: job.attempts,
+            rtt_ms: ptr_outcome
+                .and_then(|o| o.rtt)
+                .map(|d| (d + Duration::from_micros(500)).as_millis() as u64),
+            scanned_at: SystemTime::now(),
+        };
+        self.stats.addresses += 1;
+        match fcrdns {
+            Fcrdns::Pass => self.stats.pass += 1,
+            Fcrdns::Fail => self.stats.fail += 1,
+            Fcrdns::NoPtr => self.stats.no_ptr += 1,
+            Fcrdns::TempError => self.stats.temperror += 1,
+        }
+        self.sink.row(&row).map_err(ScanError::Sink)
+    }
+}

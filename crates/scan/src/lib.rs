@@ -1,0 +1,61 @@
+//! `ptraudit-scan`: the scan engine. Given target addresses it finds, for each one, the
+//! PTR names (following RFC 2317 CNAMEs), the forward addresses of every name (one query
+//! per distinct name, shared through a cache), the FCrDNS verdict with its reason, and
+//! whether the name looks generic — and hands one [`Row`] per address to a [`Sink`] as
+//! soon as it is complete.
+//!
+//! # Layout
+//!
+//! - [`TargetSet`] / [`Target`] — CIDRs, single addresses and `a-b` ranges from arguments,
+//!   files and stdin; excludes; [`Shard`] `I/N` partitions; [`Order`] linear or a seeded
+//!   pseudo-random permutation computed on the fly (no list of the range in memory).
+//! - [`Scanner`] — the loop: a bounded window of queries (`concurrency`), an optional
+//!   rate limit (governor), the PTR stage, the forward stage, the verdict. Memory is
+//!   bounded by the window and the forward cache, not by the size of the range.
+//! - [`Row`], [`COLUMNS`], [`Sink`] — the output contract. Writers live in
+//!   `ptraudit-report`; this crate knows nothing of files.
+//!
+//! # Example
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use ptraudit_scan::{Fcrdns, Order, ScanConfig, Scanner, Shard, TargetSet, VecSink};
+//!
+//! let server = ptraudit_testdns::Server::builder()
+//!     .zone_text("0.18.198.in-addr.arpa.", "
+//! $TTL 300
+//! @ SOA ns.test. host.test. 1 3600 600 86400 300
+//! 7 PTR mail.example.test.")?
+//!     .zone_text("example.test.", "
+//! $TTL 300
+//! @ SOA ns.test. host.test. 1 3600 600 86400 300
+//! mail A 198.18.0.7")?
+//!     .start()?;
+//!
+//! let mut targets = TargetSet::new();
+//! targets.add_spec("198.18.0.6-198.18.0.7")?;
+//! let client = ptraudit_dns::ClientBuilder::new(vec![server.udp_addr()]).build()?;
+//! let scanner = Scanner::new(client, ScanConfig::default());
+//! let mut rows = VecSink::default();
+//! let plan = targets.plan(Shard::ALL, Order::Linear);
+//! let total = plan.len();
+//! scanner.run(plan, total, &mut rows, &mut |_| {}).await?;
+//!
+//! rows.0.sort_by_key(|r| r.ip);
+//! assert_eq!(rows.0[0].fcrdns, Fcrdns::NoPtr);
+//! assert_eq!(rows.0[1].fcrdns, Fcrdns::Pass);
+//! assert_eq!(rows.0[1].ptr.as_deref(), Some("mail.example.test"));
+//! assert_eq!(rows.0[1].generic, Some(false));
+//! # Ok(()) }
+//! ```
+
+#![deny(missing_docs)]
+
+mod engine;
+mod row;
+mod targets;
+
+pub use crate::engine::{ForwardMode, Progress, ScanConfig, ScanError, ScanStats, Scanner};
+pub use crate::row::{COLUMNS, Fcrdns, Row, Sink, SinkError, VecSink, prefix_of, rfc3339};
+pub use crate::targets::{Order, Plan, Shard, Target, TargetError, TargetSet};

@@ -1,0 +1,227 @@
+//! The result row (one per scanned address) and the sink that receives rows.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::time::SystemTime;
+
+/// The FCrDNS verdict, in the spirit of RFC 8601's `iprev`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Fcrdns {
+    /// A PTR name's forward addresses contain the scanned address.
+    Pass,
+    /// PTR names exist but none leads back (`fcrdns_reason` says why).
+    Fail,
+    /// No PTR record (NXDOMAIN or NODATA).
+    NoPtr,
+    /// A lookup that decides the verdict ended in SERVFAIL, REFUSED or TIMEOUT.
+    TempError,
+}
+
+impl Fcrdns {
+    /// `pass`, `fail`, `no-ptr` or `temperror`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Fcrdns::Pass => "pass",
+            Fcrdns::Fail => "fail",
+            Fcrdns::NoPtr => "no-ptr",
+            Fcrdns::TempError => "temperror",
+        }
+    }
+}
+
+impl fmt::Display for Fcrdns {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One scanned address. Field names are the output columns, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// The address.
+    pub ip: IpAddr,
+    /// Its summary prefix (`198.18.5.0/24`, `2001:db8:0:1::/64`).
+    pub prefix: String,
+    /// How the PTR lookup ended: `NOERROR`, `NXDOMAIN`, `NODATA`, `SERVFAIL`, `REFUSED`,
+    /// `TIMEOUT`, or the RCODE's name.
+    pub ptr_status: String,
+    /// The forward-confirmed PTR name if any, else the first; `None` without PTR.
+    pub ptr: Option<String>,
+    /// Every PTR name, in answer order (lowercase, no trailing dot).
+    pub ptr_all: Vec<String>,
+    /// CNAMEs followed from the reverse name (RFC 2317), in order.
+    pub cname_chain: Vec<String>,
+    /// The forward addresses found for the names in `ptr_all`, ascending.
+    pub forward_addrs: Vec<IpAddr>,
+    /// The verdict.
+    pub fcrdns: Fcrdns,
+    /// Why: `forward-mismatch`, `forward-nxdomain`, `forward-nodata`, `ptr-nxdomain`,
+    /// `ptr-nodata`, `ptr-cname-loop`, `ptr-timeout`, `forward-servfail`, …; on a pass,
+    /// `ptr-target-cname` when the confirmed name is an alias (RFC 1912 §2.1).
+    pub fcrdns_reason: Option<String>,
+    /// Whether `ptr` looks generic; `None` without PTR.
+    pub generic: Option<bool>,
+    /// The classifier's reason codes for `ptr`.
+    pub generic_reasons: Vec<String>,
+    /// The resolver that answered the PTR lookup.
+    pub resolver: Option<SocketAddr>,
+    /// UDP attempts spent on this address: its PTR lookups plus the forward lookups it
+    /// started (a forward answer taken from the cache costs nothing).
+    pub attempts: u32,
+    /// Round-trip time of the (last) PTR lookup, in whole milliseconds.
+    pub rtt_ms: Option<u64>,
+    /// When the row was completed.
+    pub scanned_at: SystemTime,
+}
+
+/// The output column names, in order. Every writer uses this list.
+pub const COLUMNS: [&str; 15] = [
+    "ip",
+    "prefix",
+    "ptr_status",
+    "ptr",
+    "ptr_all",
+    "cname_chain",
+    "forward_addrs",
+    "fcrdns",
+    "fcrdns_reason",
+    "generic",
+    "generic_reasons",
+    "resolver",
+    "attempts",
+    "rtt_ms",
+    "scanned_at",
+];
+
+/// Error type sinks return; the engine stops and hands it back.
+pub type SinkError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Receives rows as they complete. Implemented by the report writers; the engine knows
+/// nothing of files and formats.
+pub trait Sink {
+    /// One finished row.
+    fn row(&mut self, row: &Row) -> Result<(), SinkError>;
+    /// The scan is over: flush and close.
+    fn finish(&mut self) -> Result<(), SinkError> {
+        Ok(())
+    }
+}
+
+impl<S: Sink + ?Sized> Sink for &mut S {
+    fn row(&mut self, row: &Row) -> Result<(), SinkError> {
+        (**self).row(row)
+    }
+    fn finish(&mut self) -> Result<(), SinkError> {
+        (**self).finish()
+    }
+}
+
+impl<S: Sink + ?Sized> Sink for Box<S> {
+    fn row(&mut self, row: &Row) -> Result<(), SinkError> {
+        (**self).row(row)
+    }
+    fn finish(&mut self) -> Result<(), SinkError> {
+        (**self).finish()
+    }
+}
+
+/// Every row to each sink in turn.
+impl<S: Sink> Sink for Vec<S> {
+    fn row(&mut self, row: &Row) -> Result<(), SinkError> {
+        self.iter_mut().try_for_each(|s| s.row(row))
+    }
+    fn finish(&mut self) -> Result<(), SinkError> {
+        self.iter_mut().try_for_each(Sink::finish)
+    }
+}
+
+/// Collects rows in memory (tests, small scans).
+#[derive(Debug, Default)]
+pub struct VecSink(pub Vec<Row>);
+
+impl Sink for VecSink {
+    fn row(&mut self, row: &Row) -> Result<(), SinkError> {
+        self.0.push(row.clone());
+        Ok(())
+    }
+}
+
+/// The network of `ip` with `len` bits, as `ADDR/LEN`.
+pub fn prefix_of(ip: IpAddr, len_v4: u8, len_v6: u8) -> String {
+    match ip {
+        IpAddr::V4(a) => {
+            let len = len_v4.min(32);
+            let mask = if len == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(len))
+            };
+            format!("{}/{len}", std::net::Ipv4Addr::from(u32::from(a) & mask))
+        }
+        IpAddr::V6(a) => {
+            let len = len_v6.min(128);
+            let mask = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(len))
+            };
+            format!("{}/{len}", std::net::Ipv6Addr::from(u128::from(a) & mask))
+        }
+    }
+}
+
+/// RFC 3339 UTC with milliseconds: `2026-11-26T10:31:49.123Z`.
+pub fn rfc3339(t: SystemTime) -> String {
+    let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+        d.subsec_millis()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn prefixes() {
+        assert_eq!(
+            prefix_of("198.18.5.77".parse().unwrap(), 24, 64),
+            "198.18.5.0/24"
+        );
+        assert_eq!(
+            prefix_of("198.18.5.77".parse().unwrap(), 20, 64),
+            "198.18.0.0/20"
+        );
+        assert_eq!(
+            prefix_of("2001:db8:0:1::15".parse().unwrap(), 24, 64),
+            "2001:db8:0:1::/64"
+        );
+        assert_eq!(prefix_of("198.18.5.77".parse().unwrap(), 0, 0), "0.0.0.0/0");
+    }
+
+    #[test]
+    fn timestamps() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_millis(1_795_689_109_123);
+        assert_eq!(rfc3339(t), "2026-11-26T10:31:49.123Z");
+        assert_eq!(rfc3339(SystemTime::UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        let leap = SystemTime::UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
+        assert_eq!(rfc3339(leap), "2000-02-29T00:00:00.000Z");
+    }
+}

@@ -1,0 +1,205 @@
+//! A scan of the fixture /20 (plus the IPv6 hosts) matches the ground truth for every
+//! address and every column the ground truth states.
+
+use std::collections::BTreeSet;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use ptraudit_dns::ClientBuilder;
+use ptraudit_scan::{Order, Row, ScanConfig, Scanner, Shard, TargetSet, VecSink};
+use ptraudit_testdns::external::{self, ExternalError};
+use ptraudit_testdns::{Server, Zones};
+
+pub fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/net")
+}
+
+pub struct Truth {
+    pub ip: IpAddr,
+    pub category: String,
+    pub ptr_names: BTreeSet<String>,
+    pub ptr: String,
+    pub forward: Vec<IpAddr>,
+    pub fcrdns: String,
+    pub reason: String,
+    pub generic: String,
+    pub cname_chain: String,
+    pub flags: String,
+}
+
+pub fn truth() -> Vec<Truth> {
+    let text = std::fs::read_to_string(fixtures().join("truth.csv")).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|line| {
+            let f: Vec<&str> = line.split(',').collect();
+            let mut forward: Vec<IpAddr> = f[4]
+                .split(';')
+                .filter(|s| !s.is_empty())
+                .map(|s| s.parse().unwrap())
+                .collect();
+            forward.sort_unstable();
+            Truth {
+                ip: f[0].parse().unwrap(),
+                category: f[1].into(),
+                ptr_names: f[2]
+                    .split(';')
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect(),
+                ptr: f[3].into(),
+                forward,
+                fcrdns: f[5].into(),
+                reason: f[6].into(),
+                generic: f[7].into(),
+                cname_chain: f[8].into(),
+                flags: f[9].into(),
+            }
+        })
+        .collect()
+}
+
+/// The /20 and every IPv6 host of the ground truth.
+pub fn targets() -> TargetSet {
+    let mut t = TargetSet::new();
+    t.add_spec("198.18.0.0/20").unwrap();
+    for row in truth().iter().filter(|r| r.ip.is_ipv6()) {
+        t.add_spec(&row.ip.to_string()).unwrap();
+    }
+    t
+}
+
+pub async fn scan(resolver: SocketAddr, rd: bool, shard: Shard, order: Order) -> Vec<Row> {
+    let client = ClientBuilder::new(vec![resolver])
+        .recursion_desired(rd)
+        .build()
+        .unwrap();
+    let scanner = Scanner::new(client, ScanConfig::default());
+    let plan = targets().plan(shard, order);
+    let total = plan.len();
+    let mut sink = VecSink::default();
+    let stats = scanner
+        .run(plan, total, &mut sink, &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(stats.addresses, total);
+    sink.0
+}
+
+/// Compares rows with the ground truth, column by column; returns the differences.
+pub fn compare(rows: &[Row]) -> Vec<String> {
+    let truth = truth();
+    let mut bad = Vec::new();
+    assert_eq!(rows.len(), truth.len(), "one row per address");
+    let by_ip: std::collections::HashMap<IpAddr, &Row> = rows.iter().map(|r| (r.ip, r)).collect();
+    assert_eq!(by_ip.len(), rows.len(), "no address twice");
+    for t in &truth {
+        let r = by_ip[&t.ip];
+        let mut diff = Vec::new();
+        let ptr_all: BTreeSet<String> = r.ptr_all.iter().cloned().collect();
+        if ptr_all != t.ptr_names {
+            diff.push(format!("ptr_all {:?} != {:?}", r.ptr_all, t.ptr_names));
+        }
+        if r.ptr.as_deref().unwrap_or("") != t.ptr {
+            diff.push(format!("ptr {:?} != {:?}", r.ptr, t.ptr));
+        }
+        if r.forward_addrs != t.forward {
+            diff.push(format!(
+                "forward_addrs {:?} != {:?}",
+                r.forward_addrs, t.forward
+            ));
+        }
+        if r.fcrdns.as_str() != t.fcrdns {
+            diff.push(format!("fcrdns {} != {}", r.fcrdns, t.fcrdns));
+        }
+        let expected_reason = if t.fcrdns == "pass" {
+            &t.flags
+        } else {
+            &t.reason
+        };
+        if r.fcrdns_reason.as_deref().unwrap_or("") != expected_reason {
+            diff.push(format!(
+                "fcrdns_reason {:?} != {expected_reason:?}",
+                r.fcrdns_reason
+            ));
+        }
+        let generic = r.generic.map_or(String::new(), |g| g.to_string());
+        if generic != t.generic {
+            diff.push(format!(
+                "generic {generic} != {} ({:?})",
+                t.generic, r.generic_reasons
+            ));
+        }
+        if r.cname_chain.join(";") != t.cname_chain {
+            diff.push(format!(
+                "cname_chain {:?} != {:?}",
+                r.cname_chain, t.cname_chain
+            ));
+        }
+        let expected_status = if t.fcrdns == "no-ptr" {
+            "NXDOMAIN"
+        } else {
+            "NOERROR"
+        };
+        if r.ptr_status != expected_status {
+            diff.push(format!("ptr_status {} != {expected_status}", r.ptr_status));
+        }
+        if r.prefix.is_empty() || r.attempts == 0 || r.resolver.is_none() {
+            diff.push(format!("bookkeeping columns missing: {r:?}"));
+        }
+        if !diff.is_empty() {
+            bad.push(format!("{} ({}): {}", t.ip, t.category, diff.join("; ")));
+        }
+    }
+    bad
+}
+
+#[track_caller]
+fn assert_matches_truth(server: &str, rows: &[Row]) {
+    let bad = compare(rows);
+    assert!(
+        bad.is_empty(),
+        "{server}: {} addresses differ from the ground truth:\n{}",
+        bad.len(),
+        bad.iter().take(10).cloned().collect::<Vec<_>>().join("\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fixture_scan_through_testdns_matches_ground_truth() {
+    let zones = Zones::load_manifest(&fixtures().join("zones.txt")).unwrap();
+    let server = Server::builder().zones(zones).start().unwrap();
+    let rows = scan(server.udp_addr(), true, Shard::ALL, Order::Linear).await;
+    assert_matches_truth("testdns", &rows);
+    // Shared names were asked once: fewer forward queries than PTR names.
+}
+
+fn required() -> bool {
+    std::env::var_os("PTRAUDIT_REQUIRE_INTEROP").is_some_and(|v| v == "1")
+}
+
+fn started<T>(r: Result<T, ExternalError>) -> Option<T> {
+    match r {
+        Ok(x) => Some(x),
+        Err(e @ ExternalError::NotInstalled(..)) if !required() => {
+            eprintln!("SKIPPED interop scan: {e}");
+            None
+        }
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fixture_scan_through_knot_and_unbound_matches_ground_truth() {
+    let manifest = fixtures().join("zones.txt");
+    let Some(knot) = started(external::start_knot(&manifest, Some(1))) else {
+        return;
+    };
+    let rows = scan(knot.addr(), false, Shard::ALL, Order::Random { seed: 7 }).await;
+    assert_matches_truth("Knot", &rows);
+    let Some(unbound) = started(external::start_unbound(&manifest, knot.addr(), 2)) else {
+        return;
+    };
+    let rows = scan(unbound.addr(), true, Shard::ALL, Order::Linear).await;
+    assert_matches_truth("Unbound", &rows);
+}

@@ -1,0 +1,5 @@
+//! Integration tests of the scan engine: the fixture network through the test server,
+//! Knot DNS and Unbound against its ground truth, and shards against the whole.
+
+mod fixture;
+mod shards;
