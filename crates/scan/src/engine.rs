@@ -62,8 +62,8 @@ impl Default for ScanConfig {
 #[non_exhaustive]
 pub enum ScanError {
     /// A sink failed (disk full, broken pipe, …).
-    #[error("writing results failed: {0}")]
-    Sink(SinkError),
+    #[error("writing results failed")]
+    Sink(#[source] SinkError),
     /// The DNS client stopped.
     #[error(transparent)]
     Dns(#[from] ptraudit_dns::Error),

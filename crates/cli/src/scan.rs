@@ -1,0 +1,327 @@
+//! `ptraudit scan`.
+
+use std::io::Write;
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, anyhow};
+use clap::{Args, ValueEnum};
+use ptraudit_report::{AtomicFile, CsvSink, Summary};
+use ptraudit_scan::{
+    ForwardMode, Order, Row, ScanConfig, ScanStats, Scanner, Shard, Sink, SinkError, TargetSet,
+};
+
+use crate::progress::Reporter;
+use crate::{DnsArgs, Failure, exit, runtime, runtime_for_command, usage};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum OrderArg {
+    /// Ascending addresses.
+    Linear,
+    /// A seeded pseudo-random permutation (spreads load over a provider's servers).
+    Random,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ForwardArg {
+    /// A for IPv4 addresses, AAAA for IPv6.
+    Matching,
+    /// Both A and AAAA for every name.
+    Both,
+}
+
+/// Arguments of `ptraudit scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Targets: CIDRs (198.18.0.0/24, 2001:db8::/120), addresses, ranges (A-B).
+    #[arg(value_name = "TARGET")]
+    targets: Vec<String>,
+    /// Read targets from FILE, one per line, # comments; `-` for stdin. Repeatable.
+    #[arg(short = 'i', long = "input", value_name = "FILE")]
+    inputs: Vec<PathBuf>,
+    /// Skip the targets listed in FILE (same syntax). Repeatable.
+    #[arg(long, value_name = "FILE")]
+    exclude: Vec<PathBuf>,
+    #[command(flatten)]
+    dns: DnsArgs,
+    /// Queries per second at most, over all resolvers (default: no limit).
+    #[arg(long, value_name = "QPS")]
+    rate: Option<u32>,
+    /// Queries in flight at most.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    concurrency: usize,
+    /// Scan only part I of N (0 <= I < N): N runs with I = 0..N-1 cover every address once.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    /// Visiting order.
+    #[arg(long, value_enum, default_value = "linear")]
+    order: OrderArg,
+    /// Seed of the random order (shards of one scan must use the same seed).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    seed: u64,
+    /// Forward records to ask for each PTR name.
+    #[arg(long, value_enum, default_value = "matching")]
+    forward: ForwardArg,
+    /// Write rows to FILE (CSV) instead of stdout; it appears only when complete.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Write the per-prefix summary to FILE (CSV).
+    #[arg(long, value_name = "FILE")]
+    summary: Option<PathBuf>,
+    /// Overwrite existing output files.
+    #[arg(long)]
+    force: bool,
+    /// Summary prefix length for IPv4.
+    #[arg(long, value_name = "LEN", default_value_t = 24)]
+    prefix_v4: u8,
+    /// Summary prefix length for IPv6.
+    #[arg(long, value_name = "LEN", default_value_t = 64)]
+    prefix_v6: u8,
+    /// Refuse to brute-force more IPv6 addresses than this.
+    #[arg(long, value_name = "N", default_value_t = 1 << 20)]
+    max_v6: u64,
+    /// No progress, no summary table on stderr.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+/// The CSV destination: a file that appears when complete, or stdout.
+pub enum Out {
+    /// `-o FILE`.
+    File(AtomicFile),
+    /// stdout.
+    Stdout(std::io::Stdout),
+}
+
+impl Write for Out {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Out::File(f) => f.write(buf),
+            Out::Stdout(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Out::File(f) => f.flush(),
+            Out::Stdout(s) => s.flush(),
+        }
+    }
+}
+
+/// Rows go to the CSV and the summary.
+pub struct Outputs {
+    /// CSV rows.
+    pub csv: CsvSink<Out>,
+    /// Per-prefix counts.
+    pub summary: Summary,
+}
+
+impl Sink for Outputs {
+    fn row(&mut self, row: &Row) -> Result<(), SinkError> {
+        self.csv.row(row)?;
+        self.summary.row(row)
+    }
+    fn finish(&mut self) -> Result<(), SinkError> {
+        self.csv.finish()
+    }
+}
+
+/// Checks an output path before any work: its folder exists, and it does not exist unless
+/// `--force`.
+pub fn check_output(path: &Path, force: bool) -> Result<(), Failure> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        return Err(usage(anyhow!(
+            "cannot write {}: folder {} does not exist",
+            path.display(),
+            dir.display()
+        )));
+    }
+    if path.exists() && !force {
+        return Err(usage(anyhow!(
+            "{} exists (use --force to overwrite)",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Everything a scan needs, checked before any query is sent.
+pub struct Prepared {
+    /// Addresses.
+    pub targets: TargetSet,
+    /// Shard.
+    pub shard: Shard,
+    /// Order.
+    pub order: Order,
+}
+
+fn prepare(args: &ScanArgs) -> Result<Prepared, Failure> {
+    let mut targets = TargetSet::new();
+    for t in &args.targets {
+        targets.add_spec(t).map_err(usage)?;
+    }
+    for file in &args.inputs {
+        targets.read_file(file).map_err(usage)?;
+    }
+    if targets.is_empty() {
+        return Err(usage(anyhow!(
+            "no targets: give CIDRs, addresses or ranges as arguments, or -i FILE"
+        )));
+    }
+    let before = targets.len();
+    let mut excluded = TargetSet::new();
+    for file in &args.exclude {
+        excluded.read_file(file).map_err(usage)?;
+    }
+    targets.subtract(&excluded);
+    if targets.is_empty() {
+        return Err(usage(anyhow!(
+            "the exclude list covers every target ({before} addresses): nothing to scan"
+        )));
+    }
+    let v6 = targets.len_v6();
+    if v6 > u128::from(args.max_v6) {
+        return Err(usage(anyhow!(
+            "the IPv6 targets hold {v6} addresses, more than --max-v6 {}: brute force over \
+             IPv6 space is pointless; narrow the range (the ip6.arpa tree walk is not \
+             implemented yet)",
+            args.max_v6
+        )));
+    }
+    let shard = match &args.shard {
+        Some(s) => s.parse().map_err(usage)?,
+        None => Shard::ALL,
+    };
+    let order = match args.order {
+        OrderArg::Linear => Order::Linear,
+        OrderArg::Random => Order::Random { seed: args.seed },
+    };
+    Ok(Prepared {
+        targets,
+        shard,
+        order,
+    })
+}
+
+pub fn run(args: ScanArgs) -> Result<u8, Failure> {
+    let prepared = prepare(&args)?;
+    let rate = match args.rate {
+        Some(r) => Some(
+            NonZeroU32::new(r)
+                .ok_or_else(|| usage(anyhow!("--rate must be at least 1 query/s, got 0")))?,
+        ),
+        None => None,
+    };
+    if args.concurrency == 0 {
+        return Err(usage(anyhow!("--concurrency must be at least 1, got 0")));
+    }
+    if let Some(p) = &args.output {
+        check_output(p, args.force)?;
+    }
+    if let Some(p) = &args.summary {
+        check_output(p, args.force)?;
+    }
+    let client = args.dns.client()?;
+    let mut config = ScanConfig::default();
+    config.concurrency = args.concurrency;
+    config.rate = rate;
+    config.forward = match args.forward {
+        ForwardArg::Matching => ForwardMode::Matching,
+        ForwardArg::Both => ForwardMode::Both,
+    };
+    config.prefix_v4 = args.prefix_v4.min(32);
+    config.prefix_v6 = args.prefix_v6.min(128);
+    let out = match &args.output {
+        Some(p) => Out::File(AtomicFile::create(p, args.force).map_err(usage)?),
+        None => Out::Stdout(std::io::stdout()),
+    };
+    let (stats, summary) = execute(
+        client,
+        config,
+        &prepared,
+        out,
+        args.quiet,
+        args.summary.as_deref(),
+    )?;
+    if !args.quiet {
+        eprint!("{}", summary.table(10));
+        eprintln!(
+            "ptraudit: {} addresses, {} queries ({} forward answers from cache)",
+            stats.addresses, stats.queries, stats.cache_hits
+        );
+        if let Some(p) = &args.output {
+            eprintln!("ptraudit: rows written to {}", p.display());
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// Runs a prepared scan into `out` (and the summary), finishing the files. Shared by
+/// `scan` and `demo`.
+pub fn execute(
+    client: ptraudit_dns::ClientBuilder,
+    config: ScanConfig,
+    prepared: &Prepared,
+    out: Out,
+    quiet: bool,
+    summary_path: Option<&Path>,
+) -> Result<(ScanStats, Summary), Failure> {
+    let plan = prepared.targets.plan(prepared.shard, prepared.order);
+    let total = plan.len();
+    let csv = CsvSink::new(out)
+        .context("writing the CSV header")
+        .map_err(runtime)?;
+    let mut outputs = Outputs {
+        csv,
+        summary: Summary::default(),
+    };
+    let rt = runtime_for_command()?;
+    let mut reporter = Reporter::new(total, quiet);
+    let result = rt.block_on(async {
+        let client = client.build().map_err(runtime)?;
+        let scanner = Scanner::new(client, config);
+        scanner
+            .run(plan, total, &mut outputs, &mut |p| reporter.update(p))
+            .await
+            .map_err(runtime)
+    });
+    reporter.finish();
+    let stats = match result {
+        Ok(stats) => stats,
+        Err(f) => {
+            if let Ok(Out::File(file)) = outputs.csv.into_inner() {
+                eprintln!(
+                    "ptraudit: the scan did not complete; {} holds the rows written so far \
+                     and is NOT a complete result",
+                    file.partial_path().display()
+                );
+            }
+            return Err(f);
+        }
+    };
+    let summary = outputs.summary;
+    match outputs.csv.into_inner().map_err(|e| runtime(anyhow!(e)))? {
+        Out::File(file) => {
+            let partial = file.partial_path().to_owned();
+            file.commit()
+                .with_context(|| format!("finishing {}", partial.display()))
+                .map_err(runtime)?;
+        }
+        Out::Stdout(mut s) => s.flush().context("writing rows").map_err(runtime)?,
+    }
+    if let Some(path) = summary_path {
+        let mut file = AtomicFile::create(path, true).map_err(runtime)?;
+        summary
+            .write_csv(&mut file)
+            .with_context(|| format!("writing {}", path.display()))
+            .map_err(runtime)?;
+        file.commit()
+            .with_context(|| format!("finishing {}", path.display()))
+            .map_err(runtime)?;
+    }
+    Ok((stats, summary))
+}

@@ -1,0 +1,340 @@
+//! The `ptraudit` binary end to end, against the bundled test server.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use ptraudit_testdns::{Server, Zones};
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/net")
+}
+
+fn server() -> Server {
+    let zones = Zones::load_manifest(&fixtures().join("zones.txt")).unwrap();
+    Server::builder().zones(zones).start().unwrap()
+}
+
+fn ptraudit(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ptraudit"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into(),
+        String::from_utf8_lossy(&o.stderr).into(),
+    )
+}
+
+/// The first truth row of a category with the given verdict.
+fn address(category: &str, fcrdns: &str) -> String {
+    let truth = std::fs::read_to_string(fixtures().join("truth.csv")).unwrap();
+    truth
+        .lines()
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .find(|f| f[1] == category && f[5] == fcrdns && f[8].is_empty())
+        .map(|f| f[0].to_string())
+        .unwrap()
+}
+
+fn tempdir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("ptraudit-cli-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn check_verdicts_and_exit_statuses() {
+    let s = server();
+    let resolver = s.udp_addr().to_string();
+    let cases = [
+        ("custom-pass", "pass", 0, "Result: OK for sending mail"),
+        ("generic-pass", "pass", 1, "GENERIC"),
+        ("custom-mismatch", "fail", 1, "resolves, but not to"),
+        ("generic-no-forward", "fail", 1, "does not exist (NXDOMAIN)"),
+        ("no-ptr", "no-ptr", 1, "NO PTR"),
+    ];
+    for (category, verdict, code, needle) in cases {
+        let ip = address(category, verdict);
+        let o = ptraudit(&["check", &ip, "--resolver", &resolver]);
+        let (out, err) = text(&o);
+        assert_eq!(
+            o.status.code(),
+            Some(code),
+            "{category} {ip}:\n{out}\n{err}"
+        );
+        assert!(
+            out.contains(needle),
+            "{category} {ip}: no {needle:?} in\n{out}"
+        );
+        assert!(out.contains("1. PTR lookup of"), "{out}");
+        assert!(out.contains("What to do") || code == 0, "{out}");
+    }
+    // --expect says whether the PTR already names the host.
+    let ip = address("custom-pass", "pass");
+    let o = ptraudit(&[
+        "check",
+        &ip,
+        "--resolver",
+        &resolver,
+        "--expect",
+        "nope.example.test",
+    ]);
+    assert!(
+        text(&o)
+            .0
+            .contains("Expected PTR nope.example.test: NOT present")
+    );
+}
+
+#[test]
+fn scan_writes_csv_and_summary_files() {
+    let s = server();
+    let dir = tempdir("scan");
+    let csv = dir.join("out.csv");
+    let summary = dir.join("summary.csv");
+    let o = ptraudit(&[
+        "scan",
+        "198.18.0.0/23",
+        "--resolver",
+        &s.udp_addr().to_string(),
+        "-o",
+        csv.to_str().unwrap(),
+        "--summary",
+        summary.to_str().unwrap(),
+    ]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let rows = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = rows.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "ip,prefix,ptr_status,ptr,ptr_all,cname_chain,forward_addrs,fcrdns,fcrdns_reason,generic,generic_reasons,resolver,attempts,rtt_ms,scanned_at"
+    );
+    assert_eq!(lines.count(), 512);
+    assert!(!dir.join("out.csv.partial").exists());
+    let sum = std::fs::read_to_string(&summary).unwrap();
+    assert!(sum.starts_with(
+        "prefix,addresses,with_ptr,fcrdns_pass,fcrdns_fail,generic,custom_pass,errors\n"
+    ));
+    assert!(sum.contains("\n198.18.0.0/24,256,"), "{sum}");
+    assert!(sum.contains("\n198.18.1.0/24,256,"), "{sum}");
+    assert!(err.contains("total"), "summary table on stderr: {err}");
+    // An existing file is not overwritten without --force.
+    let o = ptraudit(&[
+        "scan",
+        "198.18.0.0/30",
+        "--resolver",
+        &s.udp_addr().to_string(),
+        "-o",
+        csv.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("exists (use --force to overwrite)"));
+    let o = ptraudit(&[
+        "scan",
+        "198.18.0.0/30",
+        "--resolver",
+        &s.udp_addr().to_string(),
+        "-o",
+        csv.to_str().unwrap(),
+        "--force",
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(std::fs::read_to_string(&csv).unwrap().lines().count(), 5);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn targets_from_stdin_with_excludes_to_stdout() {
+    let s = server();
+    let dir = tempdir("stdin");
+    let exclude = dir.join("exclude.txt");
+    std::fs::write(&exclude, "# skip two\n198.18.0.1\n198.18.0.2\n").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ptraudit"))
+        .args([
+            "scan",
+            "-i",
+            "-",
+            "--exclude",
+            exclude.to_str().unwrap(),
+            "--resolver",
+            &s.udp_addr().to_string(),
+            "-q",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"198.18.0.0/29\n# comment\n198.18.0.4-198.18.0.9\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let out = String::from_utf8(o.stdout).unwrap();
+    let ips: Vec<&str> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(ips.len(), 10 - 2, "0..=9 minus two excluded: {ips:?}");
+    assert!(!ips.contains(&"198.18.0.1") && !ips.contains(&"198.18.0.2"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_input_gives_a_clear_error_and_exit_2() {
+    let dir = tempdir("bad");
+    let all = dir.join("all.txt");
+    std::fs::write(&all, "198.18.0.0/16\n").unwrap();
+    let missing_dir = dir.join("nope/out.csv");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["scan", "192.0.2.7/24", "--resolver", "127.0.0.1"],
+            "the network is 192.0.2.0/24",
+        ),
+        (
+            vec!["scan", "192.0.2.300", "--resolver", "127.0.0.1"],
+            "\"192.0.2.300\"",
+        ),
+        (vec!["scan", "--resolver", "127.0.0.1"], "no targets"),
+        (
+            vec![
+                "scan",
+                "198.18.0.0/24",
+                "--exclude",
+                all.to_str().unwrap(),
+                "--resolver",
+                "127.0.0.1",
+            ],
+            "covers every target",
+        ),
+        (
+            vec![
+                "scan",
+                "-i",
+                "/nonexistent/list.txt",
+                "--resolver",
+                "127.0.0.1",
+            ],
+            "/nonexistent/list.txt",
+        ),
+        (
+            vec!["scan", "198.18.0.0/24", "--resolver", "dns.example"],
+            "\"dns.example\"",
+        ),
+        (
+            vec![
+                "scan",
+                "198.18.0.0/24",
+                "--resolver",
+                "127.0.0.1",
+                "--rate",
+                "0",
+            ],
+            "--rate must be at least 1",
+        ),
+        (
+            vec![
+                "scan",
+                "198.18.0.0/24",
+                "--resolver",
+                "127.0.0.1",
+                "--shard",
+                "4/4",
+            ],
+            "\"4/4\"",
+        ),
+        (
+            vec!["scan", "2001:db8::/64", "--resolver", "127.0.0.1"],
+            "--max-v6",
+        ),
+        (
+            vec![
+                "scan",
+                "198.18.0.0/24",
+                "--resolver",
+                "127.0.0.1",
+                "-o",
+                missing_dir.to_str().unwrap(),
+            ],
+            "does not exist",
+        ),
+        (
+            vec!["check", "mail.example.test", "--resolver", "127.0.0.1"],
+            "\"mail.example.test\" is not an IP address",
+        ),
+    ];
+    for (args, needle) in cases {
+        let o = ptraudit(&args);
+        let (out, err) = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: no {needle:?} in {err:?}");
+        assert!(out.is_empty(), "{args:?} wrote to stdout: {out}");
+    }
+    assert!(!missing_dir.exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn closing_the_pipe_early_is_not_an_error() {
+    let s = server();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ptraudit"))
+        .args([
+            "scan",
+            "198.18.0.0/20",
+            "--resolver",
+            &s.udp_addr().to_string(),
+            "-q",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    reader.read_line(&mut first).unwrap();
+    assert!(first.starts_with("ip,prefix,"));
+    drop(reader); // like `| head -1`
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn demo_scans_the_fixtures_and_says_where_the_files_are() {
+    let dir = tempdir("demo");
+    let o = ptraudit(&["demo", "--out", dir.to_str().unwrap(), "-q"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let truth_rows = std::fs::read_to_string(fixtures().join("truth.csv"))
+        .unwrap()
+        .lines()
+        .count()
+        - 1;
+    let rows = std::fs::read_to_string(dir.join("scan.csv"))
+        .unwrap()
+        .lines()
+        .count()
+        - 1;
+    assert_eq!(rows, truth_rows);
+    assert!(dir.join("summary.csv").exists());
+    assert!(
+        out.contains(&dir.join("scan.csv").display().to_string()),
+        "{out}"
+    );
+    assert!(out.contains("FCrDNS pass"), "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

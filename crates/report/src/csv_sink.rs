@@ -1,0 +1,96 @@
+//! CSV rows.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use ptraudit_scan::{COLUMNS, Row, Sink, SinkError, rfc3339};
+
+/// Writes rows as CSV with the [`COLUMNS`] header; lists joined with `;`, empty cells for
+/// absent values, `generic` as `true`/`false`.
+#[derive(Debug)]
+pub struct CsvSink<W: Write> {
+    writer: csv::Writer<W>,
+    since_flush: usize,
+    last_flush: Instant,
+}
+
+/// Rows are flushed every this many rows or this often, whichever comes first: a person
+/// tailing the file sees progress, and an interrupted run loses little.
+const FLUSH_ROWS: usize = 1000;
+const FLUSH_EVERY: Duration = Duration::from_secs(1);
+
+impl<W: Write> CsvSink<W> {
+    /// Writes the header to `out`.
+    pub fn new(out: W) -> Result<Self, csv::Error> {
+        let mut writer = csv::WriterBuilder::new().from_writer(out);
+        writer.write_record(COLUMNS)?;
+        Ok(CsvSink {
+            writer,
+            since_flush: 0,
+            last_flush: Instant::now(),
+        })
+    }
+
+    /// Flushes and returns the inner writer.
+    pub fn into_inner(self) -> Result<W, SinkError> {
+        self.writer
+            .into_inner()
+            .map_err(|e| Box::new(e.into_error()) as SinkError)
+    }
+}
+
+/// I/O errors come out as `std::io::Error`, so callers can tell a closed pipe (`| head`)
+/// from a real failure.
+fn sink_error(e: csv::Error) -> SinkError {
+    if !e.is_io_error() {
+        return Box::new(e);
+    }
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => Box::new(io),
+        // is_io_error() said Io; keep a readable error rather than panic.
+        other => Box::new(std::io::Error::other(format!("{other:?}"))),
+    }
+}
+
+fn join<T: ToString>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+impl<W: Write> Sink for CsvSink<W> {
+    fn row(&mut self, r: &Row) -> Result<(), SinkError> {
+        let fields: [String; 15] = [
+            r.ip.to_string(),
+            r.prefix.clone(),
+            r.ptr_status.clone(),
+            r.ptr.clone().unwrap_or_default(),
+            join(&r.ptr_all),
+            join(&r.cname_chain),
+            join(&r.forward_addrs),
+            r.fcrdns.to_string(),
+            r.fcrdns_reason.clone().unwrap_or_default(),
+            r.generic.map(|g| g.to_string()).unwrap_or_default(),
+            join(&r.generic_reasons),
+            r.resolver.map(|a| a.to_string()).unwrap_or_default(),
+            r.attempts.to_string(),
+            r.rtt_ms.map(|m| m.to_string()).unwrap_or_default(),
+            rfc3339(r.scanned_at),
+        ];
+        self.writer.write_record(&fields).map_err(sink_error)?;
+        self.since_flush += 1;
+        if self.since_flush >= FLUSH_ROWS || self.last_flush.elapsed() >= FLUSH_EVERY {
+            self.writer.flush().map_err(|e| Box::new(e) as SinkError)?;
+            self.since_flush = 0;
+            self.last_flush = Instant::now();
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), SinkError> {
+        self.writer.flush()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,52 @@
+//! `ptraudit-report`: where rows go. Implements the scan engine's [`Sink`] for
+//!
+//! - [`CsvSink`] — one CSV line per address, columns [`COLUMNS`] in order, written as rows
+//!   complete and flushed regularly;
+//! - [`Summary`] — counts per prefix (the ISP's hygiene report): addresses, with PTR,
+//!   FCrDNS pass, fail, generic, custom-and-pass, errors; as CSV or a short text table;
+//! - [`AtomicFile`] — a file that appears under its final name only when complete
+//!   (written as `NAME.partial`, renamed by [`AtomicFile::commit`]).
+//!
+//! # Example
+//!
+//! ```
+//! use ptraudit_report::{CsvSink, Summary};
+//! use ptraudit_scan::{Fcrdns, Row, Sink};
+//!
+//! let row = Row {
+//!     ip: "198.18.0.7".parse().unwrap(),
+//!     prefix: "198.18.0.0/24".into(),
+//!     ptr_status: "NOERROR".into(),
+//!     ptr: Some("mail.example.test".into()),
+//!     ptr_all: vec!["mail.example.test".into()],
+//!     cname_chain: vec![],
+//!     forward_addrs: vec!["198.18.0.7".parse().unwrap()],
+//!     fcrdns: Fcrdns::Pass,
+//!     fcrdns_reason: None,
+//!     generic: Some(false),
+//!     generic_reasons: vec!["service-label:mail".into()],
+//!     resolver: Some("127.0.0.1:53".parse().unwrap()),
+//!     attempts: 2,
+//!     rtt_ms: Some(0),
+//!     scanned_at: std::time::SystemTime::UNIX_EPOCH,
+//! };
+//! let mut csv = CsvSink::new(Vec::new()).unwrap();
+//! let mut summary = Summary::default();
+//! csv.row(&row).unwrap();
+//! summary.row(&row).unwrap();
+//! let text = String::from_utf8(csv.into_inner().unwrap()).unwrap();
+//! assert!(text.starts_with("ip,prefix,ptr_status,"));
+//! assert!(text.contains("198.18.0.7,198.18.0.0/24,NOERROR,mail.example.test,"));
+//! assert_eq!(summary.totals().custom_pass, 1);
+//! ```
+
+#![deny(missing_docs)]
+
+mod csv_sink;
+mod file;
+mod summary;
+
+pub use crate::csv_sink::CsvSink;
+pub use crate::file::AtomicFile;
+pub use crate::summary::{Counts, SUMMARY_COLUMNS, Summary};
+pub use ptraudit_scan::{COLUMNS, Row, Sink};
