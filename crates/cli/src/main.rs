@@ -57,9 +57,12 @@ enum Command {
 /// Options shared by the commands that talk DNS.
 #[derive(Debug, Clone, Args)]
 pub struct DnsArgs {
-    /// Resolver to query, IP or IP:PORT ([IPv6]:PORT); repeatable. Default: the
-    /// nameservers of /etc/resolv.conf.
-    #[arg(long = "resolver", value_name = "IP[:PORT]")]
+    /// Resolvers to query (default: the nameservers of /etc/resolv.conf).
+    #[arg(
+        long = "resolver",
+        value_name = "IP[:PORT]",
+        help = "Resolver to query: IP, IP:PORT or [IPv6]:PORT; repeatable. Default: the nameservers of /etc/resolv.conf"
+    )]
     pub resolvers: Vec<String>,
     /// Timeout of the first attempt of each query, in milliseconds (doubles per retry).
     #[arg(long, value_name = "MS", default_value_t = 1500)]
