@@ -47,8 +47,9 @@ pub struct ScanArgs {
     /// Queries per second at most, over all resolvers (default: no limit).
     #[arg(long, value_name = "QPS")]
     rate: Option<u32>,
-    /// Queries in flight at most.
-    #[arg(long, value_name = "N", default_value_t = 1000)]
+    /// Queries in flight at most. Deeper windows overflow a server's receive queue and
+    /// cost timeouts; raise it for distant resolvers (high RTT).
+    #[arg(long, value_name = "N", default_value_t = 100)]
     concurrency: usize,
     /// Scan only part I of N (0 <= I < N): N runs with I = 0..N-1 cover every address once.
     #[arg(long, value_name = "I/N")]
@@ -284,14 +285,16 @@ pub fn execute(
     let result = rt.block_on(async {
         let client = client.build().map_err(runtime)?;
         let scanner = Scanner::new(client, config);
-        scanner
+        let stats = scanner
             .run(plan, total, &mut outputs, &mut |p| reporter.update(p))
             .await
-            .map_err(runtime)
+            .map_err(runtime)?;
+        let dns = scanner.client().stats().await.map_err(runtime)?;
+        Ok::<_, Failure>((stats, dns))
     });
     reporter.finish();
-    let stats = match result {
-        Ok(stats) => stats,
+    let (stats, dns) = match result {
+        Ok(x) => x,
         Err(f) => {
             if let Ok(Out::File(file)) = outputs.csv.into_inner() {
                 eprintln!(
@@ -322,6 +325,20 @@ pub fn execute(
         file.commit()
             .with_context(|| format!("finishing {}", path.display()))
             .map_err(runtime)?;
+    }
+    if !quiet {
+        eprintln!(
+            "ptraudit: DNS: {} sent, {} retries, {} timeouts, {} TCP fallbacks, {} replies dropped (bad ID, source, question or format), {} late or duplicate",
+            dns.sent,
+            dns.retries,
+            dns.timeouts,
+            dns.tcp_fallbacks,
+            dns.dropped_unknown_id
+                + dns.dropped_wrong_source
+                + dns.dropped_wrong_question
+                + dns.dropped_malformed,
+            dns.late + dns.duplicates
+        );
     }
     Ok((stats, summary))
 }

@@ -46,7 +46,7 @@ pub struct ScanConfig {
 impl Default for ScanConfig {
     fn default() -> Self {
         ScanConfig {
-            concurrency: 1000,
+            concurrency: 100,
             rate: None,
             forward: ForwardMode::Matching,
             prefix_v4: 24,
@@ -195,6 +195,11 @@ impl Scanner {
             limiter,
             cache: ForwardCache::default(),
         }
+    }
+
+    /// The DNS client (for its counters).
+    pub fn client(&self) -> &Client {
+        &self.client
     }
 
     /// The configuration.

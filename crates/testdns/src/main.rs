@@ -9,6 +9,8 @@ use ptraudit_testdns::{Faults, Server, Zones};
 
 const USAGE: &str = "\
 usage: ptraudit-testdns --zones MANIFEST [--listen 127.0.0.1:0] [--workers N]
+       ptraudit-testdns knot --zones MANIFEST [--workers N]
+       ptraudit-testdns unbound --zones MANIFEST --upstream IP:PORT [--workers N]
                         [--seed N] [--drop P] [--delay-share P] [--delay MS] [--jitter MS]
                         [--duplicate P] [--wrong-id P] [--wrong-source P]
                         [--wrong-question P] [--malformed P] [--truncate P]
@@ -16,7 +18,11 @@ usage: ptraudit-testdns --zones MANIFEST [--listen 127.0.0.1:0] [--workers N]
 
 Serves the zones of MANIFEST (one `ORIGIN FILE` per line) over UDP and TCP, prints
 `listening udp=ADDR tcp=ADDR` on stdout, and runs until killed. P is a share 0..1.
-Only loopback addresses are accepted for --listen.";
+Only loopback addresses are accepted for --listen.
+
+`knot` runs Knot DNS with the same zones instead (Debian package knot), `unbound` runs
+Unbound with a stub zone per zone pointing at --upstream (a Knot from `knot`); both on a
+free loopback port, printed the same way, stopped when this process is killed.";
 
 fn main() -> ExitCode {
     match run() {
@@ -29,7 +35,16 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<(), String> {
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
+    let external = match args.peek().map(String::as_str) {
+        Some(which @ ("knot" | "unbound")) => {
+            let which = which.to_string();
+            args.next();
+            Some(which)
+        }
+        _ => None,
+    };
+    let mut upstream: Option<SocketAddr> = None;
     let mut zones: Option<PathBuf> = None;
     let mut listen: SocketAddr = "127.0.0.1:0".parse().expect("valid literal");
     let mut workers = 1usize;
@@ -57,6 +72,13 @@ fn run() -> Result<(), String> {
         };
         match flag.as_str() {
             "--zones" => zones = Some(PathBuf::from(value)),
+            "--upstream" => {
+                upstream = Some(
+                    value
+                        .parse()
+                        .map_err(|_| format!("--upstream: not an IP:PORT: {value:?}"))?,
+                )
+            }
             "--listen" => {
                 listen = value
                     .parse()
@@ -91,6 +113,28 @@ fn run() -> Result<(), String> {
         }
     }
     let manifest = zones.ok_or_else(|| format!("--zones is required\n{USAGE}"))?;
+    if let Some(which) = external {
+        let server = if which == "knot" {
+            ptraudit_testdns::external::start_knot(&manifest, Some(workers as u32))
+        } else {
+            let upstream = upstream.ok_or("unbound needs --upstream IP:PORT")?;
+            ptraudit_testdns::external::start_unbound(&manifest, upstream, workers as u32)
+        }
+        .map_err(|e| e.to_string())?;
+        println!(
+            "listening udp={} tcp={} pid={}",
+            server.addr(),
+            server.addr(),
+            server.pid()
+        );
+        use std::io::Write as _;
+        let _ = std::io::stdout().flush();
+        // The caller stops the server by killing the printed pid (a signal to us would
+        // not run destructors), then us.
+        loop {
+            std::thread::park();
+        }
+    }
     let zones = Zones::load_manifest(&manifest).map_err(|e| e.to_string())?;
     let server = Server::builder()
         .zones(zones)

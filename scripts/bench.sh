@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# The full audit of a /16 through Knot DNS, as a share of Knot's own capacity.
+#
+#   scripts/bench.sh [RUNS]          (default 3)
+#
+# 1. Generates the /16 fixture (65,536 addresses) under target/bench/net16.
+# 2. Serves it with Knot DNS on a free loopback port (one UDP worker, so the two cores
+#    are shared between Knot and the client, as in production on a small box).
+# 3. Each run: dnsperf's rate against that Knot on the scan's own query mix (the PTR
+#    names of every address and the forward names the ground truth lists), then
+#    `ptraudit scan 198.18.0.0/16` through the same Knot, timed with /usr/bin/time.
+# 4. Checks every row against the ground truth, and prints medians: addresses/s,
+#    queries/s, ratio to dnsperf, CPU seconds and µs per query, peak RSS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-3}
+out=target/bench
+mkdir -p "$out"
+
+need=()
+command -v dnsperf >/dev/null || need+=(dnsperf)
+command -v knotd >/dev/null || [ -x /usr/sbin/knotd ] || need+=(knot)
+[ -x /usr/bin/time ] || need+=(time)
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+python3 scripts/gen_fixtures.py --prefix 198.18.0.0/16 --out "$out/net16"
+cargo build --release --locked -q -p ptraudit -p ptraudit-testdns
+
+# The query mix the scan sends: every PTR, plus A for each distinct PTR name.
+python3 - "$out/net16/truth.csv" "$out/mix.txt" <<'PY'
+import csv, sys
+rows = [r for r in csv.DictReader(open(sys.argv[1])) if ":" not in r["ip"]]
+names = []
+seen = set()
+with open(sys.argv[2], "w") as f:
+    for r in rows:
+        a, b, c, d = r["ip"].split(".")
+        f.write(f"{d}.{c}.{b}.{a}.in-addr.arpa PTR\n")
+        for n in filter(None, r["ptr_names"].split(";")):
+            if n not in seen:
+                seen.add(n)
+                names.append(n)
+    for n in names:
+        f.write(f"{n} A\n")
+PY
+
+log="$out/knot.out"
+target/release/ptraudit-testdns knot --zones "$out/net16/zones.txt" --workers 1 >"$log" &
+wrapper=$!
+for _ in $(seq 200); do grep -q '^listening' "$log" 2>/dev/null && break; sleep 0.1; done
+addr=$(sed -n 's/^listening udp=\([^ ]*\) .*/\1/p' "$log")
+knot_pid=$(sed -n 's/.* pid=\([0-9]*\).*/\1/p' "$log")
+trap 'kill $knot_pid $wrapper 2>/dev/null || true' EXIT
+[ -n "$addr" ] || { echo "bench: Knot did not start" >&2; cat "$log" >&2; exit 1; }
+echo "bench: Knot on $addr (pid $knot_pid)"
+
+results="$out/scan-runs.txt"
+: >"$results"
+for i in $(seq "$runs"); do
+  ref=$(dnsperf -s "${addr%:*}" -p "${addr##*:}" -d "$out/mix.txt" -l 10 -c 8 -q 1000 -T 1 2>&1 |
+    sed -n 's/.*Queries per second: *\([0-9.]*\).*/\1/p')
+  rm -f "$out/scan.csv"
+  /usr/bin/time -f 'time_user=%U time_sys=%S time_elapsed=%e rss_kib=%M' -o "$out/time.txt" \
+    target/release/ptraudit scan 198.18.0.0/16 --resolver "$addr" -o "$out/scan.csv" \
+    2>"$out/scan.err"
+  queries=$(sed -n 's/^ptraudit: [0-9]* addresses, \([0-9]*\) queries.*/\1/p' "$out/scan.err" | tail -1)
+  retries=$(sed -n 's/^ptraudit: DNS: .*, \([0-9]*\) retries.*/\1/p' "$out/scan.err" | tail -1)
+  wrong=$(python3 - "$out/net16/truth.csv" "$out/scan.csv" <<'PY'
+import csv, sys
+truth = {r["ip"]: r for r in csv.DictReader(open(sys.argv[1])) if ":" not in r["ip"]}
+rows = list(csv.DictReader(open(sys.argv[2])))
+wrong = abs(len(rows) - len(truth))
+seen = set()
+for r in rows:
+    t = truth.get(r["ip"])
+    if t is None or r["ip"] in seen:
+        wrong += 1
+        continue
+    seen.add(r["ip"])
+    reason = t["flags"] if t["fcrdns"] == "pass" else t["fcrdns_reason"]
+    same = (r["fcrdns"] == t["fcrdns"] and r["fcrdns_reason"] == reason
+            and r["ptr"] == t["ptr"] and r["generic"] == t["generic"]
+            and set(filter(None, r["ptr_all"].split(";"))) == set(filter(None, t["ptr_names"].split(";")))
+            and set(filter(None, r["forward_addrs"].split(";"))) == set(filter(None, t["forward_addrs"].split(";"))))
+    wrong += not same
+print(wrong)
+PY
+)
+  read -r tu ts te rss < <(sed 's/[a-z_]*=//g' "$out/time.txt")
+  line=$(awk -v q="$queries" -v r="$retries" -v ref="$ref" -v tu="$tu" -v ts="$ts" -v te="$te" -v rss="$rss" -v w="$wrong" 'BEGIN {
+    printf "addresses_per_s=%.0f queries=%d retries=%d queries_per_s=%.0f dnsperf_qps=%.0f ratio=%.3f cpu_s=%.2f cpu_us_per_query=%.2f peak_rss_kib=%d wrong_rows=%d",
+      65536/te, q, r, q/te, ref, (q/te)/ref, tu+ts, (tu+ts)*1e6/q, rss, w }')
+  echo "run $i: $line" | tee -a "$results"
+done
+
+median() { sort -g | awk '{a[NR]=$1} END{ if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'; }
+field() { sed -n "s/.* $1=\\([0-9.]*\\).*/\\1/p" "$results" | median; }
+echo "median of $runs runs, ptraudit scan 198.18.0.0/16 through Knot (1 UDP worker):"
+for f in addresses_per_s queries_per_s retries dnsperf_qps ratio cpu_s cpu_us_per_query peak_rss_kib wrong_rows; do
+  printf '  %-18s %s\n' "$f" "$(field $f)"
+done
