@@ -1,7 +1,7 @@
 //! The loopback server: UDP and TCP listeners, fault injection, a delay queue.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -362,38 +362,79 @@ fn udp_worker(
 ) {
     let mut buf = vec![0u8; 65535];
     let mut rng = rng.lock().expect("one worker per generator");
+    let f = &shared.faults;
+    // Replies depend only on the question when no fault rewrites them per query.
+    let fast_path = shared.hook.is_none()
+        && f.servfail == 0.0
+        && f.refused == 0.0
+        && f.truncate == 0.0
+        && f.wrong_question == 0.0
+        && f.servfail_subtree.is_none()
+        && f.refused_subtree.is_none();
+    let mut cache: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
     while !shared.stop.load(Ordering::Relaxed) {
         let (len, from) = match udp.recv_from(&mut buf) {
             Ok(x) => x,
             Err(_) => continue, // read timeout tick (or a transient error)
         };
         bump(&shared.stats.udp_queries);
-        let Ok(request) = Message::from_vec(&buf[..len]) else {
-            bump(&shared.stats.unparsable);
-            continue;
-        };
         let f = &shared.faults;
-        let seen = ServerStats::get(&shared.stats.udp_queries);
-        if seen <= f.drop_first || rng.chance(f.drop) {
-            bump(&shared.stats.dropped);
-            continue;
-        }
-        let Some(mut reply) = respond(shared, &request, &mut rng) else {
-            continue;
+        let query = &buf[..len];
+        // Fast path: a reply cached for the same question (any letter case) and the same
+        // flags and OPT record, with the ID and the question's case patched in.
+        let cache_key = if fast_path { fast_key(query) } else { None };
+        let cached = cache_key.as_ref().and_then(|k| cache.get(k));
+        let mut reply = None;
+        let bytes = match cached {
+            Some(hit) => {
+                let seen = ServerStats::get(&shared.stats.udp_queries);
+                if seen <= f.drop_first || rng.chance(f.drop) {
+                    bump(&shared.stats.dropped);
+                    continue;
+                }
+                let _ = shared.query_index.fetch_add(1, Ordering::Relaxed);
+                let mut bytes = hit.clone();
+                let qend = question_end(query).unwrap_or(12);
+                bytes[..2].copy_from_slice(&query[..2]);
+                bytes[12..qend].copy_from_slice(&query[12..qend]);
+                bytes
+            }
+            None => {
+                let Ok(request) = Message::from_vec(query) else {
+                    bump(&shared.stats.unparsable);
+                    continue;
+                };
+                let seen = ServerStats::get(&shared.stats.udp_queries);
+                if seen <= f.drop_first || rng.chance(f.drop) {
+                    bump(&shared.stats.dropped);
+                    continue;
+                }
+                let Some(mut r) = respond(shared, &request, &mut rng) else {
+                    continue;
+                };
+                let limit = request
+                    .edns
+                    .as_ref()
+                    .map_or(512, |e| usize::from(e.max_payload().max(512)));
+                let mut bytes = encode(&r);
+                if rng.chance(f.truncate) || bytes.len() > limit {
+                    bump(&shared.stats.truncated);
+                    r.answers.clear();
+                    r.authorities.clear();
+                    r.additionals.clear();
+                    r.metadata.truncation = true;
+                    bytes = encode(&r);
+                }
+                if let Some(k) = cache_key {
+                    if cache.len() >= CACHE_ENTRIES {
+                        cache.clear();
+                    }
+                    cache.insert(k, bytes.clone());
+                }
+                reply = Some(r);
+                bytes
+            }
         };
-        let limit = request
-            .edns
-            .as_ref()
-            .map_or(512, |e| usize::from(e.max_payload().max(512)));
-        let mut bytes = encode(&reply);
-        if rng.chance(f.truncate) || bytes.len() > limit {
-            bump(&shared.stats.truncated);
-            reply.answers.clear();
-            reply.authorities.clear();
-            reply.additionals.clear();
-            reply.metadata.truncation = true;
-            bytes = encode(&reply);
-        }
         // Bogus packets first, so the real reply still arrives after them.
         if rng.chance(f.wrong_id) {
             let mut bad = bytes.clone();
@@ -405,7 +446,9 @@ fn udp_worker(
         if rng.chance(f.wrong_source) {
             send_bogus(shared, other, &bytes, from);
         }
-        if rng.chance(f.wrong_question) {
+        if let Some(reply) = &reply
+            && rng.chance(f.wrong_question)
+        {
             let mut bad = reply.clone();
             if let Some(q) = bad.queries.first_mut() {
                 let other_name = q
@@ -448,6 +491,41 @@ fn udp_worker(
             }
         }
     }
+}
+
+/// Replies kept per worker before the cache starts over.
+const CACHE_ENTRIES: usize = 500_000;
+
+/// End of the question section of a query with exactly one uncompressed question.
+fn question_end(q: &[u8]) -> Option<usize> {
+    if q.len() < 12 || q[4..6] != [0, 1] || q[6..10] != [0, 0, 0, 0] {
+        return None;
+    }
+    let mut pos = 12;
+    loop {
+        let l = usize::from(*q.get(pos)?);
+        if l == 0 {
+            pos += 1;
+            break;
+        }
+        if l & 0xc0 != 0 {
+            return None;
+        }
+        pos += 1 + l;
+    }
+    let end = pos + 4;
+    (end <= q.len()).then_some(end)
+}
+
+/// What the reply depends on: flags, the question (lowercased) and the OPT record.
+fn fast_key(q: &[u8]) -> Option<Vec<u8>> {
+    let end = question_end(q)?;
+    let mut key = Vec::with_capacity(q.len());
+    key.extend_from_slice(&q[2..4]);
+    key.extend_from_slice(&q[10..12]);
+    key.extend(q[12..end].iter().map(u8::to_ascii_lowercase));
+    key.extend_from_slice(&q[end..]);
+    Some(key)
 }
 
 fn send_bogus(shared: &Shared, socket: &UdpSocket, bytes: &[u8], to: SocketAddr) {
@@ -598,5 +676,50 @@ fn tcp_connection(shared: &Shared, mut stream: TcpStream) {
         if stream.write_all(&framed).is_err() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::op::Query;
+    use hickory_proto::rr::RecordType;
+
+    fn ask(socket: &UdpSocket, to: SocketAddr, id: u16, name: &str) -> Message {
+        let mut q = Message::query();
+        q.metadata.id = id;
+        q.add_query(Query::query(Name::from_ascii(name).unwrap(), RecordType::A));
+        socket.send_to(&q.to_vec().unwrap(), to).unwrap();
+        let mut buf = [0u8; 1500];
+        let n = socket.recv(&mut buf).unwrap();
+        Message::from_vec(&buf[..n]).unwrap()
+    }
+
+    #[test]
+    fn cached_replies_carry_each_querys_id_and_letter_case() {
+        let server = Server::builder()
+            .zone_text(
+                "example.test.",
+                "$TTL 60\n@ SOA ns hostmaster 1 3600 600 86400 60\nmail A 192.0.2.25\n",
+            )
+            .unwrap()
+            .start()
+            .unwrap();
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let first = ask(&socket, server.udp_addr(), 0x1111, "mail.example.test.");
+        // The same question in other letter case: served from the cache.
+        let second = ask(&socket, server.udp_addr(), 0x2222, "MAIL.Example.TEST.");
+        assert_eq!(first.metadata.id, 0x1111);
+        assert_eq!(second.metadata.id, 0x2222);
+        assert_eq!(second.queries[0].name().to_ascii(), "MAIL.Example.TEST.");
+        assert_eq!(first.answers, second.answers);
+        assert_eq!(second.answers.len(), 1);
+        // A different question is not answered from the cache.
+        let nx = ask(&socket, server.udp_addr(), 0x3333, "nope.example.test.");
+        assert_eq!(nx.metadata.response_code, ResponseCode::NXDomain);
+        assert_eq!(ServerStats::get(&server.stats().udp_replies), 3);
     }
 }
