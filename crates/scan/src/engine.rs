@@ -186,9 +186,12 @@ struct Run<'a, S: Sink> {
 impl Scanner {
     /// A scanner sending through `client`.
     pub fn new(client: Client, config: ScanConfig) -> Self {
-        let limiter = config
-            .rate
-            .map(|r| RateLimiter::direct(Quota::per_second(r)));
+        // A burst of at most 20 ms worth of queries, so `--rate` holds over short runs too
+        // (governor's default burst is a whole second's worth).
+        let limiter = config.rate.map(|r| {
+            let burst = NonZeroU32::new((r.get() / 50).max(1)).unwrap_or(NonZeroU32::MIN);
+            RateLimiter::direct(Quota::per_second(r).allow_burst(burst))
+        });
         Scanner {
             client,
             config,
