@@ -46,6 +46,14 @@ python3 scripts/gen_fixtures.py --check
 step "cargo test (unit, integration, interop with Knot and Unbound, doc tests)"
 PTRAUDIT_REQUIRE_INTEROP=1 cargo_test --locked --workspace
 
+step "Parquet read by a real consumer (DuckDB)"
+python3 -c "import duckdb" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check duckdb
+cargo build --locked --quiet -p ptraudit
+demo=target/ci-demo
+rm -rf "$demo"
+target/debug/ptraudit demo --out "$demo" --quiet >/dev/null
+python3 scripts/check_parquet.py "$demo/scan.parquet" "$demo/scan.csv"
+
 step "benchmarks, one smoke run each"
 cargo_test --locked --workspace --benches
 grep -q '^client_ptr_throughput queries=' "$log" || { echo "benchmark smoke run missing" >&2; exit 1; }

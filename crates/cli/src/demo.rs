@@ -5,11 +5,11 @@ use std::path::PathBuf;
 
 use anyhow::{Context, anyhow};
 use clap::Args;
-use ptraudit_report::AtomicFile;
+use ptraudit_report::{Format, Writer};
 use ptraudit_scan::{Order, ScanConfig, Shard, TargetSet};
 use ptraudit_testdns::{Server, Zones};
 
-use crate::scan::{Out, Prepared, execute};
+use crate::scan::{Prepared, execute};
 use crate::{Failure, default_fixtures, exit, runtime, usage};
 
 /// Arguments of `ptraudit demo`.
@@ -68,7 +68,12 @@ pub fn run(args: DemoArgs) -> Result<u8, Failure> {
     );
     let csv_path = args.out.join("scan.csv");
     let summary_path = args.out.join("summary.csv");
-    let out = Out::File(AtomicFile::create(&csv_path, true).map_err(runtime)?);
+    let parquet_path = args.out.join("scan.parquet");
+    let writers = vec![
+        Writer::open(Some(&csv_path), Format::Csv, true).map_err(|e| runtime(anyhow!(e)))?,
+        Writer::open(Some(&parquet_path), Format::Parquet, true)
+            .map_err(|e| runtime(anyhow!(e)))?,
+    ];
     let client = ptraudit_dns::ClientBuilder::new(vec![server.udp_addr()]);
     let prepared = Prepared {
         targets,
@@ -79,7 +84,7 @@ pub fn run(args: DemoArgs) -> Result<u8, Failure> {
         client,
         ScanConfig::default(),
         &prepared,
-        out,
+        writers,
         args.quiet,
         Some(&summary_path),
     )?;
@@ -96,6 +101,7 @@ pub fn run(args: DemoArgs) -> Result<u8, Failure> {
         stats.addresses, stats.pass, stats.fail, stats.no_ptr, stats.temperror, stats.queries
     );
     println!("rows:    {}", csv_path.display());
+    println!("         {}", parquet_path.display());
     println!("summary: {}", summary_path.display());
     println!("\nTo walk through one address by hand, serve the fixtures and ask:");
     println!(

@@ -1,12 +1,11 @@
 //! `ptraudit scan`.
 
-use std::io::Write;
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow};
 use clap::{Args, ValueEnum};
-use ptraudit_report::{AtomicFile, CsvSink, Summary};
+use ptraudit_report::{AtomicFile, Format, Summary, Writer};
 use ptraudit_scan::{
     ForwardMode, Order, Row, ScanConfig, ScanStats, Scanner, Shard, Sink, SinkError, TargetSet,
 };
@@ -63,9 +62,14 @@ pub struct ScanArgs {
     /// Forward records to ask for each PTR name.
     #[arg(long, value_enum, default_value = "matching")]
     forward: ForwardArg,
-    /// Write rows to FILE (CSV) instead of stdout; it appears only when complete.
+    /// Write rows to FILE instead of stdout (CSV); the format follows the extension
+    /// (.csv, .parquet, .jsonl/.ndjson). Repeatable: several formats from one scan. Each
+    /// file appears only when complete.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
-    output: Option<PathBuf>,
+    outputs: Vec<PathBuf>,
+    /// Format for stdout, or for -o files whose extension says nothing.
+    #[arg(long, value_name = "csv|parquet|jsonl")]
+    format: Option<String>,
     /// Write the per-prefix summary to FILE (CSV).
     #[arg(long, value_name = "FILE")]
     summary: Option<PathBuf>,
@@ -86,45 +90,61 @@ pub struct ScanArgs {
     quiet: bool,
 }
 
-/// The CSV destination: a file that appears when complete, or stdout.
-pub enum Out {
-    /// `-o FILE`.
-    File(AtomicFile),
-    /// stdout.
-    Stdout(std::io::Stdout),
-}
-
-impl Write for Out {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        match self {
-            Out::File(f) => f.write(buf),
-            Out::Stdout(s) => s.write(buf),
-        }
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        match self {
-            Out::File(f) => f.flush(),
-            Out::Stdout(s) => s.flush(),
-        }
-    }
-}
-
-/// Rows go to the CSV and the summary.
+/// Rows go to every writer and the summary.
 pub struct Outputs {
-    /// CSV rows.
-    pub csv: CsvSink<Out>,
+    /// One writer per output.
+    pub writers: Vec<Writer>,
     /// Per-prefix counts.
     pub summary: Summary,
 }
 
 impl Sink for Outputs {
     fn row(&mut self, row: &Row) -> Result<(), SinkError> {
-        self.csv.row(row)?;
+        for w in &mut self.writers {
+            w.row(row)?;
+        }
         self.summary.row(row)
     }
     fn finish(&mut self) -> Result<(), SinkError> {
-        self.csv.finish()
+        self.writers.iter_mut().try_for_each(Sink::finish)
     }
+}
+
+/// Opens the writers for `-o` paths (stdout when there is none).
+pub fn open_writers(
+    outputs: &[PathBuf],
+    format: Option<&str>,
+    force: bool,
+) -> Result<Vec<Writer>, Failure> {
+    let named = match format {
+        Some(f) => Some(Format::from_name(f).ok_or_else(|| {
+            usage(anyhow!(
+                "unknown --format {f:?}: expected csv, parquet or jsonl"
+            ))
+        })?),
+        None => None,
+    };
+    if outputs.is_empty() {
+        let w = Writer::open(None, named.unwrap_or(Format::Csv), force)
+            .map_err(|e| runtime(anyhow!(e)))?;
+        return Ok(vec![w]);
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut writers = Vec::new();
+    for p in outputs {
+        if !seen.insert(p.clone()) {
+            return Err(usage(anyhow!("{} is given twice with -o", p.display())));
+        }
+        let format = Format::from_path(p).or(named).ok_or_else(|| {
+            usage(anyhow!(
+                "{}: cannot tell the format from the extension; use .csv, .parquet, .jsonl or --format",
+                p.display()
+            ))
+        })?;
+        check_output(p, force)?;
+        writers.push(Writer::open(Some(p), format, force).map_err(|e| usage(anyhow!(e)))?);
+    }
+    Ok(writers)
 }
 
 /// Checks an output path before any work: its folder exists, and it does not exist unless
@@ -220,7 +240,7 @@ pub fn run(args: ScanArgs) -> Result<u8, Failure> {
     if args.concurrency == 0 {
         return Err(usage(anyhow!("--concurrency must be at least 1, got 0")));
     }
-    if let Some(p) = &args.output {
+    for p in &args.outputs {
         check_output(p, args.force)?;
     }
     if let Some(p) = &args.summary {
@@ -236,15 +256,12 @@ pub fn run(args: ScanArgs) -> Result<u8, Failure> {
     };
     config.prefix_v4 = args.prefix_v4.min(32);
     config.prefix_v6 = args.prefix_v6.min(128);
-    let out = match &args.output {
-        Some(p) => Out::File(AtomicFile::create(p, args.force).map_err(usage)?),
-        None => Out::Stdout(std::io::stdout()),
-    };
+    let writers = open_writers(&args.outputs, args.format.as_deref(), args.force)?;
     let (stats, summary) = execute(
         client,
         config,
         &prepared,
-        out,
+        writers,
         args.quiet,
         args.summary.as_deref(),
     )?;
@@ -254,7 +271,7 @@ pub fn run(args: ScanArgs) -> Result<u8, Failure> {
             "ptraudit: {} addresses, {} queries ({} forward answers from cache)",
             stats.addresses, stats.queries, stats.cache_hits
         );
-        if let Some(p) = &args.output {
+        for p in &args.outputs {
             eprintln!("ptraudit: rows written to {}", p.display());
         }
     }
@@ -267,17 +284,14 @@ pub fn execute(
     client: ptraudit_dns::ClientBuilder,
     config: ScanConfig,
     prepared: &Prepared,
-    out: Out,
+    writers: Vec<Writer>,
     quiet: bool,
     summary_path: Option<&Path>,
 ) -> Result<(ScanStats, Summary), Failure> {
     let plan = prepared.targets.plan(prepared.shard, prepared.order);
     let total = plan.len();
-    let csv = CsvSink::new(out)
-        .context("writing the CSV header")
-        .map_err(runtime)?;
     let mut outputs = Outputs {
-        csv,
+        writers,
         summary: Summary::default(),
     };
     let rt = runtime_for_command()?;
@@ -296,25 +310,28 @@ pub fn execute(
     let (stats, dns) = match result {
         Ok(x) => x,
         Err(f) => {
-            if let Ok(Out::File(file)) = outputs.csv.into_inner() {
-                eprintln!(
-                    "ptraudit: the scan did not complete; {} holds the rows written so far \
-                     and is NOT a complete result",
-                    file.partial_path().display()
-                );
+            for w in &outputs.writers {
+                if let Some(partial) = w.partial_path() {
+                    eprintln!(
+                        "ptraudit: the scan did not complete; {} holds the rows written so far \
+                         and is NOT a complete result",
+                        partial.display()
+                    );
+                }
             }
             return Err(f);
         }
     };
     let summary = outputs.summary;
-    match outputs.csv.into_inner().map_err(|e| runtime(anyhow!(e)))? {
-        Out::File(file) => {
-            let partial = file.partial_path().to_owned();
-            file.commit()
-                .with_context(|| format!("finishing {}", partial.display()))
-                .map_err(runtime)?;
-        }
-        Out::Stdout(mut s) => s.flush().context("writing rows").map_err(runtime)?,
+    for w in outputs.writers {
+        let partial = w.partial_path();
+        w.close()
+            .map_err(|e| anyhow!(e))
+            .with_context(|| match &partial {
+                Some(p) => format!("finishing {}", p.display()),
+                None => "writing rows".to_string(),
+            })
+            .map_err(runtime)?;
     }
     if let Some(path) = summary_path {
         let mut file = AtomicFile::create(path, true).map_err(runtime)?;

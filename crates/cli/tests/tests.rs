@@ -338,3 +338,58 @@ fn demo_scans_the_fixtures_and_says_where_the_files_are() {
     assert!(out.contains("FCrDNS pass"), "{out}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn csv_parquet_and_jsonl_from_one_scan_hold_the_same_rows() {
+    let s = server();
+    let dir = tempdir("formats");
+    let (csv, pq, jl) = (
+        dir.join("scan.csv"),
+        dir.join("scan.parquet"),
+        dir.join("scan.jsonl"),
+    );
+    let o = ptraudit(&[
+        "scan",
+        "198.18.0.0/20",
+        "2001:db8:0:1::/120",
+        "--resolver",
+        &s.udp_addr().to_string(),
+        "-q",
+        "-o",
+        csv.to_str().unwrap(),
+        "-o",
+        pq.to_str().unwrap(),
+        "-o",
+        jl.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o).1);
+    let mut sets = Vec::new();
+    for path in [&csv, &pq, &jl] {
+        let mut rows = ptraudit_report::read_rows(path).unwrap();
+        rows.sort_by_key(|r| r.ip);
+        sets.push(rows);
+    }
+    assert_eq!(sets[0].len(), 4096 + 256);
+    assert_eq!(sets[0], sets[1], "CSV and Parquet differ");
+    assert_eq!(sets[0], sets[2], "CSV and JSON lines differ");
+    // Something of every kind is in there (the comparison is not between empty columns).
+    assert!(sets[0].iter().any(|r| !r.cname_chain.is_empty()));
+    assert!(
+        sets[0]
+            .iter()
+            .any(|r| r.ip.is_ipv6() && r.fcrdns == ptraudit_scan::Fcrdns::Pass)
+    );
+    assert!(sets[0].iter().any(|r| r.generic == Some(true)));
+    assert!(sets[0].iter().any(|r| r.generic.is_none()));
+    // JSON lines: null where empty, lists as arrays.
+    let first = std::fs::read_to_string(&jl).unwrap();
+    let no_ptr = first
+        .lines()
+        .find(|l| l.contains("\"fcrdns\":\"no-ptr\""))
+        .unwrap();
+    assert!(
+        no_ptr.contains("\"ptr\":null") && no_ptr.contains("\"ptr_all\":[]"),
+        "{no_ptr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

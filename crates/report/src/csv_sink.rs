@@ -31,6 +31,11 @@ impl<W: Write> CsvSink<W> {
         })
     }
 
+    /// The inner writer.
+    pub fn get_ref(&self) -> &W {
+        self.writer.get_ref()
+    }
+
     /// Flushes and returns the inner writer.
     pub fn into_inner(self) -> Result<W, SinkError> {
         self.writer

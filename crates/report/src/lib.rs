@@ -2,6 +2,11 @@
 //!
 //! - [`CsvSink`] — one CSV line per address, columns [`COLUMNS`] in order, written as rows
 //!   complete and flushed regularly;
+//! - [`ParquetSink`] — typed columns ([`arrow_schema()`]: lists as `List<Utf8>`, `generic`
+//!   nullable boolean, integers, `scanned_at` a UTC timestamp, plus `ip_version`), zstd,
+//!   streamed in row groups;
+//! - [`JsonlSink`] — one JSON object per address, lists as arrays, `null` where absent;
+//! - [`Writer`] — any of the three to a file or stdout; [`read_rows`] reads any back;
 //! - [`Summary`] — counts per prefix (the ISP's hygiene report): addresses, with PTR,
 //!   FCrDNS pass, fail, generic, custom-and-pass, errors; as CSV or a short text table;
 //! - [`AtomicFile`] — a file that appears under its final name only when complete
@@ -44,9 +49,19 @@
 
 mod csv_sink;
 mod file;
+mod jsonl;
+mod parquet_sink;
+mod read;
+mod schema;
 mod summary;
+mod writer;
 
 pub use crate::csv_sink::CsvSink;
 pub use crate::file::AtomicFile;
+pub use crate::jsonl::{JsonlSink, row_to_json};
+pub use crate::parquet_sink::ParquetSink;
+pub use crate::read::{Format, ReadError, for_each_row, read_rows, to_millis};
+pub use crate::schema::{KINDS, Kind, arrow_schema};
 pub use crate::summary::{Counts, SUMMARY_COLUMNS, Summary};
+pub use crate::writer::{Dest, Writer};
 pub use ptraudit_scan::{COLUMNS, Row, Sink};

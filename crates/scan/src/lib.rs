@@ -57,5 +57,7 @@ mod row;
 mod targets;
 
 pub use crate::engine::{ForwardMode, Progress, ScanConfig, ScanError, ScanStats, Scanner};
-pub use crate::row::{COLUMNS, Fcrdns, Row, Sink, SinkError, VecSink, prefix_of, rfc3339};
+pub use crate::row::{
+    COLUMNS, Fcrdns, Row, Sink, SinkError, VecSink, parse_rfc3339, prefix_of, rfc3339,
+};
 pub use crate::targets::{Order, Plan, Shard, Target, TargetError, TargetSet};

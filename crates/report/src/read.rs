@@ -1,0 +1,261 @@
+//! Reading scan outputs back (CSV, Parquet, JSON lines): for `ptraudit report`, merging
+//! shards, and for tests that compare formats.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{TimestampMillisecondType, UInt32Type, UInt64Type};
+use arrow_array::{Array, RecordBatch};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use ptraudit_scan::{COLUMNS, Fcrdns, Row, parse_rfc3339};
+use serde_json::Value;
+
+/// The output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Comma-separated values with a header.
+    Csv,
+    /// Apache Parquet.
+    Parquet,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+impl Format {
+    /// From a file name's extension: `.csv`, `.parquet`, `.jsonl` / `.ndjson`.
+    pub fn from_path(path: &Path) -> Option<Format> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "csv" => Some(Format::Csv),
+            "parquet" | "pq" => Some(Format::Parquet),
+            "jsonl" | "ndjson" => Some(Format::Jsonl),
+            _ => None,
+        }
+    }
+
+    /// From a `--format` value.
+    pub fn from_name(name: &str) -> Option<Format> {
+        match name {
+            "csv" => Some(Format::Csv),
+            "parquet" => Some(Format::Parquet),
+            "jsonl" | "ndjson" => Some(Format::Jsonl),
+            _ => None,
+        }
+    }
+}
+
+/// Errors reading a scan output. Each names the file (and line or row).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReadError {
+    /// I/O.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Not a format we know.
+    #[error("{0}: unknown format (expected .csv, .parquet, .jsonl or .ndjson)")]
+    UnknownFormat(PathBuf),
+    /// Bad content.
+    #[error("{path}: {at}: {message}")]
+    Bad {
+        /// The file.
+        path: PathBuf,
+        /// Where (line or row).
+        at: String,
+        /// What.
+        message: String,
+    },
+}
+
+fn bad(path: &Path, at: impl Into<String>, message: impl Into<String>) -> ReadError {
+    ReadError::Bad {
+        path: path.to_owned(),
+        at: at.into(),
+        message: message.into(),
+    }
+}
+
+/// The fields of one row as text, in [`COLUMNS`] order (lists `;`-joined, absent = "").
+type Cells = [String; 15];
+
+fn row_from_cells(c: &Cells) -> Result<Row, String> {
+    let list = |s: &str| -> Vec<String> {
+        s.split(';')
+            .filter(|x| !x.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    Ok(Row {
+        ip: c[0].parse().map_err(|_| format!("bad ip {:?}", c[0]))?,
+        prefix: c[1].clone(),
+        ptr_status: c[2].clone(),
+        ptr: opt(&c[3]),
+        ptr_all: list(&c[4]),
+        cname_chain: list(&c[5]),
+        forward_addrs: list(&c[6])
+            .iter()
+            .map(|a| {
+                a.parse::<IpAddr>()
+                    .map_err(|_| format!("bad forward address {a:?}"))
+            })
+            .collect::<Result<_, _>>()?,
+        fcrdns: c[7].parse::<Fcrdns>()?,
+        fcrdns_reason: opt(&c[8]),
+        generic: match c[9].as_str() {
+            "" => None,
+            "true" => Some(true),
+            "false" => Some(false),
+            other => return Err(format!("bad generic {other:?}")),
+        },
+        generic_reasons: list(&c[10]),
+        resolver: match c[11].as_str() {
+            "" => None,
+            s => Some(
+                s.parse::<SocketAddr>()
+                    .map_err(|_| format!("bad resolver {s:?}"))?,
+            ),
+        },
+        attempts: c[12]
+            .parse()
+            .map_err(|_| format!("bad attempts {:?}", c[12]))?,
+        rtt_ms: match c[13].as_str() {
+            "" => None,
+            s => Some(s.parse().map_err(|_| format!("bad rtt_ms {s:?}"))?),
+        },
+        scanned_at: parse_rfc3339(&c[14]).ok_or_else(|| format!("bad scanned_at {:?}", c[14]))?,
+    })
+}
+
+/// Calls `each` for every row of `path`, whatever its format.
+pub fn for_each_row(path: &Path, mut each: impl FnMut(Row)) -> Result<(), ReadError> {
+    let format =
+        Format::from_path(path).ok_or_else(|| ReadError::UnknownFormat(path.to_owned()))?;
+    let io = |source| ReadError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let file = File::open(path).map_err(io)?;
+    match format {
+        Format::Csv => {
+            let mut r = csv::Reader::from_reader(BufReader::new(file));
+            let headers = r
+                .headers()
+                .map_err(|e| bad(path, "header", e.to_string()))?
+                .clone();
+            let names: Vec<&str> = headers.iter().collect();
+            if names != COLUMNS {
+                return Err(bad(
+                    path,
+                    "header",
+                    format!("expected the columns {}", COLUMNS.join(",")),
+                ));
+            }
+            for (i, rec) in r.records().enumerate() {
+                let rec = rec.map_err(|e| bad(path, format!("line {}", i + 2), e.to_string()))?;
+                let cells: Cells = std::array::from_fn(|k| rec.get(k).unwrap_or("").to_string());
+                each(row_from_cells(&cells).map_err(|m| bad(path, format!("line {}", i + 2), m))?);
+            }
+        }
+        Format::Jsonl => {
+            for (i, line) in BufReader::new(file).lines().enumerate() {
+                let line = line.map_err(io)?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let at = || format!("line {}", i + 1);
+                let map = crate::jsonl::parse_line(&line).map_err(|m| bad(path, at(), m))?;
+                let cell = |k: &str| -> String {
+                    match map.get(k) {
+                        None | Some(Value::Null) => String::new(),
+                        Some(Value::String(s)) => s.clone(),
+                        Some(Value::Array(a)) => a
+                            .iter()
+                            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                            .collect::<Vec<_>>()
+                            .join(";"),
+                        Some(v) => v.to_string(),
+                    }
+                };
+                let cells: Cells = std::array::from_fn(|k| cell(COLUMNS[k]));
+                each(row_from_cells(&cells).map_err(|m| bad(path, at(), m))?);
+            }
+        }
+        Format::Parquet => {
+            let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+                .and_then(|b| b.build())
+                .map_err(|e| bad(path, "footer", e.to_string()))?;
+            let mut n = 0usize;
+            for batch in reader {
+                let batch = batch.map_err(|e| bad(path, format!("row {n}"), e.to_string()))?;
+                for i in 0..batch.num_rows() {
+                    let cells = parquet_cells(&batch, i)
+                        .map_err(|m| bad(path, format!("row {}", n + i), m))?;
+                    each(
+                        row_from_cells(&cells)
+                            .map_err(|m| bad(path, format!("row {}", n + i), m))?,
+                    );
+                }
+                n += batch.num_rows();
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every row of `path`.
+pub fn read_rows(path: &Path) -> Result<Vec<Row>, ReadError> {
+    let mut rows = Vec::new();
+    for_each_row(path, |r| rows.push(r))?;
+    Ok(rows)
+}
+
+fn parquet_cells(batch: &RecordBatch, i: usize) -> Result<Cells, String> {
+    let col = |name: &str| {
+        batch
+            .column_by_name(name)
+            .ok_or_else(|| format!("no column {name}"))
+    };
+    let mut cells: Cells = Default::default();
+    for (k, name) in COLUMNS.iter().enumerate() {
+        let a = col(name)?;
+        if a.is_null(i) {
+            continue;
+        }
+        cells[k] = match a.data_type() {
+            arrow_schema::DataType::Utf8 => a.as_string::<i32>().value(i).to_string(),
+            arrow_schema::DataType::Boolean => a.as_boolean().value(i).to_string(),
+            arrow_schema::DataType::UInt32 => a.as_primitive::<UInt32Type>().value(i).to_string(),
+            arrow_schema::DataType::UInt64 => a.as_primitive::<UInt64Type>().value(i).to_string(),
+            arrow_schema::DataType::Timestamp(..) => {
+                let ms = a.as_primitive::<TimestampMillisecondType>().value(i);
+                let t = UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+                ptraudit_scan::rfc3339(t)
+            }
+            arrow_schema::DataType::List(_) => {
+                let list = a.as_list::<i32>().value(i);
+                let s = list.as_string::<i32>();
+                (0..s.len())
+                    .map(|j| s.value(j))
+                    .collect::<Vec<_>>()
+                    .join(";")
+            }
+            other => return Err(format!("column {name} has unexpected type {other}")),
+        };
+    }
+    Ok(cells)
+}
+
+/// `t` truncated to whole milliseconds, the precision every format keeps.
+pub fn to_millis(t: SystemTime) -> SystemTime {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    UNIX_EPOCH + Duration::from_millis(d.as_millis() as u64)
+}
