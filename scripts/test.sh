@@ -54,6 +54,22 @@ rm -rf "$demo"
 target/debug/ptraudit demo --out "$demo" --quiet >/dev/null
 python3 scripts/check_parquet.py "$demo/scan.parquet" "$demo/scan.csv"
 
+step "HTML report rendered by headless Chromium"
+have chromium || {
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null
+}
+target/debug/ptraudit report "$demo/scan.parquet" --html "$demo/report.html" --force >/dev/null
+profile=$(mktemp -d)
+# The flags keep Chromium off the (closed) network; the PNG stays in target/ for people.
+timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+  --disable-background-networking --disable-component-update --disable-sync \
+  --user-data-dir="$profile" --hide-scrollbars --window-size=1280,1400 \
+  --screenshot="$PWD/target/report.png" "file://$PWD/$demo/report.html" >/dev/null 2>&1
+rm -rf "$profile"
+python3 scripts/check_png.py target/report.png 1200 1000
+
 step "benchmarks, one smoke run each"
 cargo_test --locked --workspace --benches
 grep -q '^client_ptr_throughput queries=' "$log" || { echo "benchmark smoke run missing" >&2; exit 1; }

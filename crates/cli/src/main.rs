@@ -6,6 +6,7 @@
 mod check;
 mod demo;
 mod progress;
+mod report;
 mod scan;
 
 use std::io::ErrorKind;
@@ -50,6 +51,8 @@ enum Command {
     Scan(scan::ScanArgs),
     /// Walk through the checks for one address, in words.
     Check(check::CheckArgs),
+    /// Aggregate scan outputs: per prefix or PTR domain, worst first, CSV and HTML.
+    Report(report::ReportArgs),
     /// Scan the bundled fixture network through the bundled loopback DNS server.
     Demo(demo::DemoArgs),
 }
@@ -149,6 +152,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scan(args) => scan::run(args),
         Command::Check(args) => check::run(args),
+        Command::Report(args) => report::run(args),
         Command::Demo(args) => demo::run(args),
     };
     match result {

@@ -7,6 +7,9 @@
 //!   streamed in row groups;
 //! - [`JsonlSink`] — one JSON object per address, lists as arrays, `null` where absent;
 //! - [`Writer`] — any of the three to a file or stdout; [`read_rows`] reads any back;
+//! - [`Report`] — scan outputs aggregated per prefix or PTR domain with a hygiene score,
+//!   as CSV, a text table, or one self-contained HTML page ([`render_html`]) with a
+//!   Hilbert-curve map of the address space;
 //! - [`Summary`] — counts per prefix (the ISP's hygiene report): addresses, with PTR,
 //!   FCrDNS pass, fail, generic, custom-and-pass, errors; as CSV or a short text table;
 //! - [`AtomicFile`] — a file that appears under its final name only when complete
@@ -49,6 +52,8 @@
 
 mod csv_sink;
 mod file;
+mod html;
+mod hygiene;
 mod jsonl;
 mod parquet_sink;
 mod read;
@@ -58,6 +63,8 @@ mod writer;
 
 pub use crate::csv_sink::CsvSink;
 pub use crate::file::AtomicFile;
+pub use crate::html::render as render_html;
+pub use crate::hygiene::{Cell, GroupBy, Hygiene, Report, registered_domain};
 pub use crate::jsonl::{JsonlSink, row_to_json};
 pub use crate::parquet_sink::ParquetSink;
 pub use crate::read::{Format, ReadError, for_each_row, read_rows, to_millis};

@@ -1,0 +1,182 @@
+//! The HTML hygiene report: one self-contained file (inline CSS and script, no network
+//! fetches) with the totals, a Hilbert-curve map of each scanned IPv4 block, and the
+//! worst groups.
+
+use std::fmt::Write as _;
+use std::net::Ipv4Addr;
+
+use crate::hygiene::{Hygiene, Report};
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn pct(n: u64, d: u64) -> String {
+    if d == 0 {
+        "–".into()
+    } else {
+        format!("{:.1}%", 100.0 * n as f64 / d as f64)
+    }
+}
+
+const STYLE: &str = r#"
+:root { --ink:#1d2430; --muted:#5d6776; --line:#e3e6eb; --bg:#fafbfc;
+  --custom:#2e9d57; --generic:#4f7fe0; --fail:#e4572e; --noptr:#b4b9c2; --error:#8e44ad; --empty:#f0f1f4; }
+* { box-sizing: border-box; }
+body { margin:0; font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif; color:var(--ink); background:var(--bg); }
+header { padding:28px 40px 18px; background:#fff; border-bottom:1px solid var(--line); }
+h1 { margin:0 0 4px; font-size:24px; } h2 { font-size:18px; margin:32px 0 12px; }
+.sub { color:var(--muted); }
+main { padding:0 40px 48px; max-width:1400px; }
+.cards { display:grid; grid-template-columns:repeat(auto-fill,minmax(150px,1fr)); gap:12px; margin-top:22px; }
+.card { background:#fff; border:1px solid var(--line); border-radius:10px; padding:12px 14px; }
+.card b { display:block; font-size:22px; } .card span { color:var(--muted); font-size:13px; }
+.legend { display:flex; flex-wrap:wrap; gap:18px; margin:8px 0 16px; color:var(--muted); font-size:13px; }
+.legend i { display:inline-block; width:12px; height:12px; border-radius:3px; margin-right:6px; vertical-align:-1px; }
+.maps { display:flex; flex-wrap:wrap; gap:22px; }
+figure { margin:0; background:#fff; border:1px solid var(--line); border-radius:10px; padding:12px; }
+figcaption { font-weight:600; margin-bottom:8px; } figcaption small { font-weight:400; color:var(--muted); }
+canvas { display:block; image-rendering:pixelated; border-radius:4px; }
+table { border-collapse:collapse; background:#fff; border:1px solid var(--line); border-radius:10px; overflow:hidden; min-width:70%; }
+th, td { padding:6px 12px; text-align:right; border-bottom:1px solid var(--line); font-variant-numeric:tabular-nums; }
+th:first-child, td:first-child { text-align:left; } th { background:#f3f5f8; font-weight:600; font-size:13px; }
+.bar { display:inline-block; height:8px; border-radius:4px; background:var(--custom); vertical-align:middle; margin-right:6px; }
+.note { color:var(--muted); font-size:13px; max-width:900px; }
+"#;
+
+const SCRIPT: &str = r#"
+// Hilbert curve: index d along the curve -> (x, y) in a side x side square.
+function d2xy(side, d) {
+  let x = 0, y = 0, t = d;
+  for (let s = 1; s < side; s *= 2) {
+    const rx = 1 & (t / 2), ry = 1 & (t ^ rx);
+    if (ry === 0) { if (rx === 1) { x = s - 1 - x; y = s - 1 - y; } const k = x; x = y; y = k; }
+    x += s * rx; y += s * ry; t = Math.floor(t / 4);
+  }
+  return [x, y];
+}
+const css = getComputedStyle(document.documentElement);
+const colors = ['--empty','--custom','--generic','--fail','--noptr','--error'].map(v => css.getPropertyValue(v).trim());
+for (const c of document.querySelectorAll('canvas[data-cells]')) {
+  const cells = c.dataset.cells, side = Math.round(Math.sqrt(cells.length));
+  const px = Math.max(1, Math.floor(c.width / side));
+  const ctx = c.getContext('2d');
+  for (let d = 0; d < cells.length; d++) {
+    const [x, y] = d2xy(side, d);
+    ctx.fillStyle = colors[cells.charCodeAt(d) - 48] || colors[0];
+    ctx.fillRect(x * px, y * px, px, px);
+  }
+}
+"#;
+
+/// Renders the report as one HTML page.
+pub fn render(report: &Report, title: &str, sources: &[String]) -> String {
+    let t: Hygiene = report.total();
+    let mut h = String::with_capacity(1 << 20);
+    let _ = write!(
+        h,
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>",
+        esc(title)
+    );
+    let _ = write!(
+        h,
+        "<header><h1>{}</h1><div class=\"sub\">Reverse DNS hygiene of {} addresses · from {}</div>",
+        esc(title),
+        t.addresses,
+        esc(&sources.join(", "))
+    );
+    let card = |h: &mut String, value: String, label: &str| {
+        let _ = write!(
+            h,
+            "<div class=\"card\"><b>{value}</b><span>{label}</span></div>"
+        );
+    };
+    h.push_str("<div class=\"cards\">");
+    card(
+        &mut h,
+        format!("{:.1}", t.score()),
+        "hygiene score (FCrDNS pass %)",
+    );
+    card(&mut h, t.addresses.to_string(), "addresses");
+    card(&mut h, pct(t.with_ptr, t.addresses), "with a PTR record");
+    card(&mut h, pct(t.pass, t.addresses), "FCrDNS pass");
+    card(
+        &mut h,
+        pct(t.mail_ready, t.addresses),
+        "mail-ready (custom + pass)",
+    );
+    card(
+        &mut h,
+        pct(t.generic, t.with_ptr),
+        "generic names (of PTRs)",
+    );
+    card(&mut h, t.fail().to_string(), "FCrDNS fail");
+    card(&mut h, t.errors.to_string(), "errors (no answer)");
+    h.push_str("</div></header><main>");
+
+    let blocks = report.map_blocks(16);
+    if !blocks.is_empty() {
+        h.push_str("<h2>Address space</h2><div class=\"legend\">");
+        for (var, label) in [
+            ("--custom", "custom name, FCrDNS pass"),
+            ("--generic", "generic name, FCrDNS pass"),
+            ("--fail", "FCrDNS fail"),
+            ("--noptr", "no PTR"),
+            ("--error", "error"),
+            ("--empty", "not scanned"),
+        ] {
+            let _ = write!(
+                h,
+                "<span><i style=\"background:var({var})\"></i>{label}</span>"
+            );
+        }
+        h.push_str("</div><div class=\"maps\">");
+        for (net, len, grid) in &blocks {
+            let side = (grid.len() as f64).sqrt() as usize;
+            let px = (512 / side).max(1);
+            let scanned = grid.iter().filter(|&&c| c != 0).count();
+            let cells: String = grid.iter().map(|&c| char::from(b'0' + c)).collect();
+            let _ = write!(
+                h,
+                "<figure><figcaption>{}/{len} <small>{scanned} addresses, Hilbert curve: neighbours in the curve are neighbours in the address space</small></figcaption>\
+                 <canvas width=\"{w}\" height=\"{w}\" data-cells=\"{cells}\"></canvas></figure>",
+                Ipv4Addr::from(*net),
+                w = side * px,
+            );
+        }
+        h.push_str("</div>");
+    }
+
+    let _ = write!(
+        h,
+        "<h2>By {}, worst first</h2><table><tr><th>{}</th><th>addresses</th><th>with PTR</th><th>pass</th><th>fail: mismatch</th><th>fail: no address</th><th>fail: no name</th><th>no PTR</th><th>generic</th><th>mail-ready</th><th>errors</th><th>score</th></tr>",
+        report.group_name(),
+        report.group_name()
+    );
+    for (k, g) in report.groups().iter().take(60) {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><span class=\"bar\" style=\"width:{}px\"></span>{:.1}</td></tr>",
+            esc(k),
+            g.addresses,
+            g.with_ptr,
+            g.pass,
+            g.fail_mismatch,
+            g.fail_nodata,
+            g.fail_nxdomain,
+            g.no_ptr,
+            g.generic,
+            g.mail_ready,
+            g.errors,
+            (g.score() * 0.6) as u32,
+            g.score()
+        );
+    }
+    h.push_str("</table>");
+    h.push_str("<p class=\"note\">Hygiene score: the share of decided addresses (all but errors) whose PTR name resolves back to the address (FCrDNS). Addresses without PTR count against it. Generic names are expected on dynamic pools; on mail servers they get mail rejected. Generated by ptraudit.</p>");
+    let _ = write!(h, "</main><script>{SCRIPT}</script></body></html>");
+    h
+}
