@@ -88,6 +88,10 @@ pub fn run(args: DemoArgs) -> Result<u8, Failure> {
         args.quiet,
         Some(&summary_path),
     )?;
+    if stats.interrupted {
+        eprintln!("ptraudit demo: interrupted; the files hold the rows completed so far");
+        return Ok(exit::INTERRUPTED);
+    }
     if stats.addresses != prepared.targets.len() as u64 {
         return Err(runtime(anyhow!(
             "the scan wrote {} rows for {} addresses",

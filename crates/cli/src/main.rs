@@ -28,6 +28,9 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     /// The run failed: I/O, the DNS client, or `check` could not decide (temperror).
     pub const RUNTIME: u8 = 3;
+    /// Interrupted (SIGINT/SIGTERM): the output files are valid and hold every row
+    /// completed before the stop, but not every address.
+    pub const INTERRUPTED: u8 = 130;
 }
 
 #[derive(Debug, Parser)]

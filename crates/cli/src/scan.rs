@@ -7,7 +7,8 @@ use anyhow::{Context, anyhow};
 use clap::{Args, ValueEnum};
 use ptraudit_report::{AtomicFile, Format, Summary, Writer};
 use ptraudit_scan::{
-    ForwardMode, Order, Row, ScanConfig, ScanStats, Scanner, Shard, Sink, SinkError, TargetSet,
+    ForwardMode, Order, Row, ScanConfig, ScanStats, Scanner, Shard, Sink, SinkError, Stop,
+    TargetSet,
 };
 
 use crate::progress::Reporter;
@@ -275,7 +276,46 @@ pub fn run(args: ScanArgs) -> Result<u8, Failure> {
             eprintln!("ptraudit: rows written to {}", p.display());
         }
     }
+    if stats.interrupted {
+        eprintln!(
+            "ptraudit: INTERRUPTED after {} of {} addresses: the files are valid and hold those rows only",
+            stats.addresses,
+            prepared.targets.plan(prepared.shard, prepared.order).len()
+        );
+        return Ok(exit::INTERRUPTED);
+    }
     Ok(exit::OK)
+}
+
+/// SIGINT or SIGTERM: stop starting addresses and finish those in flight; a second one:
+/// stop at once. Either way the files are completed and stay valid.
+fn watch_signals(stop: std::sync::Arc<Stop>) {
+    tokio::spawn(async move {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let mut first = true;
+        loop {
+            let got = match term.as_mut() {
+                Some(t) => tokio::select! {
+                    r = tokio::signal::ctrl_c() => r.is_ok(),
+                    r = t.recv() => r.is_some(),
+                },
+                None => tokio::signal::ctrl_c().await.is_ok(),
+            };
+            if !got {
+                return;
+            }
+            if first {
+                eprintln!(
+                    "\nptraudit: interrupted: finishing the addresses in flight, then closing the files (again to stop at once)"
+                );
+            } else {
+                eprintln!("ptraudit: stopping now; the files keep every row completed so far");
+            }
+            first = false;
+            stop.escalate();
+        }
+    });
 }
 
 /// Runs a prepared scan into `out` (and the summary), finishing the files. Shared by
@@ -296,11 +336,19 @@ pub fn execute(
     };
     let rt = runtime_for_command()?;
     let mut reporter = Reporter::new(total, quiet);
+    let stop = std::sync::Arc::new(Stop::default());
     let result = rt.block_on(async {
+        watch_signals(std::sync::Arc::clone(&stop));
         let client = client.build().map_err(runtime)?;
         let scanner = Scanner::new(client, config);
         let stats = scanner
-            .run(plan, total, &mut outputs, &mut |p| reporter.update(p))
+            .run_until(
+                plan,
+                total,
+                &mut outputs,
+                &mut |p| reporter.update(p),
+                &stop,
+            )
             .await
             .map_err(runtime)?;
         let dns = scanner.client().stats().await.map_err(runtime)?;

@@ -103,6 +103,8 @@ pub struct ScanStats {
     pub queries: u64,
     /// Forward answers taken from the cache instead of asked.
     pub cache_hits: u64,
+    /// The scan was stopped before every address was done.
+    pub interrupted: bool,
 }
 
 /// The result of one forward lookup, shared by every address whose PTR names it.
@@ -219,6 +221,22 @@ impl Scanner {
         sink: &mut S,
         progress: &mut dyn FnMut(&Progress),
     ) -> Result<ScanStats, ScanError> {
+        self.run_until(targets, total, sink, progress, &Stop::default())
+            .await
+    }
+
+    /// Like [`Scanner::run`], but `stop` can end the scan early: after
+    /// [`Stop::drain`] no new address is started and the ones in flight are finished
+    /// (their rows written); after [`Stop::abort`] the scan ends at once, writing no
+    /// further row. Either way the sink is finished, and [`ScanStats::interrupted`] is set.
+    pub async fn run_until<S: Sink>(
+        &self,
+        targets: impl Iterator<Item = IpAddr>,
+        total: u64,
+        sink: &mut S,
+        progress: &mut dyn FnMut(&Progress),
+        stop: &Stop,
+    ) -> Result<ScanStats, ScanError> {
         let (tx, mut rx) = self.client.pipeline();
         let mut run = Run {
             scanner: self,
@@ -236,9 +254,14 @@ impl Scanner {
         let mut in_flight = 0usize;
         let mut batch = Vec::with_capacity(512);
         loop {
+            if stop.state() >= ABORT {
+                break;
+            }
             while in_flight < window {
                 let (name, rtype, tag) = match run.queue.pop_front() {
                     Some(q) => q,
+                    // Draining: started addresses finish, no new one starts.
+                    None if stop.state() >= DRAIN => break,
                     None => match targets.next() {
                         Some(ip) => {
                             let job = run.new_job(ip);
@@ -258,8 +281,11 @@ impl Scanner {
                 break;
             }
             batch.clear();
-            if rx.recv_many(&mut batch, 512).await == 0 {
-                return Err(ScanError::Dns(ptraudit_dns::Error::Closed));
+            tokio::select! {
+                n = rx.recv_many(&mut batch, 512) => if n == 0 {
+                    return Err(ScanError::Dns(ptraudit_dns::Error::Closed));
+                },
+                () = stop.changed() => continue,
             }
             for (tag, outcome) in batch.drain(..) {
                 in_flight -= 1;
@@ -277,8 +303,52 @@ impl Scanner {
                 cache_hits: run.stats.cache_hits,
             });
         }
+        run.stats.interrupted = stop.state() >= DRAIN;
         run.sink.finish().map_err(ScanError::Sink)?;
         Ok(run.stats)
+    }
+}
+
+const DRAIN: u8 = 1;
+const ABORT: u8 = 2;
+
+/// Stops a running scan from another task (a signal handler): see
+/// [`Scanner::run_until`].
+#[derive(Debug, Default)]
+pub struct Stop {
+    state: std::sync::atomic::AtomicU8,
+    notify: tokio::sync::Notify,
+}
+
+impl Stop {
+    /// Start no new address; finish those in flight.
+    pub fn drain(&self) {
+        self.raise(DRAIN);
+    }
+
+    /// End now; rows not yet complete are not written.
+    pub fn abort(&self) {
+        self.raise(ABORT);
+    }
+
+    /// Drain on the first call, abort on the second (what a second Ctrl-C means).
+    pub fn escalate(&self) {
+        let next = if self.state() == 0 { DRAIN } else { ABORT };
+        self.raise(next);
+    }
+
+    fn raise(&self, to: u8) {
+        self.state
+            .fetch_max(to, std::sync::atomic::Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    fn state(&self) -> u8 {
+        self.state.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    async fn changed(&self) {
+        self.notify.notified().await;
     }
 }
 

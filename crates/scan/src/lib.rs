@@ -56,7 +56,7 @@ mod engine;
 mod row;
 mod targets;
 
-pub use crate::engine::{ForwardMode, Progress, ScanConfig, ScanError, ScanStats, Scanner};
+pub use crate::engine::{ForwardMode, Progress, ScanConfig, ScanError, ScanStats, Scanner, Stop};
 pub use crate::row::{
     COLUMNS, Fcrdns, Row, Sink, SinkError, VecSink, parse_rfc3339, prefix_of, rfc3339,
 };
