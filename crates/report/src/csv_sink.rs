@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use ptraudit_scan::{COLUMNS, Row, Sink, SinkError, rfc3339};
+use ptraudit_scan::{COLUMNS, Row, Sink, SinkError};
 
 /// Writes rows as CSV with the [`COLUMNS`] header; lists joined with `;`, empty cells for
 /// absent values, `generic` as `true`/`false`.
@@ -57,33 +57,9 @@ fn sink_error(e: csv::Error) -> SinkError {
     }
 }
 
-fn join<T: ToString>(items: &[T]) -> String {
-    items
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(";")
-}
-
 impl<W: Write> Sink for CsvSink<W> {
     fn row(&mut self, r: &Row) -> Result<(), SinkError> {
-        let fields: [String; 15] = [
-            r.ip.to_string(),
-            r.prefix.clone(),
-            r.ptr_status.clone(),
-            r.ptr.clone().unwrap_or_default(),
-            join(&r.ptr_all),
-            join(&r.cname_chain),
-            join(&r.forward_addrs),
-            r.fcrdns.to_string(),
-            r.fcrdns_reason.clone().unwrap_or_default(),
-            r.generic.map(|g| g.to_string()).unwrap_or_default(),
-            join(&r.generic_reasons),
-            r.resolver.map(|a| a.to_string()).unwrap_or_default(),
-            r.attempts.to_string(),
-            r.rtt_ms.map(|m| m.to_string()).unwrap_or_default(),
-            rfc3339(r.scanned_at),
-        ];
+        let fields = crate::schema::values(r).map(|v| v.to_text());
         self.writer.write_record(&fields).map_err(sink_error)?;
         self.since_flush += 1;
         if self.since_flush >= FLUSH_ROWS || self.last_flush.elapsed() >= FLUSH_EVERY {

@@ -3,8 +3,10 @@
 
 use std::io::Write;
 
-use ptraudit_scan::{Row, Sink, SinkError, rfc3339};
+use ptraudit_scan::{COLUMNS, Row, Sink, SinkError};
 use serde_json::{Map, Value};
+
+use crate::schema::Value as Cell;
 
 /// Writes one JSON object per row, keys in column order.
 #[derive(Debug)]
@@ -34,50 +36,29 @@ impl<W: Write> JsonlSink<W> {
     }
 }
 
-fn text(s: &str) -> Value {
-    Value::String(s.to_string())
-}
-
-fn opt(s: Option<&str>) -> Value {
-    s.map_or(Value::Null, text)
-}
-
-fn list<T: ToString>(items: &[T]) -> Value {
-    Value::Array(items.iter().map(|i| Value::String(i.to_string())).collect())
-}
-
-/// The row as a JSON object with keys in column order.
+/// The row as a JSON object with keys in column order (serde_json's own map would sort
+/// them), lists as arrays, `null` where absent.
 pub fn row_to_json(r: &Row) -> String {
-    // Written key by key so the order follows the columns (serde_json's map sorts keys).
-    let fields: [(&str, Value); 15] = [
-        ("ip", text(&r.ip.to_string())),
-        ("prefix", text(&r.prefix)),
-        ("ptr_status", text(&r.ptr_status)),
-        ("ptr", opt(r.ptr.as_deref())),
-        ("ptr_all", list(&r.ptr_all)),
-        ("cname_chain", list(&r.cname_chain)),
-        ("forward_addrs", list(&r.forward_addrs)),
-        ("fcrdns", text(r.fcrdns.as_str())),
-        ("fcrdns_reason", opt(r.fcrdns_reason.as_deref())),
-        ("generic", r.generic.map_or(Value::Null, Value::Bool)),
-        ("generic_reasons", list(&r.generic_reasons)),
-        (
-            "resolver",
-            r.resolver.map_or(Value::Null, |a| text(&a.to_string())),
-        ),
-        ("attempts", Value::from(r.attempts)),
-        ("rtt_ms", r.rtt_ms.map_or(Value::Null, Value::from)),
-        ("scanned_at", text(&rfc3339(r.scanned_at))),
-    ];
     let mut s = String::with_capacity(400);
     s.push('{');
-    for (i, (k, v)) in fields.iter().enumerate() {
+    for (i, (value, name)) in crate::schema::values(r)
+        .into_iter()
+        .zip(COLUMNS)
+        .enumerate()
+    {
         if i > 0 {
             s.push(',');
         }
         s.push('"');
-        s.push_str(k);
+        s.push_str(name);
         s.push_str("\":");
+        let v = match value {
+            Cell::Text(t) => t.map_or(Value::Null, Value::String),
+            Cell::List(l) => Value::Array(l.into_iter().map(Value::String).collect()),
+            Cell::Bool(b) => b.map_or(Value::Null, Value::Bool),
+            Cell::UInt(n) => n.map_or(Value::Null, Value::from),
+            Cell::Time(t) => Value::String(t),
+        };
         s.push_str(&v.to_string());
     }
     s.push('}');

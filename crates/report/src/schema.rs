@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use ptraudit_scan::{Row, rfc3339};
 
 /// The kind of value a column holds, independent of the format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +47,60 @@ pub const KINDS: [(&str, Kind); 15] = [
     ("scanned_at", Kind::Timestamp),
 ];
 
+/// One cell of a row, typed as its column's [`Kind`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    /// Text (also for [`Kind::OptText`], `None` when absent).
+    Text(Option<String>),
+    /// A list of text values.
+    List(Vec<String>),
+    /// true/false or absent.
+    Bool(Option<bool>),
+    /// An unsigned integer or absent.
+    UInt(Option<u64>),
+    /// A timestamp, as RFC 3339 text.
+    Time(String),
+}
+
+impl Value {
+    /// The text formats' rendering: lists `;`-joined, absent values empty.
+    pub fn to_text(&self) -> String {
+        match self {
+            Value::Text(t) => t.clone().unwrap_or_default(),
+            Value::List(l) => l.join(";"),
+            Value::Bool(b) => b.map(|b| b.to_string()).unwrap_or_default(),
+            Value::UInt(n) => n.map(|n| n.to_string()).unwrap_or_default(),
+            Value::Time(t) => t.clone(),
+        }
+    }
+}
+
+fn strings<T: ToString>(items: &[T]) -> Vec<String> {
+    items.iter().map(ToString::to_string).collect()
+}
+
+/// The cells of a row in [`KINDS`] order: the one mapping every text writer uses.
+pub fn values(r: &Row) -> [Value; 15] {
+    let text = |s: &str| Value::Text(Some(s.to_string()));
+    [
+        text(&r.ip.to_string()),
+        text(&r.prefix),
+        text(&r.ptr_status),
+        Value::Text(r.ptr.clone()),
+        Value::List(r.ptr_all.clone()),
+        Value::List(r.cname_chain.clone()),
+        Value::List(strings(&r.forward_addrs)),
+        text(r.fcrdns.as_str()),
+        Value::Text(r.fcrdns_reason.clone()),
+        Value::Bool(r.generic),
+        Value::List(r.generic_reasons.clone()),
+        Value::Text(r.resolver.map(|a| a.to_string())),
+        Value::UInt(Some(u64::from(r.attempts))),
+        Value::UInt(r.rtt_ms),
+        Value::Time(rfc3339(r.scanned_at)),
+    ]
+}
+
 fn list_of_text() -> DataType {
     DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)))
 }
@@ -78,6 +133,40 @@ pub fn arrow_schema() -> Schema {
 mod tests {
     use super::*;
     use ptraudit_scan::COLUMNS;
+
+    #[test]
+    fn values_have_the_kind_of_their_column() {
+        let row = Row {
+            ip: "198.18.0.7".parse().unwrap(),
+            prefix: "198.18.0.0/24".into(),
+            ptr_status: "NOERROR".into(),
+            ptr: None,
+            ptr_all: vec![],
+            cname_chain: vec![],
+            forward_addrs: vec![],
+            fcrdns: ptraudit_scan::Fcrdns::NoPtr,
+            fcrdns_reason: None,
+            generic: None,
+            generic_reasons: vec![],
+            resolver: None,
+            attempts: 1,
+            rtt_ms: None,
+            scanned_at: std::time::SystemTime::UNIX_EPOCH,
+        };
+        for (v, (name, kind)) in values(&row).iter().zip(KINDS) {
+            let ok = matches!(
+                (v, kind),
+                (Value::Text(Some(_)), Kind::Text)
+                    | (Value::Text(_), Kind::OptText)
+                    | (Value::List(_), Kind::List)
+                    | (Value::Bool(_), Kind::OptBool)
+                    | (Value::UInt(Some(_)), Kind::UInt)
+                    | (Value::UInt(_), Kind::OptUInt)
+                    | (Value::Time(_), Kind::Timestamp)
+            );
+            assert!(ok, "{name}: {v:?} is not a {kind:?}");
+        }
+    }
 
     #[test]
     fn kinds_follow_the_scan_columns_and_parquet_adds_ip_version() {
