@@ -50,6 +50,11 @@ impl Hygiene {
         self.mail_ready += u64::from(r.fcrdns == Fcrdns::Pass && r.generic == Some(false));
     }
 
+    /// Percentage of the PTR names that look generic.
+    pub fn generic_share(&self) -> f64 {
+        100.0 * self.generic as f64 / self.with_ptr.max(1) as f64
+    }
+
     /// FCrDNS failures of any reason.
     pub fn fail(&self) -> u64 {
         self.fail_mismatch + self.fail_nodata + self.fail_nxdomain
@@ -230,6 +235,8 @@ impl Report {
             "generic",
             "mail_ready",
             "errors",
+            "generic_share",
+            "pass_share",
             "hygiene_score",
         ])?;
         for (k, h) in self.groups() {
@@ -245,6 +252,8 @@ impl Report {
                 h.generic.to_string(),
                 h.mail_ready.to_string(),
                 h.errors.to_string(),
+                format!("{:.1}", h.generic_share()),
+                format!("{:.1}", 100.0 * h.pass as f64 / h.addresses.max(1) as f64),
                 format!("{:.1}", h.score()),
             ])?;
         }
