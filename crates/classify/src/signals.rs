@@ -267,6 +267,15 @@ pub fn classify(ip: Option<IpAddr>, name: &str) -> Verdict {
             }
         }
     }
+    if !is_hostname(&lower) {
+        // Kept as data, flagged: such a name is not a valid SMTP HELO/EHLO name either.
+        add(
+            &mut v,
+            "invalid-hostname",
+            "not a valid host name (RFC 1123: letters, digits, inner hyphens)",
+            0,
+        );
+    }
     if v.reasons.iter().all(|r| r.weight <= 0) {
         add(
             &mut v,
@@ -278,6 +287,20 @@ pub fn classify(ip: Option<IpAddr>, name: &str) -> Verdict {
     v.generic = v.score >= THRESHOLD;
     v.reasons.sort_by_key(|r| -r.weight);
     v
+}
+
+/// RFC 1123 host name: labels of letters, digits and inner hyphens, 1..=63 bytes each,
+/// 253 bytes in all. (Underscores and `\DDD` escapes of other bytes fail.)
+fn is_hostname(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
 }
 
 fn add(v: &mut Verdict, code: &str, message: &str, weight: i32) {
@@ -624,6 +647,25 @@ mod tests {
         assert_eq!(v.codes().collect::<Vec<_>>(), ["no-ip-signal"]);
         let v = classify(v4("198.18.5.7"), "mail-198-18-5-7.outbound.mailer.test");
         assert!(v.codes().any(|c| c == "ambiguous"), "{:?}", v.reasons);
+    }
+
+    #[test]
+    fn names_that_are_not_host_names_are_flagged() {
+        for bad in [
+            "bad\\032name.example.test",
+            "x_y.example.test",
+            "-a.example.test",
+            "a..b",
+        ] {
+            let v = classify(v4("198.18.5.7"), bad);
+            assert!(
+                v.codes().any(|c| c == "invalid-hostname"),
+                "{bad}: {:?}",
+                v.reasons
+            );
+        }
+        let v = classify(v4("198.18.5.7"), "mail.example.test");
+        assert!(!v.codes().any(|c| c == "invalid-hostname"));
     }
 
     #[test]

@@ -2,4 +2,5 @@
 //! Knot DNS and Unbound against its ground truth, and shards against the whole.
 
 mod fixture;
+mod hostile;
 mod shards;

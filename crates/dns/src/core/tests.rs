@@ -592,3 +592,120 @@ fn full_id_space_pauses_sending_until_the_quarantine_frees_ids() {
         "sent exactly when the quarantine ended"
     );
 }
+
+/// Untrusted bytes: hand-made hostile replies with the right ID, source and question.
+/// Each must be counted as malformed (never panic, never complete the query), and the
+/// real reply that follows must still be accepted.
+#[test]
+fn hostile_replies_are_counted_and_the_real_reply_still_completes() {
+    let t0 = Instant::now();
+    let mut c = core(&[R1], 1);
+    c.submit(name(Q), RecordType::PTR, 1);
+    let s = transmit(&mut c, t0).unwrap();
+    let good = reply(&s, ResponseCode::NoError, vec![ptr(Q, "a.test.")]);
+    // Header (ID, QR|RD, RA, counts) + the question exactly as asked.
+    let qlen = s.bytes.len() - 11 - 12; // the query ends with an 11-byte OPT record
+    let question = &s.bytes[12..12 + qlen];
+    let head = |an: u16| {
+        let mut h = good[..4].to_vec();
+        h.extend_from_slice(&[0, 1]);
+        h.extend_from_slice(&an.to_be_bytes());
+        h.extend_from_slice(&[0, 0, 0, 0]);
+        h.extend_from_slice(question);
+        h
+    };
+    let mut hostile: Vec<(&str, Vec<u8>)> = Vec::new();
+    hostile.push(("one byte", vec![good[0]]));
+    hostile.push(("header only, question promised", good[..12].to_vec()));
+    // An answer whose owner is a compression pointer to itself.
+    let mut p = head(1);
+    let at = p.len() as u16;
+    p.extend_from_slice(&(0xc000 | at).to_be_bytes());
+    p.extend_from_slice(&[0, 12, 0, 1, 0, 0, 0, 60, 0, 2, 0xc0, 12]);
+    hostile.push(("compression-pointer loop", p));
+    // Two pointers pointing at each other.
+    let mut p = head(1);
+    let at = p.len() as u16;
+    p.extend_from_slice(&[0, 12, 0, 1, 0, 0, 0, 60, 0, 4]);
+    p.extend_from_slice(&(0xc000 | (at + 12)).to_be_bytes());
+    p.extend_from_slice(&(0xc000 | (at + 10)).to_be_bytes());
+    let mut q = p.clone();
+    q.splice(at as usize..at as usize, (0xc000 | (at + 12)).to_be_bytes());
+    hostile.push(("pointer ping-pong", q));
+    // A label longer than 63 bytes (0x40 is an extended label type, invalid).
+    let mut p = head(1);
+    p.push(64);
+    p.extend(std::iter::repeat_n(b'a', 64));
+    p.extend_from_slice(&[0, 0, 12, 0, 1, 0, 0, 0, 60, 0, 0]);
+    hostile.push(("label over 63 bytes", p));
+    // A name over 255 bytes: five labels of 63.
+    let mut p = head(1);
+    for _ in 0..5 {
+        p.push(63);
+        p.extend(std::iter::repeat_n(b'b', 63));
+    }
+    p.extend_from_slice(&[0, 0, 12, 0, 1, 0, 0, 0, 60, 0, 0]);
+    hostile.push(("name over 255 bytes", p));
+    // Counts that lie: 65,535 answers promised, one present.
+    let mut p = head(u16::MAX);
+    p.extend_from_slice(&good[12 + qlen..]);
+    hostile.push(("answer count lies", p));
+    // RDATA length running past the end.
+    let mut p = head(1);
+    p.extend_from_slice(&[0xc0, 12, 0, 12, 0, 1, 0, 0, 0, 60, 0xff, 0xff, 1, b'x']);
+    hostile.push(("rdlength past the end", p));
+    for (what, bytes) in &hostile {
+        c.handle_datagram(t0, s.socket, s.dest, bytes);
+        assert!(c.poll_completion().is_none(), "{what} completed the query");
+    }
+    let st = c.stats();
+    assert_eq!(
+        st.dropped_malformed + st.dropped_wrong_question,
+        hostile.len() as u64,
+        "{st:?}"
+    );
+    c.handle_datagram(t0, s.socket, s.dest, &good);
+    assert_eq!(c.poll_completion().unwrap().outcome.status, Status::Answer);
+}
+
+#[test]
+fn a_65535_byte_tcp_reply_is_read_whole() {
+    let t0 = Instant::now();
+    let mut c = core(&[R1], 1);
+    c.submit(name(Q), RecordType::PTR, 5);
+    let s = transmit(&mut c, t0).unwrap();
+    let mut tc = Message::from_vec(&reply(&s, ResponseCode::NoError, vec![])).unwrap();
+    tc.metadata.truncation = true;
+    c.handle_datagram(t0, s.socket, s.dest, &tc.to_vec().unwrap());
+    let req = c.poll_tcp().unwrap();
+    let q = Message::from_vec(&req.message).unwrap();
+    let sent = Sent {
+        socket: 0,
+        dest: req.dest,
+        query: q,
+        bytes: req.message.clone(),
+    };
+    // As many PTR records as fit under 65,535 bytes, then pad with one TXT-free record
+    // count so the message is exactly at the limit.
+    let long = format!(
+        "{}.{}.{}.test.",
+        "x".repeat(60),
+        "y".repeat(60),
+        "z".repeat(60)
+    );
+    let mut records = Vec::new();
+    let mut bytes = reply(&sent, ResponseCode::NoError, records.clone());
+    while bytes.len() < 65_535 - 300 {
+        records.push(ptr(Q, &format!("n{}.{long}", records.len())));
+        bytes = reply(&sent, ResponseCode::NoError, records.clone());
+    }
+    assert!(
+        bytes.len() > 65_000 && bytes.len() <= 65_535,
+        "{}",
+        bytes.len()
+    );
+    c.handle_tcp_response(t0, req.token, Ok(&bytes));
+    let done = c.poll_completion().unwrap();
+    assert!(done.outcome.via_tcp);
+    assert_eq!(done.outcome.ptr_names().count(), records.len());
+}
