@@ -133,11 +133,63 @@ impl DnsArgs {
         if self.timeout == 0 {
             return Err(usage(anyhow!("--timeout must be at least 1 ms, got 0")));
         }
-        Ok(ptraudit_dns::ClientBuilder::new(self.resolvers()?)
+        let resolvers = probe(self.resolvers()?)?;
+        Ok(ptraudit_dns::ClientBuilder::new(resolvers)
             .timeout(Duration::from_millis(self.timeout))
             .max_timeout(Duration::from_millis(self.timeout.saturating_mul(4)))
             .attempts(self.attempts))
     }
+}
+
+/// Health probe before any work: each resolver must answer something (any RCODE) to one
+/// query within about 2 s. Silent ones are dropped with a warning; if none answers, the
+/// run stops with an error in seconds instead of hours of timeouts.
+fn probe(resolvers: Vec<SocketAddr>) -> Result<Vec<SocketAddr>, Failure> {
+    let rt = runtime_for_command()?;
+    let alive: Vec<(SocketAddr, bool)> = rt.block_on(async {
+        let mut out = Vec::new();
+        for r in &resolvers {
+            let client = ptraudit_dns::ClientBuilder::new(vec![*r])
+                .timeout(Duration::from_millis(700))
+                .max_timeout(Duration::from_millis(700))
+                .attempts(3)
+                .sockets(1)
+                .build()
+                .map_err(runtime)?;
+            // The root SOA: every resolver and most authoritative servers answer it
+            // (REFUSED counts as an answer: the server is there).
+            let name = ptraudit_dns::Name::root();
+            let outcome = client
+                .query(name, ptraudit_dns::RecordType::SOA)
+                .await
+                .map_err(runtime)?;
+            out.push((*r, outcome.status != ptraudit_dns::Status::Timeout));
+        }
+        Ok::<_, Failure>(out)
+    })?;
+    let dead: Vec<String> = alive
+        .iter()
+        .filter(|(_, ok)| !ok)
+        .map(|(r, _)| r.to_string())
+        .collect();
+    let live: Vec<SocketAddr> = alive
+        .iter()
+        .filter(|(_, ok)| *ok)
+        .map(|(r, _)| *r)
+        .collect();
+    if live.is_empty() {
+        return Err(usage(anyhow!(
+            "no resolver answers: {} did not reply to a probe query within 2 s",
+            dead.join(", ")
+        )));
+    }
+    if !dead.is_empty() {
+        eprintln!(
+            "ptraudit: warning: not using {} (no reply to a probe query)",
+            dead.join(", ")
+        );
+    }
+    Ok(live)
 }
 
 /// A runtime for one command: the client's driver and the scan loop share one thread,

@@ -558,3 +558,43 @@ fn second_signal_stops_at_once_and_files_stay_valid() {
     check_interrupted_files(&pq, &csv);
     std::fs::remove_dir_all(pq.parent().unwrap()).unwrap();
 }
+
+#[test]
+fn a_resolver_that_does_not_answer_is_caught_before_the_scan() {
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap().to_string();
+    let dir = tempdir("silent");
+    let out = dir.join("out.csv");
+    let o = ptraudit(&[
+        "scan",
+        "198.18.0.0/16",
+        "--resolver",
+        &addr,
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("no resolver answers: {addr}")),
+        "{err}"
+    );
+    // Nothing was written, not even a partial file.
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+    // With a live resolver next to it, the silent one is dropped with a warning.
+    let s = server();
+    let o = ptraudit(&[
+        "scan",
+        "198.18.0.0/30",
+        "--resolver",
+        &addr,
+        "--resolver",
+        &s.udp_addr().to_string(),
+        "-q",
+    ]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains(&format!("not using {addr}")), "{err}");
+    assert_eq!(out.lines().count(), 5);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
