@@ -70,10 +70,16 @@ pub fn targets() -> TargetSet {
 }
 
 pub async fn scan(resolver: SocketAddr, rd: bool, shard: Shard, order: Order) -> Vec<Row> {
-    let client = ClientBuilder::new(vec![resolver])
-        .recursion_desired(rd)
-        .build()
-        .unwrap();
+    scan_with(
+        ClientBuilder::new(vec![resolver]).recursion_desired(rd),
+        shard,
+        order,
+    )
+    .await
+}
+
+pub async fn scan_with(client: ClientBuilder, shard: Shard, order: Order) -> Vec<Row> {
+    let client = client.build().unwrap();
     let scanner = Scanner::new(client, ScanConfig::default());
     let plan = targets().plan(shard, order);
     let total = plan.len();
@@ -155,7 +161,7 @@ pub fn compare(rows: &[Row]) -> Vec<String> {
 }
 
 #[track_caller]
-fn assert_matches_truth(server: &str, rows: &[Row]) {
+pub fn assert_matches_truth(server: &str, rows: &[Row]) {
     let bad = compare(rows);
     assert!(
         bad.is_empty(),
