@@ -46,6 +46,9 @@ python3 scripts/gen_fixtures.py --check
 step "cargo test (unit, integration, interop with Knot and Unbound, doc tests)"
 PTRAUDIT_REQUIRE_INTEROP=1 cargo_test --locked --workspace
 
+step "fuzzing, a short pass (scripts/fuzz.sh SECONDS runs longer)"
+scripts/fuzz.sh 10
+
 step "Parquet read by a real consumer (DuckDB)"
 python3 -c "import duckdb" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check duckdb
 cargo build --locked --quiet -p ptraudit

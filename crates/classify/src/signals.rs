@@ -686,3 +686,27 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    //! Property-based fuzzing (`scripts/fuzz.sh` runs it longer): any name, any address;
+    //! no panic, and the verdict is consistent with its own score and reasons.
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn fuzz_classify_is_total_and_consistent(
+            name in prop_oneof!["\\PC{0,300}", "[a-z0-9.\\-]{0,80}", "([0-9]{1,3}[.\\-_]){3,5}[a-z]{1,8}\\.test"],
+            raw in any::<u128>(),
+            v4 in any::<bool>(),
+        ) {
+            let ip = if v4 { IpAddr::V4(Ipv4Addr::from(raw as u32)) } else { IpAddr::V6(Ipv6Addr::from(raw)) };
+            for ip in [Some(ip), None] {
+                let v = classify(ip, &name);
+                prop_assert_eq!(v.generic, v.score >= THRESHOLD);
+                prop_assert_eq!(v.score, v.reasons.iter().map(|r| r.weight).sum::<i32>());
+            }
+        }
+    }
+}

@@ -649,3 +649,34 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    //! Property-based fuzzing of the target parser (`scripts/fuzz.sh` runs it longer).
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn fuzz_target_text_never_panics(text in prop_oneof![
+            "\\PC{0,80}",
+            "[0-9./\\-:a-f]{0,60}",
+            "([0-9]{1,4}\\.){3}[0-9]{1,4}(/[0-9]{1,3})?",
+        ]) {
+            if let Ok(t) = text.parse::<Target>() {
+                // A parsed target is a non-empty range of one family.
+                prop_assert_eq!(t.first.is_ipv4(), t.last.is_ipv4());
+                prop_assert!(num(t.first) <= num(t.last));
+                let again: Target = format!("{}-{}", t.first, t.last).parse().unwrap();
+                prop_assert_eq!(again, t);
+            }
+        }
+
+        #[test]
+        fn fuzz_shard_text_never_panics(text in "\\PC{0,20}") {
+            if let Ok(s) = text.parse::<Shard>() {
+                prop_assert!(s.index < s.count);
+            }
+        }
+    }
+}

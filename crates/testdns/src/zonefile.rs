@@ -468,3 +468,59 @@ txt   TXT \"hello world\" \"x\"
         assert_eq!(parse_ttl("99999999999w"), None);
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    //! Property-based fuzzing of the zone loader (`scripts/fuzz.sh` runs it longer): any
+    //! text either parses or gives an error naming a line inside the text; never a panic.
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Zone-like text: real tokens, numbers, escapes, parentheses, quotes, junk.
+    fn zoneish() -> impl Strategy<Value = String> {
+        let token = prop_oneof![
+            Just("$ORIGIN".to_string()),
+            Just("$TTL".to_string()),
+            Just("@".to_string()),
+            Just("IN".to_string()),
+            Just("SOA".to_string()),
+            Just("A".to_string()),
+            Just("AAAA".to_string()),
+            Just("PTR".to_string()),
+            Just("CNAME".to_string()),
+            Just("MX".to_string()),
+            Just("TXT".to_string()),
+            Just("(".to_string()),
+            Just(")".to_string()),
+            Just(";c".to_string()),
+            Just("\"q".to_string()),
+            Just("\\".to_string()),
+            Just("\\255".to_string()),
+            Just("64/26".to_string()),
+            Just("192.0.2.1".to_string()),
+            Just("2001:db8::1".to_string()),
+            "[a-z0-9.\\-]{1,70}",
+            "[0-9]{1,12}[smhdw]?",
+            any::<char>().prop_map(|c| c.to_string()),
+        ];
+        let sep = prop_oneof![Just(" "), Just("\t"), Just("\n"), Just("\n ")];
+        proptest::collection::vec((token, sep), 0..60)
+            .prop_map(|v| v.into_iter().map(|(t, s)| t + s).collect())
+    }
+
+    proptest! {
+        #[test]
+        fn fuzz_zone_text_never_panics(text in zoneish()) {
+            let origin = Name::from_ascii("5.18.198.in-addr.arpa.").unwrap();
+            if let Err(e) = parse_zone(&text, &origin) {
+                let lines = text.lines().count().max(1) + 1;
+                prop_assert!(e.line >= 1 && e.line <= lines, "line {} of {lines}: {e}", e.line);
+            }
+        }
+
+        #[test]
+        fn fuzz_names_never_panic(text in "\\PC{0,300}") {
+            let _ = parse_name(&text, &Name::root());
+        }
+    }
+}

@@ -709,3 +709,80 @@ fn a_65535_byte_tcp_reply_is_read_whole() {
     assert!(done.outcome.via_tcp);
     assert_eq!(done.outcome.ptr_names().count(), records.len());
 }
+
+mod fuzz {
+    //! Property-based fuzzing of reply handling (`scripts/fuzz.sh` runs it longer). The
+    //! oracle: no panic, every datagram lands in exactly one counter, and a query is only
+    //! ever completed by bytes that decode to a reply to its own question.
+    use super::*;
+    use proptest::prelude::*;
+
+    fn setup() -> (Core, Sent, Vec<u8>) {
+        let t0 = Instant::now();
+        let mut c = core(&[R1], 1);
+        c.submit(name(Q), RecordType::PTR, 1);
+        let s = transmit(&mut c, t0).unwrap();
+        let good = reply(&s, ResponseCode::NoError, vec![ptr(Q, "a.test.")]);
+        (c, s, good)
+    }
+
+    fn counted(st: &Stats) -> u64 {
+        st.matched
+            + st.dropped_unknown_id
+            + st.dropped_wrong_source
+            + st.dropped_wrong_question
+            + st.dropped_malformed
+            + st.duplicates
+            + st.late
+    }
+
+    fn check(bytes: &[u8]) -> Result<(), TestCaseError> {
+        let (mut c, s, _) = setup();
+        let mut data = bytes.to_vec();
+        // Give it the right ID so it reaches the parser.
+        if data.len() >= 2 {
+            data[..2].copy_from_slice(&s.query.metadata.id.to_be_bytes());
+        }
+        c.handle_datagram(Instant::now(), s.socket, s.dest, &data);
+        let st = c.stats();
+        prop_assert_eq!(st.received, 1);
+        prop_assert_eq!(counted(&st), 1, "{:?}", st);
+        if let Some(done) = c.poll_completion() {
+            // Only a response whose header and question decode, and whose question is
+            // ours, may complete it. (Sections after the answers are not needed and not
+            // decoded: a reply damaged only there is still a reply.)
+            let mut d = BinDecoder::new(&data);
+            let header = Header::read(&mut d).expect("a completing reply has a header");
+            prop_assert_eq!(header.metadata.message_type, MessageType::Response);
+            prop_assert_eq!(header.counts.queries, 1);
+            let q = Query::read(&mut d).expect("a completing reply has a question");
+            prop_assert_eq!(q.name(), &name(Q));
+            prop_assert_eq!(q.query_type(), RecordType::PTR);
+            prop_assert!(done.outcome.status != Status::Timeout);
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn fuzz_arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..700)) {
+            check(&bytes)?;
+        }
+
+        #[test]
+        fn fuzz_mutated_replies_never_panic(
+            edits in proptest::collection::vec((any::<u16>(), any::<u8>()), 1..8),
+            cut in any::<u16>(),
+        ) {
+            let (_, _, good) = setup();
+            let mut bytes = good.clone();
+            for (at, v) in edits {
+                let i = usize::from(at) % bytes.len();
+                bytes[i] = v;
+            }
+            let keep = usize::from(cut) % (bytes.len() + 1);
+            bytes.truncate(keep.max(bytes.len() / 2));
+            check(&bytes)?;
+        }
+    }
+}
