@@ -14,6 +14,36 @@ use ptraudit_scan::{
 use crate::progress::Reporter;
 use crate::{DnsArgs, Failure, exit, runtime, runtime_for_command, usage};
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addrs(list: &[&str]) -> Vec<std::net::SocketAddr> {
+        list.iter().map(|a| a.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn default_rate_is_polite_off_the_machine_and_unlimited_on_loopback() {
+        assert_eq!(
+            rate_for(None, &addrs(&["127.0.0.1:53", "[::1]:53"])).unwrap(),
+            None
+        );
+        assert_eq!(
+            rate_for(None, &addrs(&["127.0.0.1:53", "192.0.2.53:53"])).unwrap(),
+            NonZeroU32::new(DEFAULT_REMOTE_RATE)
+        );
+        assert_eq!(
+            rate_for(Some(7), &addrs(&["192.0.2.53:53"])).unwrap(),
+            NonZeroU32::new(7)
+        );
+        assert!(rate_for(Some(0), &addrs(&["127.0.0.1:53"])).is_err());
+        assert!(is_local("10.1.2.3".parse().unwrap()) && is_local("fd00::1".parse().unwrap()));
+        assert!(
+            !is_local("192.0.2.53".parse().unwrap()) && !is_local("2001:db8::1".parse().unwrap())
+        );
+    }
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum OrderArg {
     /// Ascending addresses.
@@ -44,7 +74,8 @@ pub struct ScanArgs {
     exclude: Vec<PathBuf>,
     #[command(flatten)]
     dns: DnsArgs,
-    /// Queries per second at most, over all resolvers (default: no limit).
+    /// Queries per second at most, over all resolvers. Default: no limit when every
+    /// resolver is on loopback, 500 otherwise (polite to a shared resolver).
     #[arg(long, value_name = "QPS")]
     rate: Option<u32>,
     /// Queries in flight at most. Deeper windows overflow a server's receive queue and
@@ -171,6 +202,52 @@ pub fn check_output(path: &Path, force: bool) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Queries/s when `--rate` is not given and a resolver is not on this machine: polite to a
+/// shared resolver and to the block owner's authoritative servers behind it.
+pub const DEFAULT_REMOTE_RATE: u32 = 500;
+/// Above this, a rate aimed at a public resolver earns a warning.
+const HIGH_RATE: u32 = 2000;
+
+fn is_local(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(a) => a.is_loopback() || a.is_private() || a.is_link_local(),
+        std::net::IpAddr::V6(a) => {
+            a.is_loopback()
+                || (a.segments()[0] & 0xfe00) == 0xfc00
+                || (a.segments()[0] & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+/// The rate limit: `--rate` if given (0 refused), unlimited when every resolver is on
+/// loopback, [`DEFAULT_REMOTE_RATE`] otherwise. Warns when a high rate goes to a public
+/// resolver.
+fn rate_for(
+    given: Option<u32>,
+    resolvers: &[std::net::SocketAddr],
+) -> Result<Option<NonZeroU32>, Failure> {
+    let public: Vec<String> = resolvers
+        .iter()
+        .filter(|r| !is_local(r.ip()))
+        .map(|r| r.to_string())
+        .collect();
+    match given {
+        Some(0) => Err(usage(anyhow!("--rate must be at least 1 query/s, got 0"))),
+        Some(r) => {
+            if r > HIGH_RATE && !public.is_empty() {
+                eprintln!(
+                    "ptraudit: warning: {r} queries/s to {} — a resolver that is not yours; its \
+                     operator and the address owners' DNS servers carry this load",
+                    public.join(", ")
+                );
+            }
+            Ok(NonZeroU32::new(r))
+        }
+        None if resolvers.iter().all(|r| r.ip().is_loopback()) => Ok(None),
+        None => Ok(NonZeroU32::new(DEFAULT_REMOTE_RATE)),
+    }
+}
+
 /// Everything a scan needs, checked before any query is sent.
 pub struct Prepared {
     /// Addresses.
@@ -231,13 +308,7 @@ fn prepare(args: &ScanArgs) -> Result<Prepared, Failure> {
 
 pub fn run(args: ScanArgs) -> Result<u8, Failure> {
     let prepared = prepare(&args)?;
-    let rate = match args.rate {
-        Some(r) => Some(
-            NonZeroU32::new(r)
-                .ok_or_else(|| usage(anyhow!("--rate must be at least 1 query/s, got 0")))?,
-        ),
-        None => None,
-    };
+    let rate = rate_for(args.rate, &args.dns.resolvers()?)?;
     if args.concurrency == 0 {
         return Err(usage(anyhow!("--concurrency must be at least 1, got 0")));
     }
