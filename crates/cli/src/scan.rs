@@ -423,10 +423,11 @@ pub fn execute(
             .await
             .map_err(runtime)?;
         let dns = scanner.client().stats().await.map_err(runtime)?;
-        Ok::<_, Failure>((stats, dns))
+        let per = scanner.client().resolver_stats().await.map_err(runtime)?;
+        Ok::<_, Failure>((stats, (dns, per)))
     });
     reporter.finish();
-    let (stats, dns) = match result {
+    let (stats, (dns, per_resolver)) = match result {
         Ok(x) => x,
         Err(f) => {
             for w in &outputs.writers {
@@ -461,6 +462,14 @@ pub fn execute(
         file.commit()
             .with_context(|| format!("finishing {}", path.display()))
             .map_err(runtime)?;
+    }
+    if !quiet && (per_resolver.len() > 1 || per_resolver.iter().any(|r| r.rests > 0)) {
+        for r in &per_resolver {
+            eprintln!(
+                "ptraudit: resolver {}: {} sent, {} answered, {} SERVFAIL/REFUSED, {} timeouts, rested {} times",
+                r.addr, r.sent, r.answered, r.refused_or_servfail, r.timeouts, r.rests
+            );
+        }
     }
     if !quiet {
         eprintln!(

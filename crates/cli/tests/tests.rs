@@ -598,3 +598,34 @@ fn a_resolver_that_does_not_answer_is_caught_before_the_scan() {
     assert_eq!(out.lines().count(), 5);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_sick_resolver_is_rested_and_reported() {
+    let healthy = server();
+    let mut f = ptraudit_testdns::Faults::default();
+    f.servfail = 1.0;
+    let zones = Zones::load_manifest(&fixtures().join("zones.txt")).unwrap();
+    let sick = Server::builder().zones(zones).faults(f).start().unwrap();
+    let o = ptraudit(&[
+        "scan",
+        "198.18.0.0/22",
+        "--resolver",
+        &sick.udp_addr().to_string(),
+        "--resolver",
+        &healthy.udp_addr().to_string(),
+        "--timeout",
+        "200",
+    ]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert_eq!(out.lines().count(), 1025);
+    assert!(!out.contains("temperror"), "every address decided");
+    let line = err
+        .lines()
+        .find(|l| l.starts_with(&format!("ptraudit: resolver {}:", sick.udp_addr())))
+        .unwrap_or_else(|| panic!("no report for the sick resolver:\n{err}"));
+    assert!(
+        line.contains(" 0 answered") && !line.contains("rested 0 times"),
+        "{line}"
+    );
+}

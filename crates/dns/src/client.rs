@@ -16,7 +16,7 @@ use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Sleep;
 
-use crate::core::{Config, Core, Family, Stats, TcpRequest, TcpToken, Transmit};
+use crate::core::{Config, Core, Family, ResolverStats, Stats, TcpRequest, TcpToken, Transmit};
 use crate::error::Error;
 use crate::outcome::Outcome;
 
@@ -212,6 +212,15 @@ impl Client {
         )
     }
 
+    /// A snapshot of the counters per resolver.
+    pub async fn resolver_stats(&self) -> Result<Vec<ResolverStats>, Error> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Command::ResolverStats(tx))
+            .map_err(|_| Error::Closed)?;
+        rx.await.map_err(|_| Error::Closed)
+    }
+
     /// A snapshot of the counters.
     pub async fn stats(&self) -> Result<Stats, Error> {
         let (tx, rx) = oneshot::channel();
@@ -276,6 +285,7 @@ enum Command {
         reply: ReplyTo,
     },
     Stats(oneshot::Sender<Stats>),
+    ResolverStats(oneshot::Sender<Vec<ResolverStats>>),
 }
 
 /// Work done per wake-up before yielding to other tasks.
@@ -362,6 +372,10 @@ impl Driver {
                 }
                 Poll::Ready(Some(Command::Stats(tx))) => {
                     let _ = tx.send(self.core.stats());
+                    progress = true;
+                }
+                Poll::Ready(Some(Command::ResolverStats(tx))) => {
+                    let _ = tx.send(self.core.resolver_stats().to_vec());
                     progress = true;
                 }
                 Poll::Ready(None) => {

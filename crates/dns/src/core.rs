@@ -239,6 +239,24 @@ struct Health {
     penalty_until: Option<Instant>,
 }
 
+/// What one resolver did, for reports ("moved load away from the sick one").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ResolverStats {
+    /// The resolver.
+    pub addr: SocketAddr,
+    /// Datagrams sent to it.
+    pub sent: u64,
+    /// Replies accepted from it that were not SERVFAIL/REFUSED.
+    pub answered: u64,
+    /// SERVFAIL or REFUSED replies.
+    pub refused_or_servfail: u64,
+    /// Attempts to it that timed out.
+    pub timeouts: u64,
+    /// Times it was rested after a burst of failures.
+    pub rests: u64,
+}
+
 /// The protocol state machine of the client. See the module documentation.
 #[derive(Debug)]
 pub struct Core {
@@ -260,6 +278,7 @@ pub struct Core {
     tcp_queue: VecDeque<TcpRequest>,
     completions: VecDeque<Completion>,
     health: Vec<Health>,
+    per_resolver: Vec<ResolverStats>,
     next_resolver: usize,
     in_flight: usize,
     rng: StdRng,
@@ -295,6 +314,18 @@ impl Core {
         let n = families.len();
         Ok(Core {
             health: vec![Health::default(); config.resolvers.len()],
+            per_resolver: config
+                .resolvers
+                .iter()
+                .map(|&addr| ResolverStats {
+                    addr,
+                    sent: 0,
+                    answered: 0,
+                    refused_or_servfail: 0,
+                    timeouts: 0,
+                    rests: 0,
+                })
+                .collect(),
             config,
             families,
             v4_sockets,
@@ -329,6 +360,11 @@ impl Core {
     /// Counters so far.
     pub fn stats(&self) -> Stats {
         self.stats
+    }
+
+    /// Counters per resolver, in configuration order.
+    pub fn resolver_stats(&self) -> &[ResolverStats] {
+        &self.per_resolver
     }
 
     /// Queries submitted and not yet finished.
@@ -420,6 +456,7 @@ impl Core {
         );
         self.timers.push(Reverse((now + timeout, slot, generation)));
         self.stats.sent += 1;
+        self.per_resolver[resolver as usize].sent += 1;
         Some(Transmit { socket, dest })
     }
 
@@ -472,6 +509,7 @@ impl Core {
             };
             self.stats.attempt_timeouts += 1;
             if let Some(r) = resolver {
+                self.per_resolver[r as usize].timeouts += 1;
                 self.note_failure(now, r);
             }
             self.retry_or_finish(now, slot, None);
@@ -646,9 +684,11 @@ impl Core {
         let attempts = lookup.attempts;
         let transient = matches!(status, Status::ServFail | Status::Refused);
         if transient {
+            self.per_resolver[resolver as usize].refused_or_servfail += 1;
             self.note_failure(now, resolver);
         } else {
             self.health[resolver as usize] = Health::default();
+            self.per_resolver[resolver as usize].answered += 1;
         }
         let outcome = Outcome {
             status,
@@ -764,6 +804,7 @@ impl Core {
         // After a burst of failures, rest the resolver for a while that doubles with each
         // further failure (100 ms up to 10 s), so load moves to healthy ones.
         if h.consecutive_failures >= 8 {
+            self.per_resolver[resolver as usize].rests += 1;
             let exp = (h.consecutive_failures - 8).min(7);
             let rest = Duration::from_millis(100 << exp).min(Duration::from_secs(10));
             h.penalty_until = Some(now + rest);

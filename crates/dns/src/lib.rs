@@ -57,7 +57,9 @@ mod resolver;
 mod reverse;
 
 pub use crate::client::{Client, ClientBuilder, Completions, Submitter};
-pub use crate::core::{Completion, Config, Core, Family, Stats, TcpRequest, TcpToken, Transmit};
+pub use crate::core::{
+    Completion, Config, Core, Family, ResolverStats, Stats, TcpRequest, TcpToken, Transmit,
+};
 pub use crate::error::Error;
 pub use crate::names::name_to_text;
 pub use crate::outcome::{Outcome, Rec, RecordValue, Status};

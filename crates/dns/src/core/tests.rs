@@ -450,6 +450,11 @@ fn a_failing_resolver_is_rested_and_load_moves_to_the_healthy_one() {
         assert_eq!(c.poll_completion().unwrap().outcome.status, Status::Answer);
     }
     assert_eq!(r1_after, 0, "R1 rests after a burst of failures");
+    let per = c.resolver_stats();
+    assert_eq!(per[0].addr, addr(R1));
+    assert!(per[0].rests >= 1, "{per:?}");
+    assert_eq!(per[0].refused_or_servfail, per[0].sent);
+    assert_eq!(per[1].answered, 40);
 }
 
 #[test]
