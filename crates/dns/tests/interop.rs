@@ -8,25 +8,9 @@
 use std::net::IpAddr;
 
 use ptraudit_dns::{ClientBuilder, RecordType, Status, name_to_text, reverse_name};
-use ptraudit_testdns::external::{self, ExternalError};
+use ptraudit_testdns::external;
 
 use crate::support::*;
-
-fn required() -> bool {
-    std::env::var_os("PTRAUDIT_REQUIRE_INTEROP").is_some_and(|v| v == "1")
-}
-
-/// Starts a server, or explains loudly why the test cannot run here.
-fn started<T>(r: Result<T, ExternalError>) -> Option<T> {
-    match r {
-        Ok(x) => Some(x),
-        Err(e @ ExternalError::NotInstalled(..)) if !required() => {
-            eprintln!("SKIPPED interop test: {e}");
-            None
-        }
-        Err(e) => panic!("{e}"),
-    }
-}
 
 fn sample(rows: &[Truth]) -> Vec<Truth> {
     // All IPv6 rows, every RFC 2317 row, and every 3rd IPv4 row: each category is covered
@@ -67,7 +51,9 @@ async fn spot_checks(client: &ptraudit_dns::Client) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn knot_and_unbound_serve_the_ground_truth() {
     let manifest = fixtures().join("zones.txt");
-    let Some(knot) = started(external::start_knot(&manifest, Some(1))) else {
+    let Some(knot) =
+        external::started_or_skip(external::start_knot(&manifest, Some(1)), "interop test")
+    else {
         return;
     };
     let rows = sample(&truth());
@@ -101,7 +87,10 @@ async fn knot_and_unbound_serve_the_ground_truth() {
         .unwrap();
     assert_eq!(o.addrs().collect::<Vec<_>>(), vec![v6.ip]);
 
-    let Some(unbound) = started(external::start_unbound(&manifest, knot.addr(), 2)) else {
+    let Some(unbound) = external::started_or_skip(
+        external::start_unbound(&manifest, knot.addr(), 2),
+        "interop test",
+    ) else {
         return;
     };
     let client = ClientBuilder::new(vec![unbound.addr()]).build().unwrap();

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use ptraudit_dns::ClientBuilder;
 use ptraudit_scan::{Order, Row, ScanConfig, Scanner, Shard, TargetSet, VecSink};
-use ptraudit_testdns::external::{self, ExternalError};
+use ptraudit_testdns::external;
 use ptraudit_testdns::{Server, Zones};
 
 pub fn fixtures() -> PathBuf {
@@ -177,33 +177,22 @@ async fn fixture_scan_through_testdns_matches_ground_truth() {
     let server = Server::builder().zones(zones).start().unwrap();
     let rows = scan(server.udp_addr(), true, Shard::ALL, Order::Linear).await;
     assert_matches_truth("testdns", &rows);
-    // Shared names were asked once: fewer forward queries than PTR names.
-}
-
-fn required() -> bool {
-    std::env::var_os("PTRAUDIT_REQUIRE_INTEROP").is_some_and(|v| v == "1")
-}
-
-fn started<T>(r: Result<T, ExternalError>) -> Option<T> {
-    match r {
-        Ok(x) => Some(x),
-        Err(e @ ExternalError::NotInstalled(..)) if !required() => {
-            eprintln!("SKIPPED interop scan: {e}");
-            None
-        }
-        Err(e) => panic!("{e}"),
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fixture_scan_through_knot_and_unbound_matches_ground_truth() {
     let manifest = fixtures().join("zones.txt");
-    let Some(knot) = started(external::start_knot(&manifest, Some(1))) else {
+    let Some(knot) =
+        external::started_or_skip(external::start_knot(&manifest, Some(1)), "interop scan")
+    else {
         return;
     };
     let rows = scan(knot.addr(), false, Shard::ALL, Order::Random { seed: 7 }).await;
     assert_matches_truth("Knot", &rows);
-    let Some(unbound) = started(external::start_unbound(&manifest, knot.addr(), 2)) else {
+    let Some(unbound) = external::started_or_skip(
+        external::start_unbound(&manifest, knot.addr(), 2),
+        "interop scan",
+    ) else {
         return;
     };
     let rows = scan(unbound.addr(), true, Shard::ALL, Order::Linear).await;

@@ -74,6 +74,24 @@ impl Drop for External {
     }
 }
 
+/// For tests: the started server, or `None` after a loud `SKIPPED` line when the program
+/// is not installed — unless `PTRAUDIT_REQUIRE_INTEROP=1` (the test command sets it), in
+/// which case a missing program fails the test like any other error.
+///
+/// # Panics
+/// On any error other than a missing program (a failed start must fail the test).
+pub fn started_or_skip<T>(result: Result<T, ExternalError>, test: &str) -> Option<T> {
+    let required = std::env::var_os("PTRAUDIT_REQUIRE_INTEROP").is_some_and(|v| v == "1");
+    match result {
+        Ok(x) => Some(x),
+        Err(e @ ExternalError::NotInstalled(..)) if !required => {
+            eprintln!("SKIPPED {test}: {e}");
+            None
+        }
+        Err(e) => panic!("{test}: {e}"),
+    }
+}
+
 /// Finds a program on PATH or in the sbin folders (root's PATH may lack them).
 pub fn find_program(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
