@@ -178,11 +178,19 @@ impl ServerBuilder {
     /// Binds and starts serving on background threads.
     pub fn start(self) -> Result<Server, ServerError> {
         let bind_err = |addr| move |source| ServerError::Bind { addr, source };
-        let udp = bind_udp(self.listen).map_err(bind_err(self.listen))?;
-        let udp_addr = udp.local_addr().map_err(bind_err(self.listen))?;
         // TCP on the same port as UDP, as a real server does (clients fall back to the
-        // address that sent TC=1).
-        let tcp = TcpListener::bind(udp_addr).map_err(bind_err(udp_addr))?;
+        // address that sent TC=1). With port 0 the kernel picks a UDP port whose TCP twin
+        // may be taken (an ephemeral port of some connection): then try another.
+        let mut tries = if self.listen.port() == 0 { 50 } else { 1 };
+        let (udp, udp_addr, tcp) = loop {
+            let udp = bind_udp(self.listen).map_err(bind_err(self.listen))?;
+            let udp_addr = udp.local_addr().map_err(bind_err(self.listen))?;
+            match TcpListener::bind(udp_addr) {
+                Ok(tcp) => break (udp, udp_addr, tcp),
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && tries > 1 => tries -= 1,
+                Err(e) => return Err(bind_err(udp_addr)(e)),
+            }
+        };
         let wrong_source_addr = SocketAddr::new(udp_addr.ip(), 0);
         let other = UdpSocket::bind(wrong_source_addr).map_err(bind_err(wrong_source_addr))?;
         // Short read timeouts let threads notice shutdown.
