@@ -281,6 +281,20 @@ fn bad_input_gives_a_clear_error_and_exit_2() {
         assert!(out.is_empty(), "{args:?} wrote to stdout: {out}");
     }
     assert!(!missing_dir.exists());
+    // A folder that cannot be written (even by root): /proc.
+    let s = server();
+    let o = ptraudit(&[
+        "scan",
+        "198.18.0.0/30",
+        "--resolver",
+        &s.udp_addr().to_string(),
+        "-o",
+        "/proc/ptraudit-out.csv",
+    ]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("/proc/ptraudit-out.csv.partial"), "{err}");
+    assert!(out.is_empty());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
