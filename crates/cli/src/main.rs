@@ -50,7 +50,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Scan address ranges and write one CSV row per address.
+    /// Scan address ranges and write one row per address (CSV, Parquet, JSON lines).
     Scan(scan::ScanArgs),
     /// Walk through the checks for one address, in words.
     Check(check::CheckArgs),
