@@ -5,3 +5,4 @@ mod faults;
 mod fixture;
 mod hostile;
 mod shards;
+mod verdicts;

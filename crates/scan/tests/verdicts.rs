@@ -1,0 +1,128 @@
+//! Verdict rules that the fixture network does not exercise on its own.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use ptraudit_dns::{ClientBuilder, RecordType};
+use ptraudit_scan::{
+    Fcrdns, ForwardMode, Order, Row, ScanConfig, Scanner, Shard, TargetSet, VecSink,
+};
+use ptraudit_testdns::{Faults, Server, ServerBuilder};
+
+const SOA: &str = "$TTL 60\n@ SOA ns.test. host.test. 1 3600 600 86400 60\n";
+
+fn zones(b: ServerBuilder) -> ServerBuilder {
+    let mut rev = String::from(SOA);
+    // .1-.20 share one name; .30/.31 form a CNAME loop; .40 names a host whose zone fails.
+    for i in 1..=20 {
+        rev.push_str(&format!("{i} PTR shared.example.test.\n"));
+    }
+    rev.push_str("30 CNAME 31.0.18.198.in-addr.arpa.\n31 CNAME 30.0.18.198.in-addr.arpa.\n");
+    rev.push_str("40 PTR host.broken.example.test.\n");
+    rev.push_str("50 PTR dual.example.test.\n");
+    let fwd = format!("{SOA}shared A 198.18.0.1\ndual A 198.18.0.50\ndual AAAA 2001:db8::50\n");
+    b.zone_text("0.18.198.in-addr.arpa.", &rev)
+        .unwrap()
+        .zone_text("example.test.", &fwd)
+        .unwrap()
+}
+
+async fn scan(server: &Server, spec: &str, forward: ForwardMode) -> Vec<Row> {
+    let client = ClientBuilder::new(vec![server.udp_addr()])
+        .timeout(Duration::from_millis(200))
+        .attempts(2)
+        .build()
+        .unwrap();
+    let mut config = ScanConfig::default();
+    config.forward = forward;
+    let scanner = Scanner::new(client, config);
+    let mut t = TargetSet::new();
+    t.add_spec(spec).unwrap();
+    let plan = t.plan(Shard::ALL, Order::Linear);
+    let total = plan.len();
+    let mut rows = VecSink::default();
+    scanner
+        .run(plan, total, &mut rows, &mut |_| {})
+        .await
+        .unwrap();
+    let mut rows = rows.0;
+    rows.sort_by_key(|r| r.ip);
+    rows
+}
+
+#[tokio::test]
+async fn a_name_shared_by_many_addresses_is_asked_once() {
+    let asked = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&asked);
+    let server = zones(Server::builder())
+        .hook(move |_, reply| {
+            if let Some(q) = reply.queries.first()
+                && q.query_type() == RecordType::A
+                && q.name().to_ascii() == "shared.example.test."
+            {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+        .start()
+        .unwrap();
+    let rows = scan(&server, "198.18.0.1-198.18.0.20", ForwardMode::Matching).await;
+    assert_eq!(rows.len(), 20);
+    assert_eq!(
+        asked.load(Ordering::Relaxed),
+        1,
+        "one A query for 20 addresses"
+    );
+    assert_eq!(rows[0].fcrdns, Fcrdns::Pass);
+    assert!(rows[1..].iter().all(
+        |r| r.fcrdns == Fcrdns::Fail && r.fcrdns_reason.as_deref() == Some("forward-mismatch")
+    ));
+    // The query's attempts are charged once, to the address that asked first.
+    assert_eq!(rows.iter().map(|r| r.attempts).sum::<u32>(), 20 + 1);
+}
+
+#[tokio::test]
+async fn a_cname_loop_in_the_reverse_tree_ends_as_no_ptr_with_its_reason() {
+    let server = zones(Server::builder()).start().unwrap();
+    let rows = scan(&server, "198.18.0.30", ForwardMode::Matching).await;
+    assert_eq!(rows[0].fcrdns, Fcrdns::NoPtr);
+    assert_eq!(rows[0].fcrdns_reason.as_deref(), Some("ptr-cname-loop"));
+    assert!(!rows[0].cname_chain.is_empty());
+}
+
+#[tokio::test]
+async fn a_failing_forward_lookup_is_a_temperror_that_says_where() {
+    let mut f = Faults::default();
+    f.servfail_subtree = Some(
+        ptraudit_testdns::parse_name("broken.example.test.", &ptraudit_dns::Name::root()).unwrap(),
+    );
+    let server = zones(Server::builder()).faults(f).start().unwrap();
+    let rows = scan(&server, "198.18.0.40", ForwardMode::Matching).await;
+    assert_eq!(rows[0].fcrdns, Fcrdns::TempError);
+    assert_eq!(rows[0].fcrdns_reason.as_deref(), Some("forward-servfail"));
+    assert_eq!(rows[0].ptr_status, "NOERROR");
+    // A PTR lookup that fails is a temperror at the PTR stage.
+    let mut f = Faults::default();
+    f.servfail_subtree =
+        Some(ptraudit_testdns::parse_name("in-addr.arpa.", &ptraudit_dns::Name::root()).unwrap());
+    let server = zones(Server::builder()).faults(f).start().unwrap();
+    let rows = scan(&server, "198.18.0.1", ForwardMode::Matching).await;
+    assert_eq!(rows[0].fcrdns, Fcrdns::TempError);
+    assert_eq!(rows[0].fcrdns_reason.as_deref(), Some("ptr-servfail"));
+    assert_eq!(rows[0].ptr_status, "SERVFAIL");
+}
+
+#[tokio::test]
+async fn forward_both_collects_a_and_aaaa_but_judges_by_the_family() {
+    let server = zones(Server::builder()).start().unwrap();
+    let rows = scan(&server, "198.18.0.50", ForwardMode::Both).await;
+    let addrs: Vec<String> = rows[0]
+        .forward_addrs
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    assert_eq!(addrs, ["198.18.0.50", "2001:db8::50"]);
+    assert_eq!(rows[0].fcrdns, Fcrdns::Pass);
+    let rows = scan(&server, "198.18.0.50", ForwardMode::Matching).await;
+    assert_eq!(rows[0].forward_addrs.len(), 1);
+}
