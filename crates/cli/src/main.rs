@@ -4,6 +4,7 @@
 //! progress display and exit codes. See the README for the commands.
 
 mod check;
+mod classify;
 mod demo;
 mod progress;
 mod report;
@@ -54,6 +55,8 @@ enum Command {
     Scan(scan::ScanArgs),
     /// Walk through the checks for one address, in words.
     Check(check::CheckArgs),
+    /// Classify host names as generic or custom, with reasons; --eval against labels.
+    Classify(classify::ClassifyArgs),
     /// Aggregate scan outputs: per prefix or PTR domain, worst first, CSV and HTML.
     Report(report::ReportArgs),
     /// Scan the bundled fixture network through the bundled loopback DNS server.
@@ -207,6 +210,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scan(args) => scan::run(args),
         Command::Check(args) => check::run(args),
+        Command::Classify(args) => classify::run(args),
         Command::Report(args) => report::run(args),
         Command::Demo(args) => demo::run(args),
     };

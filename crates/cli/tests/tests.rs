@@ -643,3 +643,63 @@ fn a_sick_resolver_is_rested_and_reported() {
         "{line}"
     );
 }
+
+#[test]
+fn classify_reads_names_and_evaluates_labels() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ptraudit"))
+        .args(["classify", "--eval"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(
+            b"ip,hostname,label\n\
+              98.228.39.173,c-98-228-39-173.hsd1.ca.comcast.net,generic\n\
+              203.0.113.25\tmail.example.com\tcustom\n\
+              203.0.113.26,smtp02.example.com,generic\n\
+              198.18.5.7,static-198-18-5-7.biz.isp.test,generic\n",
+        )
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "ip,hostname,generic,score,reasons");
+    assert_eq!(lines.len(), 5);
+    assert!(
+        lines[1].starts_with("98.228.39.173,c-98-228-39-173.hsd1.ca.comcast.net,true,"),
+        "{out}"
+    );
+    assert!(lines[2].contains(",mail.example.com,false,"), "{out}");
+    // smtp02 is custom, so the (wrong) label makes one false negative: P=1, R=2/3.
+    assert!(
+        err.contains("4 rows, generic precision 1.0000, recall 0.6667, F1 0.8000"),
+        "{err}"
+    );
+    assert!(
+        err.contains("line 4: smtp02.example.com labelled generic, classified custom"),
+        "{err}"
+    );
+    // A label that is neither generic nor custom is an error naming the line.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ptraudit"))
+        .args(["classify", "--eval", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"1.2.3.4,x.example,maybe\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("line 1"), "{}", text(&o).1);
+}

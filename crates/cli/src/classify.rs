@@ -1,0 +1,160 @@
+//! `ptraudit classify`: the generic-name classifier on a list of names, with `--eval`
+//! against labels.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, anyhow};
+use clap::Args;
+
+use crate::{Failure, exit, runtime, usage};
+
+/// Arguments of `ptraudit classify`.
+#[derive(Debug, Args)]
+pub struct ClassifyArgs {
+    /// Input: one `hostname`, `ip,hostname` or `ip<TAB>hostname` per line (a header row
+    /// is recognised); `-` or nothing for stdin. With --eval a third column `label`
+    /// (`generic` or `custom`).
+    #[arg(value_name = "FILE")]
+    input: Option<PathBuf>,
+    /// Compare with the labels: precision, recall and F1 for `generic`, and the
+    /// misclassified rows.
+    #[arg(long)]
+    eval: bool,
+}
+
+struct Line {
+    ip: Option<IpAddr>,
+    name: String,
+    label: Option<bool>,
+    line_no: usize,
+}
+
+fn parse_line(text: &str, line_no: usize, eval: bool) -> Result<Option<Line>, Failure> {
+    let t = text.trim();
+    if t.is_empty() || t.starts_with('#') {
+        return Ok(None);
+    }
+    let fields: Vec<&str> = if t.contains('\t') {
+        t.split('\t').map(str::trim).collect()
+    } else {
+        t.split(',').map(str::trim).collect()
+    };
+    let at = |m: String| usage(anyhow!("line {line_no}: {m}: {t:?}"));
+    let (ip, name, label) = match fields.as_slice() {
+        [name] => (None, *name, None),
+        [ip, name] => (Some(*ip), *name, None),
+        [ip, name, label, ..] => (Some(*ip), *name, Some(*label)),
+        [] => return Ok(None),
+    };
+    let ip = match ip {
+        None | Some("") => None,
+        Some(s) => Some(
+            s.parse()
+                .map_err(|_| at(format!("{s:?} is not an IP address")))?,
+        ),
+    };
+    let label = match (label, eval) {
+        (_, false) => None,
+        (Some("generic"), true) => Some(true),
+        (Some("custom"), true) => Some(false),
+        (other, true) => {
+            return Err(at(format!(
+                "--eval needs a label column of `generic` or `custom`, got {other:?}"
+            )));
+        }
+    };
+    Ok(Some(Line {
+        ip,
+        name: name.to_string(),
+        label,
+        line_no,
+    }))
+}
+
+fn is_header(text: &str) -> bool {
+    let first = text
+        .split([',', '\t'])
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    matches!(first.as_str(), "ip" | "hostname" | "name")
+}
+
+pub fn run(args: ClassifyArgs) -> Result<u8, Failure> {
+    let reader: Box<dyn BufRead> = match &args.input {
+        None => Box::new(BufReader::new(std::io::stdin())),
+        Some(p) if p.as_os_str() == "-" => Box::new(BufReader::new(std::io::stdin())),
+        Some(p) => Box::new(BufReader::new(
+            std::fs::File::open(p)
+                .with_context(|| format!("cannot read {}", p.display()))
+                .map_err(usage)?,
+        )),
+    };
+    let stdout = std::io::stdout();
+    let mut out = csv::Writer::from_writer(stdout.lock());
+    let write_err = |e: csv::Error| runtime(anyhow!(e));
+    out.write_record(["ip", "hostname", "generic", "score", "reasons"])
+        .map_err(write_err)?;
+    let (mut tp, mut fp, mut fn_, mut tn) = (0u64, 0u64, 0u64, 0u64);
+    let mut wrong = Vec::new();
+    for (i, text) in reader.lines().enumerate() {
+        let text = text.context("reading the input").map_err(usage)?;
+        if i == 0 && is_header(&text) {
+            continue;
+        }
+        let Some(line) = parse_line(&text, i + 1, args.eval)? else {
+            continue;
+        };
+        let v = ptraudit_classify::classify(line.ip, &line.name);
+        let reasons: Vec<&str> = v.codes().collect();
+        out.write_record([
+            line.ip.map(|a| a.to_string()).unwrap_or_default(),
+            line.name.clone(),
+            v.generic.to_string(),
+            v.score.to_string(),
+            reasons.join(";"),
+        ])
+        .map_err(write_err)?;
+        if let Some(label) = line.label {
+            match (v.generic, label) {
+                (true, true) => tp += 1,
+                (true, false) => fp += 1,
+                (false, true) => fn_ += 1,
+                (false, false) => tn += 1,
+            }
+            if v.generic != label {
+                wrong.push(format!(
+                    "line {}: {} labelled {}, classified {} ({})",
+                    line.line_no,
+                    line.name,
+                    if label { "generic" } else { "custom" },
+                    if v.generic { "generic" } else { "custom" },
+                    reasons.join(";")
+                ));
+            }
+        }
+    }
+    out.flush().context("writing results").map_err(runtime)?;
+    if args.eval {
+        let precision = tp as f64 / (tp + fp).max(1) as f64;
+        let recall = tp as f64 / (tp + fn_).max(1) as f64;
+        let f1 = if precision + recall > 0.0 {
+            2.0 * precision * recall / (precision + recall)
+        } else {
+            0.0
+        };
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(
+            err,
+            "eval: {} rows, generic precision {precision:.4}, recall {recall:.4}, F1 {f1:.4} (tp {tp}, fp {fp}, fn {fn_}, tn {tn})",
+            tp + fp + fn_ + tn
+        );
+        for w in &wrong {
+            let _ = writeln!(err, "  {w}");
+        }
+    }
+    Ok(exit::OK)
+}
