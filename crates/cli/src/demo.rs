@@ -5,11 +5,11 @@ use std::path::PathBuf;
 
 use anyhow::{Context, anyhow};
 use clap::Args;
-use ptraudit_report::{Format, Writer};
+use ptraudit_report::{Format, Summary, Writer};
 use ptraudit_scan::{Order, ScanConfig, Shard, TargetSet};
 use ptraudit_testdns::{Server, Zones};
 
-use crate::scan::{Prepared, execute};
+use crate::scan::{Outputs, Prepared, execute};
 use crate::{Failure, default_fixtures, exit, runtime, usage};
 
 /// Arguments of `ptraudit demo`.
@@ -80,14 +80,28 @@ pub fn run(args: DemoArgs) -> Result<u8, Failure> {
         shard: Shard::ALL,
         order: Order::Linear,
     };
-    let (stats, summary) = execute(
+    let mut outputs = Outputs {
+        writers,
+        summary: Summary::default(),
+    };
+    let stats = execute(
         client,
         ScanConfig::default(),
         &prepared,
-        writers,
+        &mut outputs,
         args.quiet,
-        Some(&summary_path),
+        &|_| false,
     )?;
+    for w in outputs.writers {
+        w.close().map_err(|e| runtime(anyhow!(e)))?;
+    }
+    let summary = outputs.summary;
+    let mut file = ptraudit_report::AtomicFile::create(&summary_path, true).map_err(runtime)?;
+    summary
+        .write_csv(&mut file)
+        .with_context(|| format!("writing {}", summary_path.display()))
+        .map_err(runtime)?;
+    file.commit().map_err(runtime)?;
     if stats.interrupted {
         eprintln!("ptraudit demo: interrupted; the files hold the rows completed so far");
         return Ok(exit::INTERRUPTED);

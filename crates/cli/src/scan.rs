@@ -11,6 +11,7 @@ use ptraudit_scan::{
     TargetSet,
 };
 
+use crate::checkpoint::{Checkpoint, Checkpointed, Journal};
 use crate::progress::Reporter;
 use crate::{DnsArgs, Failure, exit, runtime, runtime_for_command, usage};
 
@@ -108,6 +109,17 @@ pub struct ScanArgs {
     /// Overwrite existing output files.
     #[arg(long)]
     force: bool,
+    /// Record progress in FILE (every 2 s and at the end), so an interrupted scan can be
+    /// continued with --resume FILE. Needs -o.
+    #[arg(long, value_name = "FILE")]
+    checkpoint: Option<PathBuf>,
+    /// Continue the scan recorded in FILE: same targets, options and output files.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["targets", "inputs", "exclude", "outputs", "checkpoint", "summary"]
+    )]
+    resume: Option<PathBuf>,
     /// Summary prefix length for IPv4.
     #[arg(long, value_name = "LEN", default_value_t = 24)]
     prefix_v4: u8,
@@ -142,13 +154,9 @@ impl Sink for Outputs {
     }
 }
 
-/// Opens the writers for `-o` paths (stdout when there is none).
-pub fn open_writers(
-    outputs: &[PathBuf],
-    format: Option<&str>,
-    force: bool,
-) -> Result<Vec<Writer>, Failure> {
-    let named = match format {
+/// The format of an output: its extension, else `--format`.
+fn output_format(p: &Path, named: Option<&str>) -> Result<Format, Failure> {
+    let named = match named {
         Some(f) => Some(Format::from_name(f).ok_or_else(|| {
             usage(anyhow!(
                 "unknown --format {f:?}: expected csv, parquet or jsonl"
@@ -156,25 +164,33 @@ pub fn open_writers(
         })?),
         None => None,
     };
+    Format::from_path(p).or(named).ok_or_else(|| {
+        usage(anyhow!(
+            "{}: cannot tell the format from the extension; use .csv, .parquet, .jsonl or --format",
+            p.display()
+        ))
+    })
+}
+
+/// Opens the writers for `-o` paths (stdout when there is none).
+pub fn open_writers(
+    outputs: &[PathBuf],
+    format: Option<&str>,
+    force: bool,
+) -> Result<Vec<Writer>, Failure> {
     if outputs.is_empty() {
-        let w = Writer::open(None, named.unwrap_or(Format::Csv), force)
-            .map_err(|e| runtime(anyhow!(e)))?;
+        let f = match format {
+            Some(name) => output_format(Path::new(""), Some(name))?,
+            None => Format::Csv,
+        };
+        let w = Writer::open(None, f, force).map_err(|e| runtime(anyhow!(e)))?;
         return Ok(vec![w]);
     }
-    let mut seen = std::collections::HashSet::new();
     let mut writers = Vec::new();
     for p in outputs {
-        if !seen.insert(p.clone()) {
-            return Err(usage(anyhow!("{} is given twice with -o", p.display())));
-        }
-        let format = Format::from_path(p).or(named).ok_or_else(|| {
-            usage(anyhow!(
-                "{}: cannot tell the format from the extension; use .csv, .parquet, .jsonl or --format",
-                p.display()
-            ))
-        })?;
+        let f = output_format(p, format)?;
         check_output(p, force)?;
-        writers.push(Writer::open(Some(p), format, force).map_err(|e| usage(anyhow!(e)))?);
+        writers.push(Writer::open(Some(p), f, force).map_err(|e| usage(anyhow!(e)))?);
     }
     Ok(writers)
 }
@@ -307,16 +323,71 @@ fn prepare(args: &ScanArgs) -> Result<Prepared, Failure> {
 }
 
 pub fn run(args: ScanArgs) -> Result<u8, Failure> {
+    if let Some(path) = &args.resume {
+        return resume(path);
+    }
+    // The arguments after `ptraudit scan`, kept in a checkpoint to repeat the same scan.
+    let argv: Vec<String> = std::env::args().skip(2).collect();
+    run_scan(args, argv, None)
+}
+
+fn resume(path: &Path) -> Result<u8, Failure> {
+    let checkpoint = Checkpoint::load(path)?;
+    if checkpoint.complete {
+        eprintln!(
+            "ptraudit: {} records a complete scan: nothing to resume",
+            path.display()
+        );
+        return Ok(exit::OK);
+    }
+    let mut argv = vec!["ptraudit".to_string(), "scan".to_string()];
+    argv.extend(checkpoint.argv.iter().cloned());
+    let cli = <crate::Cli as clap::Parser>::try_parse_from(&argv).map_err(|e| {
+        usage(anyhow!(
+            "{}: the recorded arguments no longer parse: {e}",
+            path.display()
+        ))
+    })?;
+    let crate::Command::Scan(args) = cli.command else {
+        return Err(usage(anyhow!("{}: not a scan checkpoint", path.display())));
+    };
+    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    };
+    if !args.checkpoint.as_deref().is_some_and(|c| same(c, path)) {
+        return Err(usage(anyhow!(
+            "{}: the checkpoint was written as {:?}; resume it under that name",
+            path.display(),
+            args.checkpoint
+        )));
+    }
+    let argv = checkpoint.argv.clone();
+    run_scan(args, argv, Some(checkpoint))
+}
+
+fn run_scan(args: ScanArgs, argv: Vec<String>, resumed: Option<Checkpoint>) -> Result<u8, Failure> {
     let prepared = prepare(&args)?;
     let rate = rate_for(args.rate, &args.dns.resolvers()?)?;
     if args.concurrency == 0 {
         return Err(usage(anyhow!("--concurrency must be at least 1, got 0")));
     }
-    for p in &args.outputs {
-        check_output(p, args.force)?;
+    let mut seen = std::collections::HashSet::new();
+    if let Some(p) = args.outputs.iter().find(|p| !seen.insert(*p)) {
+        return Err(usage(anyhow!("{} is given twice with -o", p.display())));
     }
-    if let Some(p) = &args.summary {
-        check_output(p, args.force)?;
+    if args.checkpoint.is_some() && args.outputs.is_empty() {
+        return Err(usage(anyhow!(
+            "--checkpoint needs -o FILE: rows written to stdout cannot be resumed"
+        )));
+    }
+    if resumed.is_none() {
+        for p in &args.outputs {
+            check_output(p, args.force)?;
+        }
+        if let Some(p) = &args.summary {
+            check_output(p, args.force)?;
+        }
     }
     let client = args.dns.client()?;
     let mut config = ScanConfig::default();
@@ -328,15 +399,130 @@ pub fn run(args: ScanArgs) -> Result<u8, Failure> {
     };
     config.prefix_v4 = args.prefix_v4.min(32);
     config.prefix_v6 = args.prefix_v6.min(128);
-    let writers = open_writers(&args.outputs, args.format.as_deref(), args.force)?;
-    let (stats, summary) = execute(
-        client,
-        config,
-        &prepared,
-        writers,
-        args.quiet,
-        args.summary.as_deref(),
-    )?;
+    let total = prepared.targets.plan(prepared.shard, prepared.order).len();
+
+    let (stats, summary) = match &args.checkpoint {
+        None => {
+            let writers = open_writers(&args.outputs, args.format.as_deref(), args.force)?;
+            let mut outputs = Outputs {
+                writers,
+                summary: Summary::default(),
+            };
+            let result = execute(client, config, &prepared, &mut outputs, args.quiet, &|_| {
+                false
+            });
+            let stats = match result {
+                Ok(stats) => stats,
+                Err(f) => {
+                    for w in &outputs.writers {
+                        if let Some(partial) = w.partial_path() {
+                            eprintln!(
+                                "ptraudit: the scan did not complete; {} holds the rows written so \
+                                 far and is NOT a complete result",
+                                partial.display()
+                            );
+                        }
+                    }
+                    return Err(f);
+                }
+            };
+            for w in outputs.writers {
+                let partial = w.partial_path();
+                w.close()
+                    .map_err(|e| anyhow!(e))
+                    .with_context(|| match &partial {
+                        Some(p) => format!("finishing {}", p.display()),
+                        None => "writing rows".to_string(),
+                    })
+                    .map_err(runtime)?;
+            }
+            (stats, outputs.summary)
+        }
+        Some(cp_path) => {
+            let mut sink = match resumed {
+                None => {
+                    let mut journals = Vec::new();
+                    for p in &args.outputs {
+                        let format = output_format(p, args.format.as_deref())?;
+                        journals.push(Journal::create(p, format)?);
+                    }
+                    let states = journals.iter().map(Journal::state).cloned().collect();
+                    let cp = Checkpoint::new(argv, states);
+                    Checkpointed::new(journals, Summary::default(), cp, cp_path.clone())
+                }
+                Some(cp) => {
+                    let mut summary = Summary::default();
+                    if let Some(first) = cp.outputs.first() {
+                        // Cut the journal back to the checkpoint first: rows after it are redone.
+                        drop(Journal::reopen(first)?);
+                        Journal::replay(first, &mut summary)?;
+                    }
+                    let journals = cp
+                        .outputs
+                        .iter()
+                        .map(Journal::reopen)
+                        .collect::<Result<Vec<_>, _>>()?;
+                    if !args.quiet {
+                        eprintln!(
+                            "ptraudit: resuming {}: {} of {total} addresses already done",
+                            cp_path.display(),
+                            cp.rows
+                        );
+                    }
+                    Checkpointed::new(journals, summary, cp, cp_path.clone())
+                }
+            };
+            let done = sink.checkpoint.clone();
+            let result = execute(client, config, &prepared, &mut sink, args.quiet, &|seq| {
+                done.is_done(seq)
+            });
+            let stats = match result {
+                Ok(stats) => stats,
+                Err(f) => {
+                    let _ = sink.save();
+                    eprintln!(
+                        "ptraudit: the scan did not complete; continue it with: ptraudit scan --resume {}",
+                        cp_path.display()
+                    );
+                    return Err(f);
+                }
+            };
+            if stats.interrupted {
+                sink.save().map_err(|e| runtime(anyhow!(e)))?;
+                eprintln!(
+                    "ptraudit: INTERRUPTED after {} of {total} addresses; continue with: ptraudit scan --resume {}",
+                    sink.checkpoint.rows,
+                    cp_path.display()
+                );
+                return Ok(exit::INTERRUPTED);
+            }
+            let Checkpointed {
+                journals,
+                summary,
+                mut checkpoint,
+                ..
+            } = sink;
+            for j in journals {
+                j.finalize()?;
+            }
+            checkpoint.complete = true;
+            checkpoint
+                .save(cp_path)
+                .with_context(|| format!("writing {}", cp_path.display()))
+                .map_err(runtime)?;
+            (stats, summary)
+        }
+    };
+    if let Some(path) = &args.summary {
+        let mut file = AtomicFile::create(path, true).map_err(runtime)?;
+        summary
+            .write_csv(&mut file)
+            .with_context(|| format!("writing {}", path.display()))
+            .map_err(runtime)?;
+        file.commit()
+            .with_context(|| format!("finishing {}", path.display()))
+            .map_err(runtime)?;
+    }
     if !args.quiet {
         eprint!("{}", summary.table(10));
         eprintln!(
@@ -349,9 +535,8 @@ pub fn run(args: ScanArgs) -> Result<u8, Failure> {
     }
     if stats.interrupted {
         eprintln!(
-            "ptraudit: INTERRUPTED after {} of {} addresses: the files are valid and hold those rows only",
+            "ptraudit: INTERRUPTED after {} of {total} addresses: the files are valid and hold those rows only",
             stats.addresses,
-            prepared.targets.plan(prepared.shard, prepared.order).len()
         );
         return Ok(exit::INTERRUPTED);
     }
@@ -389,37 +574,32 @@ fn watch_signals(stop: std::sync::Arc<Stop>) {
     });
 }
 
-/// Runs a prepared scan into `out` (and the summary), finishing the files. Shared by
-/// `scan` and `demo`.
-pub fn execute(
+/// Runs a prepared scan into `sink`, skipping plan positions for which `skip` is true
+/// (done before a resume). Prints the DNS counters. Shared by `scan` and `demo`; the
+/// callers finish their outputs.
+pub fn execute<S: Sink>(
     client: ptraudit_dns::ClientBuilder,
     config: ScanConfig,
     prepared: &Prepared,
-    writers: Vec<Writer>,
+    sink: &mut S,
     quiet: bool,
-    summary_path: Option<&Path>,
-) -> Result<(ScanStats, Summary), Failure> {
+    skip: &dyn Fn(u64) -> bool,
+) -> Result<ScanStats, Failure> {
     let plan = prepared.targets.plan(prepared.shard, prepared.order);
     let total = plan.len();
-    let mut outputs = Outputs {
-        writers,
-        summary: Summary::default(),
-    };
     let rt = runtime_for_command()?;
     let mut reporter = Reporter::new(total, quiet);
     let stop = std::sync::Arc::new(Stop::default());
+    let targets = plan
+        .enumerate()
+        .map(|(i, ip)| (i as u64, ip))
+        .filter(|(i, _)| !skip(*i));
     let result = rt.block_on(async {
         watch_signals(std::sync::Arc::clone(&stop));
         let client = client.build().map_err(runtime)?;
         let scanner = Scanner::new(client, config);
         let stats = scanner
-            .run_until(
-                plan,
-                total,
-                &mut outputs,
-                &mut |p| reporter.update(p),
-                &stop,
-            )
+            .run_until(targets, total, sink, &mut |p| reporter.update(p), &stop)
             .await
             .map_err(runtime)?;
         let dns = scanner.client().stats().await.map_err(runtime)?;
@@ -427,42 +607,7 @@ pub fn execute(
         Ok::<_, Failure>((stats, (dns, per)))
     });
     reporter.finish();
-    let (stats, (dns, per_resolver)) = match result {
-        Ok(x) => x,
-        Err(f) => {
-            for w in &outputs.writers {
-                if let Some(partial) = w.partial_path() {
-                    eprintln!(
-                        "ptraudit: the scan did not complete; {} holds the rows written so far \
-                         and is NOT a complete result",
-                        partial.display()
-                    );
-                }
-            }
-            return Err(f);
-        }
-    };
-    let summary = outputs.summary;
-    for w in outputs.writers {
-        let partial = w.partial_path();
-        w.close()
-            .map_err(|e| anyhow!(e))
-            .with_context(|| match &partial {
-                Some(p) => format!("finishing {}", p.display()),
-                None => "writing rows".to_string(),
-            })
-            .map_err(runtime)?;
-    }
-    if let Some(path) = summary_path {
-        let mut file = AtomicFile::create(path, true).map_err(runtime)?;
-        summary
-            .write_csv(&mut file)
-            .with_context(|| format!("writing {}", path.display()))
-            .map_err(runtime)?;
-        file.commit()
-            .with_context(|| format!("finishing {}", path.display()))
-            .map_err(runtime)?;
-    }
+    let (stats, (dns, per_resolver)) = result?;
     if !quiet && (per_resolver.len() > 1 || per_resolver.iter().any(|r| r.rests > 0)) {
         for r in &per_resolver {
             eprintln!(
@@ -485,5 +630,5 @@ pub fn execute(
             dns.late + dns.duplicates
         );
     }
-    Ok((stats, summary))
+    Ok(stats)
 }

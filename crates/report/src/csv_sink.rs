@@ -31,6 +31,15 @@ impl<W: Write> CsvSink<W> {
         })
     }
 
+    /// Appends rows to `out` without a header (continuing a CSV file).
+    pub fn without_header(out: W) -> Self {
+        CsvSink {
+            writer: csv::WriterBuilder::new().from_writer(out),
+            since_flush: 0,
+            last_flush: Instant::now(),
+        }
+    }
+
     /// The inner writer.
     pub fn get_ref(&self) -> &W {
         self.writer.get_ref()

@@ -67,7 +67,7 @@ pub use crate::html::render as render_html;
 pub use crate::hygiene::{Cell, GroupBy, Hygiene, Report, registered_domain};
 pub use crate::jsonl::{JsonlSink, row_to_json};
 pub use crate::parquet_sink::ParquetSink;
-pub use crate::read::{Format, ReadError, for_each_row, read_rows, to_millis};
+pub use crate::read::{Format, ReadError, for_each_row, for_each_row_as, read_rows, to_millis};
 pub use crate::schema::{KINDS, Kind, Value, arrow_schema, values};
 pub use crate::summary::{Counts, SUMMARY_COLUMNS, Summary};
 pub use crate::writer::{Dest, Writer};

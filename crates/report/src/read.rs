@@ -136,9 +136,19 @@ fn row_from_cells(c: &Cells) -> Result<Row, String> {
 }
 
 /// Calls `each` for every row of `path`, whatever its format.
-pub fn for_each_row(path: &Path, mut each: impl FnMut(Row)) -> Result<(), ReadError> {
+pub fn for_each_row(path: &Path, each: impl FnMut(Row)) -> Result<(), ReadError> {
     let format =
         Format::from_path(path).ok_or_else(|| ReadError::UnknownFormat(path.to_owned()))?;
+    for_each_row_as(path, format, each)
+}
+
+/// Like [`for_each_row`], with the format given (for files whose name does not say it,
+/// such as `.partial` journals).
+pub fn for_each_row_as(
+    path: &Path,
+    format: Format,
+    mut each: impl FnMut(Row),
+) -> Result<(), ReadError> {
     let io = |source| ReadError::Io {
         path: path.to_owned(),
         source,

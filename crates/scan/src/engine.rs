@@ -156,6 +156,8 @@ pub struct Scanner {
 const FORWARD: u64 = 1 << 63;
 
 struct Job {
+    /// The caller's number for this target.
+    seq: u64,
     ip: IpAddr,
     chain: Vec<Name>,
     ptr: Option<Outcome>,
@@ -221,17 +223,20 @@ impl Scanner {
         sink: &mut S,
         progress: &mut dyn FnMut(&Progress),
     ) -> Result<ScanStats, ScanError> {
-        self.run_until(targets, total, sink, progress, &Stop::default())
+        let numbered = targets.enumerate().map(|(i, ip)| (i as u64, ip));
+        self.run_until(numbered, total, sink, progress, &Stop::default())
             .await
     }
 
-    /// Like [`Scanner::run`], but `stop` can end the scan early: after
+    /// Like [`Scanner::run`], with each target numbered by the caller (the number reaches
+    /// the sink through [`Sink::row_at`], for checkpoints), and with `stop`, which can end
+    /// the scan early: after
     /// [`Stop::drain`] no new address is started and the ones in flight are finished
     /// (their rows written); after [`Stop::abort`] the scan ends at once, writing no
     /// further row. Either way the sink is finished, and [`ScanStats::interrupted`] is set.
     pub async fn run_until<S: Sink>(
         &self,
-        targets: impl Iterator<Item = IpAddr>,
+        targets: impl Iterator<Item = (u64, IpAddr)>,
         total: u64,
         sink: &mut S,
         progress: &mut dyn FnMut(&Progress),
@@ -263,8 +268,8 @@ impl Scanner {
                     // Draining: started addresses finish, no new one starts.
                     None if stop.state() >= DRAIN => break,
                     None => match targets.next() {
-                        Some(ip) => {
-                            let job = run.new_job(ip);
+                        Some((seq, ip)) => {
+                            let job = run.new_job(seq, ip);
                             (reverse_name(ip), RecordType::PTR, u64::from(job))
                         }
                         None => break,
@@ -353,8 +358,9 @@ impl Stop {
 }
 
 impl<S: Sink> Run<'_, S> {
-    fn new_job(&mut self, ip: IpAddr) -> u32 {
+    fn new_job(&mut self, seq: u64, ip: IpAddr) -> u32 {
         let job = Job {
+            seq,
             ip,
             chain: Vec::new(),
             ptr: None,
@@ -637,6 +643,6 @@ impl<S: Sink> Run<'_, S> {
             Fcrdns::NoPtr => self.stats.no_ptr += 1,
             Fcrdns::TempError => self.stats.temperror += 1,
         }
-        self.sink.row(&row).map_err(ScanError::Sink)
+        self.sink.row_at(job.seq, &row).map_err(ScanError::Sink)
     }
 }

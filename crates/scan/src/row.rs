@@ -115,6 +115,12 @@ pub type SinkError = Box<dyn std::error::Error + Send + Sync>;
 pub trait Sink {
     /// One finished row.
     fn row(&mut self, row: &Row) -> Result<(), SinkError>;
+    /// One finished row with the number the caller gave its target
+    /// ([`crate::Scanner::run_until`]); sinks that keep checkpoints override it.
+    fn row_at(&mut self, seq: u64, row: &Row) -> Result<(), SinkError> {
+        let _ = seq;
+        self.row(row)
+    }
     /// The scan is over: flush and close.
     fn finish(&mut self) -> Result<(), SinkError> {
         Ok(())
@@ -125,6 +131,9 @@ impl<S: Sink + ?Sized> Sink for &mut S {
     fn row(&mut self, row: &Row) -> Result<(), SinkError> {
         (**self).row(row)
     }
+    fn row_at(&mut self, seq: u64, row: &Row) -> Result<(), SinkError> {
+        (**self).row_at(seq, row)
+    }
     fn finish(&mut self) -> Result<(), SinkError> {
         (**self).finish()
     }
@@ -133,6 +142,9 @@ impl<S: Sink + ?Sized> Sink for &mut S {
 impl<S: Sink + ?Sized> Sink for Box<S> {
     fn row(&mut self, row: &Row) -> Result<(), SinkError> {
         (**self).row(row)
+    }
+    fn row_at(&mut self, seq: u64, row: &Row) -> Result<(), SinkError> {
+        (**self).row_at(seq, row)
     }
     fn finish(&mut self) -> Result<(), SinkError> {
         (**self).finish()
