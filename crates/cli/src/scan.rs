@@ -448,7 +448,16 @@ fn run_scan(args: ScanArgs, argv: Vec<String>, resumed: Option<Checkpoint>) -> R
                     }
                     let states = journals.iter().map(Journal::state).cloned().collect();
                     let cp = Checkpoint::new(argv, states);
-                    Checkpointed::new(journals, Summary::default(), cp, cp_path.clone())
+                    let mut sink =
+                        Checkpointed::new(journals, Summary::default(), cp, cp_path.clone());
+                    // Saved before the first query: a scan killed at once can be resumed too.
+                    sink.save().map_err(|e| {
+                        usage(anyhow!(
+                            "cannot write checkpoint {}: {e}",
+                            cp_path.display()
+                        ))
+                    })?;
+                    sink
                 }
                 Some(cp) => {
                     let mut summary = Summary::default();
@@ -535,7 +544,8 @@ fn run_scan(args: ScanArgs, argv: Vec<String>, resumed: Option<Checkpoint>) -> R
     }
     if stats.interrupted {
         eprintln!(
-            "ptraudit: INTERRUPTED after {} of {total} addresses: the files are valid and hold those rows only",
+            "ptraudit: INTERRUPTED after {} of {total} addresses: the files are valid and hold those rows only \
+             (scan with --checkpoint FILE to be able to resume)",
             stats.addresses,
         );
         return Ok(exit::INTERRUPTED);

@@ -711,6 +711,16 @@ fn interrupt_and_resume(
     tag: &str,
     signal: &str,
 ) -> (Vec<ptraudit_scan::Row>, Vec<ptraudit_scan::Row>) {
+    interrupt_and_resume_at(tag, signal, true)
+}
+
+/// `wait_for_progress`: signal once the checkpoint records progress; otherwise as soon as
+/// the checkpoint file exists (right at the start).
+fn interrupt_and_resume_at(
+    tag: &str,
+    signal: &str,
+    wait_for_progress: bool,
+) -> (Vec<ptraudit_scan::Row>, Vec<ptraudit_scan::Row>) {
     let s = server();
     let dir = tempdir(tag);
     let resolver = s.udp_addr().to_string();
@@ -736,7 +746,7 @@ fn interrupt_and_resume(
     // Wait (bounded) until a checkpoint with progress exists.
     for _ in 0..400 {
         if std::fs::read_to_string(dir.join("cp.json"))
-            .is_ok_and(|t| !t.contains("\"done_below\":0,"))
+            .is_ok_and(|t| !wait_for_progress || !t.contains("\"done_below\":0,"))
         {
             break;
         }
@@ -808,6 +818,13 @@ fn sigint_then_resume_gives_every_address_exactly_once() {
 #[test]
 fn sigkill_then_resume_redoes_rows_after_the_checkpoint_without_duplicates() {
     let (csv, pq) = interrupt_and_resume("resume-kill", "-KILL");
+    assert_every_address_once(&csv);
+    assert_every_address_once(&pq);
+}
+
+#[test]
+fn sigkill_right_at_the_start_can_be_resumed_too() {
+    let (csv, pq) = interrupt_and_resume_at("resume-early", "-KILL", false);
     assert_every_address_once(&csv);
     assert_every_address_once(&pq);
 }
