@@ -77,16 +77,29 @@ async fn all_faults_at_once_leave_the_rows_unchanged() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_resolver_answering_servfail_is_avoided_and_the_rows_stay_right() {
-    let sick = faulty(with(10, |f| f.servfail = 1.0));
-    let healthy = faulty(Faults::default());
-    let rows = scan_with(client(&[&sick, &healthy]), Shard::ALL, Order::Linear).await;
-    assert_matches_truth("one sick resolver", &rows);
-    let to_sick = ServerStats::get(&sick.stats().udp_queries);
-    let to_healthy = ServerStats::get(&healthy.stats().udp_queries);
-    // Round robin would split evenly; resting the failing resolver moves load away.
-    assert!(
-        to_sick * 4 < to_healthy,
-        "sick {to_sick}, healthy {to_healthy}"
-    );
+async fn a_resolver_answering_servfail_or_refused_is_avoided_and_the_rows_stay_right() {
+    let cases: Vec<(&str, Faults, bool)> = vec![
+        ("SERVFAIL", with(10, |f| f.servfail = 1.0), true),
+        (
+            "REFUSED (rate limiting)",
+            with(11, |f| f.refused = 1.0),
+            true,
+        ),
+        ("SERVFAIL bursts", with(12, |f| f.servfail = 0.5), false),
+    ];
+    for (what, f, rested) in cases {
+        let sick = faulty(f);
+        let healthy = faulty(Faults::default());
+        let rows = scan_with(client(&[&sick, &healthy]), Shard::ALL, Order::Linear).await;
+        assert_matches_truth(what, &rows);
+        let to_sick = ServerStats::get(&sick.stats().udp_queries);
+        let to_healthy = ServerStats::get(&healthy.stats().udp_queries);
+        if rested {
+            // Round robin would split evenly; resting the failing resolver moves load away.
+            assert!(
+                to_sick * 4 < to_healthy,
+                "{what}: sick {to_sick}, healthy {to_healthy}"
+            );
+        }
+    }
 }
