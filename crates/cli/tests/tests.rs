@@ -22,6 +22,19 @@ fn ptraudit(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// Runs the binary with `input` on its stdin.
+fn ptraudit_with_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ptraudit"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 fn text(o: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&o.stdout).into(),
@@ -156,28 +169,20 @@ fn targets_from_stdin_with_excludes_to_stdout() {
     let dir = tempdir("stdin");
     let exclude = dir.join("exclude.txt");
     std::fs::write(&exclude, "# skip two\n198.18.0.1\n198.18.0.2\n").unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ptraudit"))
-        .args([
+    let resolver = s.udp_addr().to_string();
+    let o = ptraudit_with_stdin(
+        &[
             "scan",
             "-i",
             "-",
             "--exclude",
             exclude.to_str().unwrap(),
             "--resolver",
-            &s.udp_addr().to_string(),
+            &resolver,
             "-q",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"198.18.0.0/29\n# comment\n198.18.0.4-198.18.0.9\n")
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
+        ],
+        b"198.18.0.0/29\n# comment\n198.18.0.4-198.18.0.9\n",
+    );
     assert_eq!(o.status.code(), Some(0));
     let out = String::from_utf8(o.stdout).unwrap();
     let ips: Vec<&str> = out
@@ -646,26 +651,14 @@ fn a_sick_resolver_is_rested_and_reported() {
 
 #[test]
 fn classify_reads_names_and_evaluates_labels() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ptraudit"))
-        .args(["classify", "--eval"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(
-            b"ip,hostname,label\n\
+    let o = ptraudit_with_stdin(
+        &["classify", "--eval"],
+        b"ip,hostname,label\n\
               98.228.39.173,c-98-228-39-173.hsd1.ca.comcast.net,generic\n\
               203.0.113.25\tmail.example.com\tcustom\n\
               203.0.113.26,smtp02.example.com,generic\n\
               198.18.5.7,static-198-18-5-7.biz.isp.test,generic\n",
-        )
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
+    );
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(0), "{err}");
     let lines: Vec<&str> = out.lines().collect();
@@ -686,20 +679,7 @@ fn classify_reads_names_and_evaluates_labels() {
         "{err}"
     );
     // A label that is neither generic nor custom is an error naming the line.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ptraudit"))
-        .args(["classify", "--eval", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"1.2.3.4,x.example,maybe\n")
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
+    let o = ptraudit_with_stdin(&["classify", "--eval", "-"], b"1.2.3.4,x.example,maybe\n");
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).1.contains("line 1"), "{}", text(&o).1);
 }
