@@ -188,7 +188,7 @@ pub fn classify(ip: Option<IpAddr>, name: &str) -> Verdict {
     }
     if let Some((_, code)) = PROVIDERS
         .iter()
-        .find(|(suffix, _)| lower == *suffix || lower.ends_with(&format!(".{suffix}")))
+        .find(|(suffix, _)| is_under(&lower, suffix))
     {
         add(
             &mut v,
@@ -287,6 +287,14 @@ pub fn classify(ip: Option<IpAddr>, name: &str) -> Verdict {
     v.generic = v.score >= THRESHOLD;
     v.reasons.sort_by_key(|r| -r.weight);
     v
+}
+
+/// `name` is `suffix` or a name below it (no allocation: this runs for every provider).
+fn is_under(name: &str, suffix: &str) -> bool {
+    name == suffix
+        || name
+            .strip_suffix(suffix)
+            .is_some_and(|head| head.ends_with('.'))
 }
 
 /// RFC 1123 host name: labels of letters, digits and inner hyphens, 1..=63 bytes each,
@@ -410,13 +418,18 @@ fn embed_v4(ip: Ipv4Addr, text: &str, runs: &[Run<'_>], v: &mut Verdict) -> bool
             return true;
         }
     }
-    let padded = format!("{:03}{:03}{:03}{:03}", o[0], o[1], o[2], o[3]);
-    let padded_rev = format!("{:03}{:03}{:03}{:03}", o[3], o[2], o[1], o[0]);
-    let plain = format!("{}{}{}{}", o[0], o[1], o[2], o[3]);
-    if runs
-        .iter()
-        .any(|r| r.text == padded || r.text == padded_rev || (r.text == plain && plain.len() >= 8))
-    {
+    // Only a run of 8 or more digits can hold all four octets: most names have none, so
+    // the candidate strings are built only when one exists.
+    let long_runs = runs.iter().any(|r| r.text.len() >= 8);
+    let one_number = long_runs && {
+        let padded = format!("{:03}{:03}{:03}{:03}", o[0], o[1], o[2], o[3]);
+        let padded_rev = format!("{:03}{:03}{:03}{:03}", o[3], o[2], o[1], o[0]);
+        let plain = format!("{}{}{}{}", o[0], o[1], o[2], o[3]);
+        runs.iter().any(|r| {
+            r.text == padded || r.text == padded_rev || (r.text == plain && plain.len() >= 8)
+        })
+    };
+    if one_number {
         add(
             v,
             "ip-embedded:padded",
@@ -425,12 +438,16 @@ fn embed_v4(ip: Ipv4Addr, text: &str, runs: &[Run<'_>], v: &mut Verdict) -> bool
         );
         return true;
     }
-    let hex = format!("{:08x}", u32::from(ip));
-    let hex_rev = format!("{:08x}", u32::from_be_bytes(rev));
-    if text
+    let mut tokens = text
         .split(|c: char| !c.is_ascii_alphanumeric())
-        .any(|t| t.len() >= 8 && (t.contains(&hex) || t.contains(&hex_rev)))
-    {
+        .filter(|t| t.len() >= 8)
+        .peekable();
+    let hex_found = tokens.peek().is_some() && {
+        let hex = format!("{:08x}", u32::from(ip));
+        let hex_rev = format!("{:08x}", u32::from_be_bytes(rev));
+        tokens.any(|t| t.contains(&hex) || t.contains(&hex_rev))
+    };
+    if hex_found {
         add(
             v,
             "ip-embedded:hex",
