@@ -22,6 +22,17 @@ fn ptraudit(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// Sends a signal (`-INT`, `-TERM`, `-KILL`) with the shell's `kill` builtin, so no
+/// procps package is needed.
+fn send_signal(signal: &str, pid: u32) {
+    let ok = Command::new("sh")
+        .args(["-c", &format!("kill {signal} {pid}")])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {signal} {pid} failed");
+}
+
 /// Runs the binary with `input` on its stdin.
 fn ptraudit_with_stdin(args: &[&str], input: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ptraudit"))
@@ -525,10 +536,7 @@ fn interrupted_scan(tag: &str, signals: &[&str]) -> (Option<i32>, PathBuf, PathB
         std::thread::sleep(std::time::Duration::from_millis(25));
     }
     for sig in signals {
-        Command::new("kill")
-            .args([*sig, &child.id().to_string()])
-            .status()
-            .unwrap();
+        send_signal(sig, child.id());
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     let o = child.wait_with_output().unwrap();
@@ -732,10 +740,7 @@ fn interrupt_and_resume_at(
         }
         std::thread::sleep(std::time::Duration::from_millis(25));
     }
-    Command::new("kill")
-        .args([signal, &child.id().to_string()])
-        .status()
-        .unwrap();
+    send_signal(signal, child.id());
     let o = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
     if signal != "-KILL" {
