@@ -51,14 +51,24 @@ async fn answer_with_ttl_resolver_and_rtt() {
     assert_eq!(o.attempts, 1);
 }
 
-#[tokio::test]
-async fn wrong_id_is_ignored_and_counted() {
-    let server = small_server(Server::builder().faults(faults(|f| f.wrong_id = 1.0)));
+/// Starts the small test server with one fault and asks for the PTR of 198.18.0.7, whose
+/// real answer is `mail.example.test`. Returns the server (kept alive), the client and
+/// the outcome.
+async fn ask_with(
+    set: impl FnOnce(&mut Faults),
+) -> (Server, ptraudit_dns::Client, ptraudit_dns::Outcome) {
+    let server = small_server(Server::builder().faults(faults(set)));
     let client = client_for(&server).build().unwrap();
     let o = client
         .query(reverse_name(ip("198.18.0.7")), RecordType::PTR)
         .await
         .unwrap();
+    (server, client, o)
+}
+
+#[tokio::test]
+async fn wrong_id_is_ignored_and_counted() {
+    let (_server, client, o) = ask_with(|f| f.wrong_id = 1.0).await;
     assert_eq!(o.status, Status::Answer);
     assert_eq!(o.attempts, 1, "the bogus packet did not cost a retry");
     let st = stats_when(&client, |s| s.dropped_unknown_id == 1).await;
@@ -67,12 +77,7 @@ async fn wrong_id_is_ignored_and_counted() {
 
 #[tokio::test]
 async fn reply_from_a_wrong_source_port_is_ignored() {
-    let server = small_server(Server::builder().faults(faults(|f| f.wrong_source = 1.0)));
-    let client = client_for(&server).build().unwrap();
-    let o = client
-        .query(reverse_name(ip("198.18.0.7")), RecordType::PTR)
-        .await
-        .unwrap();
+    let (_server, client, o) = ask_with(|f| f.wrong_source = 1.0).await;
     assert_eq!(o.status, Status::Answer);
     let st = stats_when(&client, |s| s.dropped_wrong_source == 1).await;
     assert_eq!((st.dropped_wrong_source, st.matched), (1, 1));
@@ -80,12 +85,7 @@ async fn reply_from_a_wrong_source_port_is_ignored() {
 
 #[tokio::test]
 async fn reply_with_a_different_question_is_ignored() {
-    let server = small_server(Server::builder().faults(faults(|f| f.wrong_question = 1.0)));
-    let client = client_for(&server).build().unwrap();
-    let o = client
-        .query(reverse_name(ip("198.18.0.7")), RecordType::PTR)
-        .await
-        .unwrap();
+    let (_server, client, o) = ask_with(|f| f.wrong_question = 1.0).await;
     assert_eq!(o.status, Status::Answer);
     assert_eq!(
         name_to_text(o.ptr_names().next().unwrap()),
@@ -138,12 +138,7 @@ async fn truncated_reply_is_retried_over_tcp_and_gives_the_full_answer() {
 
 #[tokio::test]
 async fn truncation_fault_falls_back_to_tcp_too() {
-    let server = small_server(Server::builder().faults(faults(|f| f.truncate = 1.0)));
-    let client = client_for(&server).build().unwrap();
-    let o = client
-        .query(reverse_name(ip("198.18.0.7")), RecordType::PTR)
-        .await
-        .unwrap();
+    let (_server, _client, o) = ask_with(|f| f.truncate = 1.0).await;
     assert_eq!(o.status, Status::Answer);
     assert!(o.via_tcp);
     assert_eq!(o.ptr_names().count(), 1);
@@ -151,12 +146,7 @@ async fn truncation_fault_falls_back_to_tcp_too() {
 
 #[tokio::test]
 async fn dropped_query_is_retried_and_answered() {
-    let server = small_server(Server::builder().faults(faults(|f| f.drop_first = 1)));
-    let client = client_for(&server).build().unwrap();
-    let o = client
-        .query(reverse_name(ip("198.18.0.7")), RecordType::PTR)
-        .await
-        .unwrap();
+    let (server, client, o) = ask_with(|f| f.drop_first = 1).await;
     assert_eq!(o.status, Status::Answer);
     assert_eq!(o.attempts, 2);
     assert_eq!(ServerStats::get(&server.stats().udp_queries), 2);
