@@ -43,6 +43,8 @@
 
 #![deny(missing_docs)]
 
+mod rules;
 mod signals;
 
-pub use crate::signals::{Reason, Verdict, classify};
+pub use crate::rules::{DEFAULT_RULES, Effect, Rules, RulesError};
+pub use crate::signals::{Reason, Verdict, classify, classify_with};

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use crate::rules::{Effect, Rules, WordKind};
+
 /// One piece of evidence, for machines (`code`) and people (`message`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reason {
@@ -45,115 +47,38 @@ impl fmt::Display for Verdict {
     }
 }
 
-const THRESHOLD: i32 = 3;
+pub(crate) const THRESHOLD: i32 = 3;
+/// Weight of a `generic`/`custom` rule from the rules file: decides on its own.
+const DECISIVE: i32 = 100;
 
-/// Access keywords that mark a generated name on their own.
-const HARD: &[&str] = &[
-    "dyn",
-    "dynamic",
-    "dynip",
-    "dhcp",
-    "pool",
-    "ppp",
-    "pppoe",
-    "dsl",
-    "adsl",
-    "vdsl",
-    "xdsl",
-    "sdsl",
-    "catv",
-    "cpe",
-    "dial",
-    "dialup",
-    "dialin",
-    "broadband",
-    "ftth",
-    "fttx",
-    "fttb",
-    "fttp",
-    "hsd",
-    "nat",
-    "wireless",
-    "wlan",
-    "lte",
-    "gprs",
-    "umts",
-    "fiber",
-    "fibre",
-];
-/// Keywords that count only next to digits or the address.
-const SOFT: &[&str] = &[
-    "host",
-    "client",
-    "cust",
-    "customer",
-    "user",
-    "res",
-    "resid",
-    "residential",
-    "static",
-    "ip",
-    "cable",
-    "mobile",
-    "cm",
-    "bb",
-    "subscriber",
-    "sub",
-    "node",
-    "vps",
-    "server",
-    "srv",
-];
-/// Keywords that say "dynamic" specifically.
-const DYNAMIC: &[&str] = &[
-    "dyn", "dynamic", "dynip", "dhcp", "pool", "ppp", "pppoe", "dial", "dialup", "dialin",
-];
-/// Server-role words: evidence that a person named the host.
-const ROLES: &[&str] = &[
-    "mail", "smtp", "mx", "mta", "relay", "outbound", "mailout", "mailer", "mailhost", "exchange",
-    "postfix", "imap", "pop", "ns", "dns", "www", "web", "vpn",
-];
-/// Placeholder names providers put on unassigned addresses.
-const PLACEHOLDERS: &[&str] = &[
-    "unknown",
-    "unassigned",
-    "no-rdns",
-    "not-assigned",
-    "notassigned",
-    "default-host",
-    "hosted-by",
-    "noname",
-    "no-reverse",
-    "noptr",
-    "no-ptr",
-];
-/// Default reverse names of clouds and hosters: (suffix, code).
-const PROVIDERS: &[(&str, &str)] = &[
-    ("compute.amazonaws.com", "aws-ec2"),
-    ("compute-1.amazonaws.com", "aws-ec2"),
-    ("bc.googleusercontent.com", "gcp"),
-    ("ip.linodeusercontent.com", "linode"),
-    ("members.linode.com", "linode"),
-    ("clients.your-server.de", "hetzner"),
-    ("vultrusercontent.com", "vultr"),
-    ("contaboserver.net", "contabo"),
-    ("static.akamaitechnologies.com", "akamai"),
-    ("ip.secureserver.net", "godaddy"),
-    ("ovh.net", "ovh"),
-    ("poneytelecom.eu", "scaleway"),
-];
-
-/// Classifies `name`, comparing with `ip` when given.
+/// Classifies `name` with the built-in rules, comparing with `ip` when given.
 pub fn classify(ip: Option<IpAddr>, name: &str) -> Verdict {
+    classify_with(Rules::builtin(), ip, name)
+}
+
+/// Classifies `name` with `rules` (the built-in ones extended by a user's file, say).
+pub fn classify_with(rules: &Rules, ip: Option<IpAddr>, name: &str) -> Verdict {
     let lower = name.trim().trim_end_matches('.').to_ascii_lowercase();
     let mut v = Verdict::default();
     if lower.is_empty() {
         return v;
     }
     let labels: Vec<&str> = lower.split('.').collect();
-    // The host part: everything left of the (approximate) registered domain.
-    let host_len = if labels.len() > 2 {
-        labels.len() - 2
+    // The host part: everything left of the registered domain (two labels, three under a
+    // two-label public suffix such as co.uk).
+    let domain_len = match labels.len() {
+        n if n >= 3
+            && rules.has(
+                WordKind::Suffix2,
+                &lower[lower.len() - labels[n - 2].len() - labels[n - 1].len() - 1..],
+            ) =>
+        {
+            3
+        }
+        _ => 2,
+    };
+    let host_len = if labels.len() > domain_len {
+        labels.len() - domain_len
     } else {
         labels.len().saturating_sub(1).max(1)
     };
@@ -164,7 +89,7 @@ pub fn classify(ip: Option<IpAddr>, name: &str) -> Verdict {
     let mut embedded = false;
     if let Some(ip) = ip {
         embedded = embed_signals(ip, host, &host_text, &runs, &mut v);
-    } else if let Some(code) = ip_like(&runs, host) {
+    } else if let Some(code) = ip_like(rules, &runs, host) {
         add(
             &mut v,
             code,
@@ -186,19 +111,33 @@ pub fn classify(ip: Option<IpAddr>, name: &str) -> Verdict {
             3,
         );
     }
-    if let Some((_, code)) = PROVIDERS
-        .iter()
-        .find(|(suffix, _)| is_under(&lower, suffix))
-    {
-        add(
-            &mut v,
-            &format!("provider-default:{code}"),
-            "a cloud or hosting provider's default reverse name",
-            3,
-        );
+    if let Some(rule) = rules.matching(&lower) {
+        let code = &rule.code;
+        match rule.effect {
+            Effect::Provider => add(
+                &mut v,
+                &format!("provider-default:{code}"),
+                "a cloud or hosting provider's default reverse name",
+                3,
+            ),
+            Effect::Generic => add(
+                &mut v,
+                &format!("rule:{code}"),
+                "a rules-file pattern marks this name generic",
+                DECISIVE,
+            ),
+            Effect::Custom => add(
+                &mut v,
+                &format!("rule:{code}"),
+                "a rules-file pattern marks this name custom",
+                -DECISIVE,
+            ),
+        }
     }
-    if labels.iter().any(|l| PLACEHOLDERS.contains(l))
-        || PLACEHOLDERS.iter().any(|p| host_text.starts_with(p))
+    if labels.iter().any(|l| rules.has(WordKind::Placeholder, l))
+        || rules
+            .words(WordKind::Placeholder)
+            .any(|p| host_text.starts_with(p))
     {
         add(
             &mut v,
@@ -213,7 +152,7 @@ pub fn classify(ip: Option<IpAddr>, name: &str) -> Verdict {
     for label in host {
         let label_has_digits = label.bytes().any(|b| b.is_ascii_digit());
         for tok in alpha_tokens(label) {
-            if HARD.contains(&tok) {
+            if rules.has(WordKind::Hard, tok) {
                 if hard_seen < 2 {
                     add(
                         &mut v,
@@ -223,10 +162,10 @@ pub fn classify(ip: Option<IpAddr>, name: &str) -> Verdict {
                     );
                 }
                 hard_seen += 1;
-                if DYNAMIC.contains(&tok) {
+                if rules.has(WordKind::Dynamic, tok) {
                     v.dynamic = true;
                 }
-            } else if SOFT.contains(&tok) && (label_has_digits || embedded) {
+            } else if rules.has(WordKind::Soft, tok) && (label_has_digits || embedded) {
                 add(
                     &mut v,
                     &format!("keyword:{tok}"),
@@ -237,7 +176,7 @@ pub fn classify(ip: Option<IpAddr>, name: &str) -> Verdict {
         }
     }
     if ip.is_some() && !embedded {
-        partial_signal(ip, &runs, &v.clone(), &mut v);
+        partial_signal(rules, ip, (&runs, host), &v.clone(), &mut v);
     }
     if let Some(first) = host.first() {
         let digits = first.bytes().filter(u8::is_ascii_digit).count();
@@ -249,7 +188,7 @@ pub fn classify(ip: Option<IpAddr>, name: &str) -> Verdict {
                 1,
             );
         }
-        let role = alpha_tokens(first).find(|t| ROLES.contains(t));
+        let role = alpha_tokens(first).find(|t| rules.has(WordKind::Role, t));
         if let Some(role) = role {
             add(
                 &mut v,
@@ -287,14 +226,6 @@ pub fn classify(ip: Option<IpAddr>, name: &str) -> Verdict {
     v.generic = v.score >= THRESHOLD;
     v.reasons.sort_by_key(|r| -r.weight);
     v
-}
-
-/// `name` is `suffix` or a name below it (no allocation: this runs for every provider).
-fn is_under(name: &str, suffix: &str) -> bool {
-    name == suffix
-        || name
-            .strip_suffix(suffix)
-            .is_some_and(|head| head.ends_with('.'))
 }
 
 /// RFC 1123 host name: labels of letters, digits and inner hyphens, 1..=63 bytes each,
@@ -417,6 +348,19 @@ fn embed_v4(ip: Ipv4Addr, text: &str, runs: &[Run<'_>], v: &mut Verdict) -> bool
             );
             return true;
         }
+        let (mut a, mut b) = (vals.clone(), o);
+        a.sort_unstable();
+        b.sort_unstable();
+        if a == b {
+            // d53-64-35-171 for 64.53.171.35: every octet, in the provider's own order.
+            add(
+                v,
+                "ip-embedded:scrambled",
+                "all four octets of the address are in the name, reordered",
+                3,
+            );
+            return true;
+        }
     }
     // Only a run of 8 or more digits can hold all four octets: most names have none, so
     // the candidate strings are built only when one exists.
@@ -425,15 +369,19 @@ fn embed_v4(ip: Ipv4Addr, text: &str, runs: &[Run<'_>], v: &mut Verdict) -> bool
         let padded = format!("{:03}{:03}{:03}{:03}", o[0], o[1], o[2], o[3]);
         let padded_rev = format!("{:03}{:03}{:03}{:03}", o[3], o[2], o[1], o[0]);
         let plain = format!("{}{}{}{}", o[0], o[1], o[2], o[3]);
+        let decimal = u32::from(ip).to_string();
         runs.iter().any(|r| {
-            r.text == padded || r.text == padded_rev || (r.text == plain && plain.len() >= 8)
+            r.text == padded
+                || r.text == padded_rev
+                || (r.text == plain && plain.len() >= 8)
+                || (r.text == decimal && decimal.len() >= 8)
         })
     };
     if one_number {
         add(
             v,
             "ip-embedded:padded",
-            "the address is written in the name as one number",
+            "the address is written in the name as one number (padded octets or decimal)",
             3,
         );
         return true;
@@ -504,10 +452,54 @@ fn embed_v6(ip: Ipv6Addr, host: &[&str], text: &str, v: &mut Verdict) -> bool {
 }
 
 /// The last two or three octets in the name, next to an access keyword.
-fn partial_signal(ip: Option<IpAddr>, runs: &[Run<'_>], seen: &Verdict, v: &mut Verdict) {
+fn partial_signal(
+    rules: &Rules,
+    ip: Option<IpAddr>,
+    (runs, host): (&[Run<'_>], &[&str]),
+    seen: &Verdict,
+    v: &mut Verdict,
+) {
     let Some(IpAddr::V4(ip)) = ip else { return };
     let has_keyword = seen.codes().any(|c| c.starts_with("keyword:"));
     let o = ip.octets();
+    let four_numbers = runs.windows(4).any(|w| {
+        w.iter().all(|r| octet(r).is_some()) && w.windows(2).all(|p| p[1].start == p[0].end + 1)
+    });
+    if four_numbers {
+        // An address, but not this one: a name copied from another host, or a different
+        // numbering. Its three-octet prefix match proves nothing.
+        if ip_like(rules, runs, host).is_some() {
+            add(
+                v,
+                "ip-other",
+                "the name holds an address, but a different one",
+                0,
+            );
+        }
+        return;
+    }
+    let three = runs.windows(3).any(|w| {
+        let adjacent = w.windows(2).all(|p| p[1].start == p[0].end + 1);
+        let vals = [octet(&w[0]), octet(&w[1]), octet(&w[2])];
+        adjacent
+            && [
+                [o[0], o[1], o[2]],
+                [o[1], o[2], o[3]],
+                [o[3], o[2], o[1]],
+                [o[2], o[1], o[0]],
+            ]
+            .iter()
+            .any(|t| vals == t.map(Some))
+    });
+    if three {
+        add(
+            v,
+            "ip-partial",
+            "three octets of the address are in the name",
+            2,
+        );
+        return;
+    }
     let last_two = runs.windows(2).any(|w| {
         octet(&w[0]) == Some(o[2]) && octet(&w[1]) == Some(o[3]) && w[1].start <= w[0].end + 1
     });
@@ -523,15 +515,11 @@ fn partial_signal(ip: Option<IpAddr>, runs: &[Run<'_>], seen: &Verdict, v: &mut 
 
 /// Without an address: four numbers 0-255 joined by single separators, not a router
 /// interface name (`xe-0-0-14-1`).
-fn ip_like(runs: &[Run<'_>], host: &[&str]) -> Option<&'static str> {
-    const INTERFACES: &[&str] = &[
-        "ae", "xe", "ge", "et", "te", "so", "fe", "gi", "hu", "be", "lo", "irb", "vlan", "po",
-        "eth", "bundle",
-    ];
+fn ip_like(rules: &Rules, runs: &[Run<'_>], host: &[&str]) -> Option<&'static str> {
     let first = host.first()?;
     if alpha_tokens(first)
         .next()
-        .is_some_and(|t| INTERFACES.contains(&t))
+        .is_some_and(|t| rules.has(WordKind::Interface, t))
     {
         return None;
     }
@@ -660,7 +648,7 @@ mod tests {
         generic(None, "unassigned.isp.test", "placeholder");
         let v = classify(v4("198.18.5.7"), "mail.example.test");
         assert!(v.codes().any(|c| c == "service-label:mail"));
-        let v = classify(v4("198.18.5.7"), "gw2.fabrikam.test");
+        let v = classify(v4("198.18.5.7"), "alpha2.fabrikam.test");
         assert_eq!(v.codes().collect::<Vec<_>>(), ["no-ip-signal"]);
         let v = classify(v4("198.18.5.7"), "mail-198-18-5-7.outbound.mailer.test");
         assert!(v.codes().any(|c| c == "ambiguous"), "{:?}", v.reasons);
