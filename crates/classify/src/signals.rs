@@ -175,10 +175,29 @@ pub fn classify_with(rules: &Rules, ip: Option<IpAddr>, name: &str) -> Verdict {
             }
         }
     }
+    if !embedded && has_hex_id(&host_text) {
+        add(
+            &mut v,
+            "hex-id",
+            "a long hex identifier (a MAC address or device ID) in the name",
+            2,
+        );
+    }
     if ip.is_some() && !embedded {
         partial_signal(rules, ip, (&runs, host), &v.clone(), &mut v);
     }
     if let Some(first) = host.first() {
+        let longest = digit_runs(first).iter().map(|r| r.text.len()).max();
+        if longest.is_some_and(|l| l >= 5) && v.score < THRESHOLD {
+            // A person numbers hosts 1, 02, 2019; a provisioning system numbers lines and
+            // customers 160000, 04024417.
+            add(
+                &mut v,
+                "long-number",
+                "a long serial number in the leftmost label (a line or customer ID)",
+                2,
+            );
+        }
         let digits = first.bytes().filter(u8::is_ascii_digit).count();
         if digits >= 6 && digits * 2 > first.len() && v.score < THRESHOLD {
             add(
@@ -188,7 +207,10 @@ pub fn classify_with(rules: &Rules, ip: Option<IpAddr>, name: &str) -> Verdict {
                 1,
             );
         }
-        let role = alpha_tokens(first).find(|t| rules.has(WordKind::Role, t));
+        // `ns6359867` is an instance ID with a prefix, not a name server a person numbered.
+        let role = alpha_tokens(first)
+            .find(|t| rules.has(WordKind::Role, t))
+            .filter(|_| longest.is_none_or(|l| l <= 4));
         if let Some(role) = role {
             add(
                 &mut v,
@@ -284,6 +306,16 @@ fn digit_runs(text: &str) -> Vec<Run<'_>> {
     out
 }
 
+/// A run of 12 or more hex characters mixing letters and at least four digits: a MAC
+/// address (`h0002a5d76857`, `cpe00e0184f0eba`) or another device identifier.
+fn has_hex_id(text: &str) -> bool {
+    text.split(|c: char| !c.is_ascii_hexdigit()).any(|run| {
+        run.len() >= 12
+            && run.bytes().filter(u8::is_ascii_digit).count() >= 4
+            && run.bytes().any(|b| b.is_ascii_alphabetic())
+    })
+}
+
 fn alpha_tokens(label: &str) -> impl Iterator<Item = &str> {
     label
         .split(|c: char| !c.is_ascii_alphabetic())
@@ -323,13 +355,17 @@ fn embed_v4(ip: Ipv4Addr, text: &str, runs: &[Run<'_>], v: &mut Verdict) -> bool
     for w in runs.windows(4) {
         let vals: Option<Vec<u8>> = w.iter().map(octet).collect();
         let Some(vals) = vals else { continue };
+        // Single `-`, `.` or `_` between the numbers; or short words, as in Telefonica's
+        // `118.red-80-35-201` (the last octet first, then the network).
         let seps: Option<Vec<u8>> = w.windows(2).map(|p| sep(text, &p[0], &p[1])).collect();
-        let Some(seps) = seps else { continue };
+        if seps.is_none() && w.windows(2).any(|p| p[1].start - p[0].end > 6) {
+            continue;
+        }
         if vals == o {
-            let style = if seps.iter().all(|&s| s == b'.') {
-                "dotted"
-            } else {
-                "dashed"
+            let style = match &seps {
+                Some(s) if s.iter().all(|&c| c == b'.') => "dotted",
+                Some(_) => "dashed",
+                None => "split",
             };
             add(
                 v,
@@ -500,8 +536,11 @@ fn partial_signal(
         );
         return;
     }
+    // `cust5-68` (forward) or `fia83-8` (reversed) for x.x.5.68 / x.x.8.83.
     let last_two = runs.windows(2).any(|w| {
-        octet(&w[0]) == Some(o[2]) && octet(&w[1]) == Some(o[3]) && w[1].start <= w[0].end + 1
+        let pair = (octet(&w[0]), octet(&w[1]));
+        (pair == (Some(o[2]), Some(o[3])) || pair == (Some(o[3]), Some(o[2])))
+            && w[1].start <= w[0].end + 1
     });
     if has_keyword && last_two {
         add(

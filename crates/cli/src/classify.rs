@@ -32,8 +32,9 @@ struct Line {
 }
 
 fn parse_line(text: &str, line_no: usize, eval: bool) -> Result<Option<Line>, Failure> {
-    let t = text.trim();
-    if t.is_empty() || t.starts_with('#') {
+    // Only line ends and spaces: a leading tab is an empty first column (no address).
+    let t = text.trim_matches(|c| c == ' ' || c == '\r' || c == '\n');
+    if t.trim().is_empty() || t.trim_start().starts_with('#') {
         return Ok(None);
     }
     let fields: Vec<&str> = if t.contains('\t') {
