@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use anyhow::anyhow;
 use clap::Args;
 use ptraudit_dns::{Name, RecordType, Status, reverse_name_string};
+use ptraudit_classify::Rules;
 use ptraudit_scan::{Fcrdns, Row, ScanConfig, Scanner, VecSink};
 
 use crate::{DnsArgs, Failure, exit, runtime, runtime_for_command, usage};
@@ -20,6 +21,8 @@ pub struct CheckArgs {
     expect: Option<String>,
     #[command(flatten)]
     dns: DnsArgs,
+    #[command(flatten)]
+    rules: crate::classify::RulesArg,
 }
 
 fn name_from_text(text: &str) -> Option<Name> {
@@ -32,11 +35,14 @@ pub fn run(args: CheckArgs) -> Result<u8, Failure> {
         .trim()
         .parse()
         .map_err(|_| usage(anyhow!("{:?} is not an IP address", args.ip)))?;
+    let rules = args.rules.load()?;
     let builder = args.dns.client()?;
     let rt = runtime_for_command()?;
     let (row, details) = rt.block_on(async {
         let client = builder.build().map_err(runtime)?;
-        let scanner = Scanner::new(client.clone(), ScanConfig::default());
+        let mut config = ScanConfig::default();
+        config.rules = rules.clone();
+        let scanner = Scanner::new(client.clone(), config);
         let mut sink = VecSink::default();
         scanner
             .run(std::iter::once(ip), 1, &mut sink, &mut |_| {})
@@ -79,7 +85,7 @@ pub fn run(args: CheckArgs) -> Result<u8, Failure> {
         }
         Ok::<_, Failure>((row, details))
     })?;
-    print_walkthrough(ip, &row, &details, args.expect.as_deref());
+    print_walkthrough(&rules, ip, &row, &details, args.expect.as_deref());
     Ok(match (row.fcrdns, row.generic) {
         (Fcrdns::Pass, Some(false)) => exit::OK,
         (Fcrdns::TempError, _) => exit::RUNTIME,
@@ -87,7 +93,13 @@ pub fn run(args: CheckArgs) -> Result<u8, Failure> {
     })
 }
 
-fn print_walkthrough(ip: IpAddr, row: &Row, details: &[String], expect: Option<&str>) {
+fn print_walkthrough(
+    rules: &Rules,
+    ip: IpAddr,
+    row: &Row,
+    details: &[String],
+    expect: Option<&str>,
+) {
     let rtype = if ip.is_ipv4() { "A" } else { "AAAA" };
     let resolver = row.resolver.map_or("-".to_string(), |r| r.to_string());
     println!("Checking {ip} (resolver {resolver})\n");
@@ -128,7 +140,7 @@ fn print_walkthrough(ip: IpAddr, row: &Row, details: &[String], expect: Option<&
     };
     println!("3. FCrDNS: {verdict}");
     if let Some(generic) = row.generic {
-        let v = ptraudit_classify::classify(Some(ip), ptr);
+        let v = ptraudit_classify::classify_with(rules, Some(ip), ptr);
         println!(
             "4. Name: {} ({ptr})",
             if generic {

@@ -4,11 +4,40 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
 use clap::Args;
+use ptraudit_classify::Rules;
 
 use crate::{Failure, exit, runtime, usage};
+
+/// `--rules FILE`: shared by the commands that classify names.
+#[derive(Debug, Clone, Args)]
+pub struct RulesArg {
+    /// Extra generic-name rules, added to (and overriding) the built-in ones: word lists
+    /// and name patterns, in the syntax of the built-in file (`ptraudit classify
+    /// --print-rules` shows it).
+    #[arg(long = "rules", value_name = "FILE")]
+    rules: Option<PathBuf>,
+}
+
+impl RulesArg {
+    /// The built-in rules, extended by the file when one was given.
+    pub fn load(&self) -> Result<Arc<Rules>, Failure> {
+        let mut rules = Rules::builtin().clone();
+        if let Some(path) = &self.rules {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the rules file {}", path.display()))
+                .map_err(usage)?;
+            rules
+                .extend(&text)
+                .with_context(|| format!("in the rules file {}", path.display()))
+                .map_err(usage)?;
+        }
+        Ok(Arc::new(rules))
+    }
+}
 
 /// Arguments of `ptraudit classify`.
 #[derive(Debug, Args)]
@@ -22,6 +51,11 @@ pub struct ClassifyArgs {
     /// misclassified rows.
     #[arg(long)]
     eval: bool,
+    #[command(flatten)]
+    rules: RulesArg,
+    /// Print the built-in rules file (the syntax --rules files use) and exit.
+    #[arg(long, exclusive = true)]
+    print_rules: bool,
 }
 
 struct Line {
@@ -85,6 +119,11 @@ fn is_header(text: &str) -> bool {
 }
 
 pub fn run(args: ClassifyArgs) -> Result<u8, Failure> {
+    if args.print_rules {
+        print!("{}", ptraudit_classify::DEFAULT_RULES);
+        return Ok(exit::OK);
+    }
+    let rules = args.rules.load()?;
     let reader: Box<dyn BufRead> = match &args.input {
         None => Box::new(BufReader::new(std::io::stdin())),
         Some(p) if p.as_os_str() == "-" => Box::new(BufReader::new(std::io::stdin())),
@@ -109,7 +148,7 @@ pub fn run(args: ClassifyArgs) -> Result<u8, Failure> {
         let Some(line) = parse_line(&text, i + 1, args.eval)? else {
             continue;
         };
-        let v = ptraudit_classify::classify(line.ip, &line.name);
+        let v = ptraudit_classify::classify_with(&rules, line.ip, &line.name);
         let reasons: Vec<&str> = v.codes().collect();
         out.write_record([
             line.ip.map(|a| a.to_string()).unwrap_or_default(),

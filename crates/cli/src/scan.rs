@@ -75,6 +75,8 @@ pub struct ScanArgs {
     exclude: Vec<PathBuf>,
     #[command(flatten)]
     dns: DnsArgs,
+    #[command(flatten)]
+    rules: crate::classify::RulesArg,
     /// Queries per second at most, over all resolvers. Default: no limit when every
     /// resolver is on loopback, 500 otherwise (polite to a shared resolver).
     #[arg(long, value_name = "QPS")]
@@ -389,8 +391,10 @@ fn run_scan(args: ScanArgs, argv: Vec<String>, resumed: Option<Checkpoint>) -> R
             check_output(p, args.force)?;
         }
     }
+    let rules = args.rules.load()?;
     let client = args.dns.client()?;
     let mut config = ScanConfig::default();
+    config.rules = rules;
     config.concurrency = args.concurrency;
     config.rate = rate;
     config.forward = match args.forward {

@@ -838,3 +838,98 @@ fn checkpoint_needs_an_output_file() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).1.contains("/nonexistent/cp.json"));
 }
+
+/// The figure the README reports: precision and recall for `generic` on the labelled set.
+#[test]
+fn labelled_set_meets_the_precision_and_recall_goals() {
+    let labeled = fixtures().join("../classify/labeled.tsv");
+    let o = ptraudit(&["classify", "--eval", labeled.to_str().unwrap()]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let data = std::fs::read_to_string(&labeled).unwrap();
+    let count = |label: &str| {
+        data.lines()
+            .filter(|l| l.split('\t').nth(2) == Some(label))
+            .count()
+    };
+    assert!(count("generic") >= 300 && count("custom") >= 300);
+    assert_eq!(out.lines().count(), 1 + count("generic") + count("custom"));
+    let figure = |key: &str| -> f64 {
+        let at = err.find(key).unwrap_or_else(|| panic!("no {key} in {err}")) + key.len();
+        err[at..].split([',', ' ']).find(|s| !s.is_empty()).unwrap().parse().unwrap()
+    };
+    let (precision, recall) = (figure("precision "), figure("recall "));
+    assert!(precision >= 0.98, "precision {precision}: {err}");
+    assert!(recall >= 0.95, "recall {recall}: {err}");
+}
+
+#[test]
+fn rules_file_overrides_the_verdicts_of_classify_scan_and_check() {
+    let dir = tempdir("rules");
+    let rules = dir.join("my.rules");
+    // The ISP of the fixtures names its dynamic pool per address, but (say) marks a
+    // customer's own naming as custom.
+    std::fs::write(
+        &rules,
+        "# our customers choose these\ncustom isp-dyn *.dyn.isp.test\nhard zorp\n",
+    )
+    .unwrap();
+    let rules = rules.to_str().unwrap();
+    let input = b"198.18.5.7,198-18-5-7.dyn.isp.test\n198.18.5.8,zorp-9.example.test\n";
+    let o = ptraudit_with_stdin(&["classify"], input);
+    let (out, _) = text(&o);
+    assert!(out.contains("198-18-5-7.dyn.isp.test,true,"), "{out}");
+    let o = ptraudit_with_stdin(&["classify", "--rules", rules], input);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        out.contains("198-18-5-7.dyn.isp.test,false,") && out.contains("rule:isp-dyn"),
+        "{out}"
+    );
+    assert!(out.contains("keyword:zorp"), "{out}");
+
+    // The scan's generic column follows the same rules.
+    let s = server();
+    let csv = dir.join("scan.csv");
+    let o = ptraudit(&[
+        "scan",
+        "198.18.0.0/24",
+        "--resolver",
+        &s.udp_addr().to_string(),
+        "-q",
+        "--rules",
+        rules,
+        "-o",
+        csv.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o).1);
+    let rows = ptraudit_report::read_rows(&csv).unwrap();
+    let dyn_rows: Vec<_> = rows
+        .iter()
+        .filter(|r| r.ptr.as_deref().is_some_and(|p| p.ends_with(".dyn.isp.test")))
+        .collect();
+    assert!(!dyn_rows.is_empty());
+    for r in dyn_rows {
+        assert_eq!(r.generic, Some(false), "{r:?}");
+        assert!(r.generic_reasons.iter().any(|c| c == "rule:isp-dyn"), "{r:?}");
+    }
+
+    // A broken rules file stops the command before any query, naming file and line.
+    let bad = dir.join("bad.rules");
+    std::fs::write(&bad, "hard dyn\nprovider only-a-code\n").unwrap();
+    for args in [
+        vec!["classify", "--rules", bad.to_str().unwrap(), "-"],
+        vec!["scan", "198.18.0.0/30", "--rules", bad.to_str().unwrap()],
+    ] {
+        let o = ptraudit_with_stdin(&args, b"x.example\n");
+        let (_, err) = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("bad.rules") && err.contains("line 2"),
+            "{args:?}: {err}"
+        );
+    }
+    let o = ptraudit(&["classify", "--print-rules"]);
+    assert_eq!(text(&o).0, ptraudit_classify::DEFAULT_RULES);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime};
 use dashmap::DashMap;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use ptraudit_dns::{Client, Name, Outcome, RecordType, Status, name_to_text, reverse_name};
+use ptraudit_classify::Rules;
 
 use crate::row::{Fcrdns, Row, Sink, SinkError, prefix_of};
 
@@ -41,6 +42,8 @@ pub struct ScanConfig {
     pub max_cname: usize,
     /// Forward answers kept in the cache (oldest evicted first).
     pub cache_capacity: usize,
+    /// The generic-name rules (the built-in ones, extended by `--rules FILE`).
+    pub rules: Arc<Rules>,
 }
 
 impl Default for ScanConfig {
@@ -53,6 +56,7 @@ impl Default for ScanConfig {
             prefix_v6: 64,
             max_cname: 8,
             cache_capacity: 100_000,
+            rules: Arc::new(Rules::builtin().clone()),
         }
     }
 }
@@ -611,7 +615,7 @@ impl<S: Sink> Run<'_, S> {
         forward_addrs.dedup();
         let (generic, generic_reasons) = match &ptr {
             Some(name) => {
-                let v = ptraudit_classify::classify(Some(job.ip), name);
+                let v = ptraudit_classify::classify_with(&config.rules, Some(job.ip), name);
                 (Some(v.generic), v.codes().map(str::to_string).collect())
             }
             None => (None, Vec::new()),
