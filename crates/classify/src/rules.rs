@@ -2,7 +2,9 @@
 //! `rules/default.rules` and from user files (`--rules FILE`). See that file for the
 //! syntax.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
 /// The built-in rules text, compiled into the binary.
@@ -77,14 +79,46 @@ pub(crate) struct PatternRule {
 pub struct Rules {
     words: [Vec<Box<str>>; 7],
     pub(crate) patterns: Vec<PatternRule>,
+    // Derived after each `extend`, for one lookup per token and per name:
+    /// word -> bit set of its kinds.
+    index: HashMap<Box<str>, u8, Fnv>,
+    /// last label of a pattern's literal tail -> pattern positions (ascending).
+    by_last_label: HashMap<Box<str>, Vec<usize>, Fnv>,
+    /// patterns without a literal last label.
+    unindexed: Vec<usize>,
 }
+
+/// FNV-1a: words are short and not attacker-chosen keys of a long-lived table that
+/// grows, so a simple fast hash beats SipHash here.
+#[derive(Default, Clone, Copy)]
+struct FnvHasher(u64);
+
+impl Hasher for FnvHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type Fnv = BuildHasherDefault<FnvHasher>;
 
 impl Rules {
     /// The built-in rules (parsed once).
     pub fn builtin() -> &'static Rules {
         static BUILTIN: OnceLock<Rules> = OnceLock::new();
         BUILTIN.get_or_init(|| {
-            Rules::parse(DEFAULT_RULES).expect("the built-in rules file parses (a unit test checks)")
+            Rules::parse(DEFAULT_RULES)
+                .expect("the built-in rules file parses (a unit test checks)")
         })
     }
 
@@ -129,7 +163,9 @@ impl Rules {
                     return Err(err(format!("`{kind}` needs at least one word")));
                 }
                 for w in args {
-                    if !w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+                    if !w
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
                     {
                         return Err(err(format!("{w:?} is not a word (letters, digits, -, .)")));
                     }
@@ -154,7 +190,9 @@ impl Rules {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
             {
-                return Err(err(format!("{code:?} is not a code (letters, digits, -, _)")));
+                return Err(err(format!(
+                    "{code:?} is not a code (letters, digits, -, _)"
+                )));
             }
             for g in globs {
                 let glob = Glob::new(g).map_err(|m| err(format!("pattern {g:?}: {m}")))?;
@@ -169,13 +207,31 @@ impl Rules {
                 );
             }
         }
+        self.reindex();
         Ok(())
     }
 
+    fn reindex(&mut self) {
+        self.index.clear();
+        for (kind, list) in self.words.iter().enumerate() {
+            for w in list {
+                *self.index.entry(w.clone()).or_default() |= 1 << kind;
+            }
+        }
+        self.by_last_label.clear();
+        self.unindexed.clear();
+        for (i, p) in self.patterns.iter().enumerate() {
+            match p.glob.last_label() {
+                Some(l) => self.by_last_label.entry(l.into()).or_default().push(i),
+                None => self.unindexed.push(i),
+            }
+        }
+    }
+
     pub(crate) fn has(&self, kind: WordKind, word: &str) -> bool {
-        self.words[kind as usize]
-            .binary_search_by(|x| (**x).cmp(word))
-            .is_ok()
+        self.index
+            .get(word)
+            .is_some_and(|kinds| kinds & (1 << kind as u8) != 0)
     }
 
     pub(crate) fn words(&self, kind: WordKind) -> impl Iterator<Item = &str> {
@@ -184,7 +240,21 @@ impl Rules {
 
     /// The first pattern rule matching `name` (lower case, no trailing dot).
     pub(crate) fn matching(&self, name: &str) -> Option<&PatternRule> {
-        self.patterns.iter().find(|p| p.glob.matches(name))
+        let last = name.rsplit('.').next().unwrap_or(name);
+        let indexed = self.by_last_label.get(last).and_then(|l| {
+            l.iter()
+                .copied()
+                .find(|&i| self.patterns[i].glob.matches(name))
+        });
+        // The first match in file order wins: an unindexed pattern counts only before it.
+        let limit = indexed.unwrap_or(usize::MAX);
+        let other = self
+            .unindexed
+            .iter()
+            .copied()
+            .take_while(|&i| i < limit)
+            .find(|&i| self.patterns[i].glob.matches(name));
+        other.or(indexed).map(|i| &self.patterns[i])
     }
 
     /// Number of word entries and pattern rules (for `--rules` feedback).
@@ -232,6 +302,7 @@ enum Tok {
 struct Glob {
     text: Box<str>,
     toks: Vec<Tok>,
+    head: Box<[u8]>,
     tail: Box<[u8]>,
 }
 
@@ -269,16 +340,32 @@ impl Glob {
             .into_iter()
             .rev()
             .collect();
+        let head: Vec<u8> = toks
+            .iter()
+            .map_while(|t| match t {
+                Tok::Lit(b) => Some(*b),
+                _ => None,
+            })
+            .collect();
         Ok(Glob {
             text: text.into(),
             toks,
+            head: head.into(),
             tail: tail.into(),
         })
     }
 
+    /// The last label when the pattern ends in a literal one (`….amazonaws.com` → `com`).
+    fn last_label(&self) -> Option<&str> {
+        let dot = self.tail.iter().rposition(|&b| b == b'.')?;
+        std::str::from_utf8(&self.tail[dot + 1..])
+            .ok()
+            .filter(|l| !l.is_empty())
+    }
+
     fn matches(&self, name: &str) -> bool {
         let s = name.as_bytes();
-        if s.len() > MAX_NAME || !s.ends_with(&self.tail) {
+        if s.len() > MAX_NAME || !s.ends_with(&self.tail) || !s.starts_with(&self.head) {
             return false;
         }
         // The set of name positions the pattern prefix can end at, one token at a time.

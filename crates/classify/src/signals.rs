@@ -1,5 +1,6 @@
 //! The signals and how they combine. See the crate documentation.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -9,9 +10,9 @@ use crate::rules::{Effect, Rules, WordKind};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reason {
     /// Stable machine-readable code, e.g. `ip-embedded:dashed`, `keyword:dyn`.
-    pub code: String,
+    pub code: Cow<'static, str>,
     /// A short explanation.
-    pub message: String,
+    pub message: &'static str,
     /// What it added to the score.
     pub weight: i32,
 }
@@ -32,7 +33,7 @@ pub struct Verdict {
 impl Verdict {
     /// The reason codes.
     pub fn codes(&self) -> impl Iterator<Item = &str> {
-        self.reasons.iter().map(|r| r.code.as_str())
+        self.reasons.iter().map(|r| r.code.as_ref())
     }
 }
 
@@ -58,7 +59,13 @@ pub fn classify(ip: Option<IpAddr>, name: &str) -> Verdict {
 
 /// Classifies `name` with `rules` (the built-in ones extended by a user's file, say).
 pub fn classify_with(rules: &Rules, ip: Option<IpAddr>, name: &str) -> Verdict {
-    let lower = name.trim().trim_end_matches('.').to_ascii_lowercase();
+    let trimmed = name.trim().trim_end_matches('.');
+    // Most names from the DNS are lower case already: copy only when needed.
+    let lower: Cow<'_, str> = if trimmed.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(trimmed.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(trimmed)
+    };
     let mut v = Verdict::default();
     if lower.is_empty() {
         return v;
@@ -116,19 +123,19 @@ pub fn classify_with(rules: &Rules, ip: Option<IpAddr>, name: &str) -> Verdict {
         match rule.effect {
             Effect::Provider => add(
                 &mut v,
-                &format!("provider-default:{code}"),
+                format!("provider-default:{code}"),
                 "a cloud or hosting provider's default reverse name",
                 3,
             ),
             Effect::Generic => add(
                 &mut v,
-                &format!("rule:{code}"),
+                format!("rule:{code}"),
                 "a rules-file pattern marks this name generic",
                 DECISIVE,
             ),
             Effect::Custom => add(
                 &mut v,
-                &format!("rule:{code}"),
+                format!("rule:{code}"),
                 "a rules-file pattern marks this name custom",
                 -DECISIVE,
             ),
@@ -156,7 +163,7 @@ pub fn classify_with(rules: &Rules, ip: Option<IpAddr>, name: &str) -> Verdict {
                 if hard_seen < 2 {
                     add(
                         &mut v,
-                        &format!("keyword:{tok}"),
+                        format!("keyword:{tok}"),
                         "an access-network keyword",
                         2,
                     );
@@ -168,7 +175,7 @@ pub fn classify_with(rules: &Rules, ip: Option<IpAddr>, name: &str) -> Verdict {
             } else if rules.has(WordKind::Soft, tok) && (label_has_digits || embedded) {
                 add(
                     &mut v,
-                    &format!("keyword:{tok}"),
+                    format!("keyword:{tok}"),
                     "a provisioning keyword next to numbers",
                     1,
                 );
@@ -184,10 +191,15 @@ pub fn classify_with(rules: &Rules, ip: Option<IpAddr>, name: &str) -> Verdict {
         );
     }
     if ip.is_some() && !embedded {
-        partial_signal(rules, ip, (&runs, host), &v.clone(), &mut v);
+        let has_keyword = v.codes().any(|c| c.starts_with("keyword:"));
+        partial_signal(rules, ip, (&runs, host), has_keyword, &mut v);
     }
     if let Some(first) = host.first() {
-        let longest = digit_runs(first).iter().map(|r| r.text.len()).max();
+        let longest = runs
+            .iter()
+            .filter(|r| r.end <= first.len())
+            .map(|r| r.text.len())
+            .max();
         if longest.is_some_and(|l| l >= 5) && v.score < THRESHOLD {
             // A person numbers hosts 1, 02, 2019; a provisioning system numbers lines and
             // customers 160000, 04024417.
@@ -214,7 +226,7 @@ pub fn classify_with(rules: &Rules, ip: Option<IpAddr>, name: &str) -> Verdict {
         if let Some(role) = role {
             add(
                 &mut v,
-                &format!("service-label:{role}"),
+                format!("service-label:{role}"),
                 "the host is named for a service",
                 -2,
             );
@@ -264,14 +276,16 @@ fn is_hostname(name: &str) -> bool {
         })
 }
 
-fn add(v: &mut Verdict, code: &str, message: &str, weight: i32) {
+/// Records a reason once (codes are static strings where possible: no allocation).
+fn add(v: &mut Verdict, code: impl Into<Cow<'static, str>>, message: &'static str, weight: i32) {
+    let code = code.into();
     if v.reasons.iter().any(|r| r.code == code) {
         return;
     }
     v.score += weight;
     v.reasons.push(Reason {
-        code: code.to_string(),
-        message: message.to_string(),
+        code,
+        message,
         weight,
     });
 }
@@ -329,6 +343,20 @@ fn octet(run: &Run<'_>) -> Option<u8> {
     run.text.parse().ok()
 }
 
+/// Four runs as octets, when each is one.
+fn octets4(w: &[Run<'_>]) -> Option<[u8; 4]> {
+    Some([octet(&w[0])?, octet(&w[1])?, octet(&w[2])?, octet(&w[3])?])
+}
+
+/// The three single-character separators between four runs, when each is one.
+fn seps3(text: &str, w: &[Run<'_>]) -> Option<[u8; 3]> {
+    Some([
+        sep(text, &w[0], &w[1])?,
+        sep(text, &w[1], &w[2])?,
+        sep(text, &w[2], &w[3])?,
+    ])
+}
+
 /// The separator between two runs when it is exactly one of `-`, `.`, `_`.
 fn sep(text: &str, a: &Run<'_>, b: &Run<'_>) -> Option<u8> {
     (b.start == a.end + 1)
@@ -353,26 +381,20 @@ fn embed_v4(ip: Ipv4Addr, text: &str, runs: &[Run<'_>], v: &mut Verdict) -> bool
     let o = ip.octets();
     let rev = [o[3], o[2], o[1], o[0]];
     for w in runs.windows(4) {
-        let vals: Option<Vec<u8>> = w.iter().map(octet).collect();
-        let Some(vals) = vals else { continue };
+        let Some(vals) = octets4(w) else { continue };
         // Single `-`, `.` or `_` between the numbers; or short words, as in Telefonica's
         // `118.red-80-35-201` (the last octet first, then the network).
-        let seps: Option<Vec<u8>> = w.windows(2).map(|p| sep(text, &p[0], &p[1])).collect();
+        let seps = seps3(text, w);
         if seps.is_none() && w.windows(2).any(|p| p[1].start - p[0].end > 6) {
             continue;
         }
         if vals == o {
-            let style = match &seps {
-                Some(s) if s.iter().all(|&c| c == b'.') => "dotted",
-                Some(_) => "dashed",
-                None => "split",
+            let code = match &seps {
+                Some(s) if s.iter().all(|&c| c == b'.') => "ip-embedded:dotted",
+                Some(_) => "ip-embedded:dashed",
+                None => "ip-embedded:split",
             };
-            add(
-                v,
-                &format!("ip-embedded:{style}"),
-                "the address is written in the name",
-                3,
-            );
+            add(v, code, "the address is written in the name", 3);
             return true;
         }
         if vals == rev {
@@ -384,7 +406,7 @@ fn embed_v4(ip: Ipv4Addr, text: &str, runs: &[Run<'_>], v: &mut Verdict) -> bool
             );
             return true;
         }
-        let (mut a, mut b) = (vals.clone(), o);
+        let (mut a, mut b) = (vals, o);
         a.sort_unstable();
         b.sort_unstable();
         if a == b {
@@ -492,11 +514,10 @@ fn partial_signal(
     rules: &Rules,
     ip: Option<IpAddr>,
     (runs, host): (&[Run<'_>], &[&str]),
-    seen: &Verdict,
+    has_keyword: bool,
     v: &mut Verdict,
 ) {
     let Some(IpAddr::V4(ip)) = ip else { return };
-    let has_keyword = seen.codes().any(|c| c.starts_with("keyword:"));
     let o = ip.octets();
     let four_numbers = runs.windows(4).any(|w| {
         w.iter().all(|r| octet(r).is_some()) && w.windows(2).all(|p| p[1].start == p[0].end + 1)
@@ -563,8 +584,7 @@ fn ip_like(rules: &Rules, runs: &[Run<'_>], host: &[&str]) -> Option<&'static st
         return None;
     }
     for w in runs.windows(4) {
-        let vals: Option<Vec<u8>> = w.iter().map(octet).collect();
-        let Some(vals) = vals else { continue };
+        let Some(vals) = octets4(w) else { continue };
         let joined = w.windows(2).all(|p| p[1].start == p[0].end + 1);
         let no_leading_zero = w.iter().all(|r| r.text == "0" || !r.text.starts_with('0'));
         if joined && no_leading_zero && vals[0] >= 1 && vals.iter().filter(|&&x| x > 9).count() >= 2

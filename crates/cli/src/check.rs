@@ -4,8 +4,8 @@ use std::net::IpAddr;
 
 use anyhow::anyhow;
 use clap::Args;
-use ptraudit_dns::{Name, RecordType, Status, reverse_name_string};
 use ptraudit_classify::Rules;
+use ptraudit_dns::{Name, RecordType, Status, reverse_name_string};
 use ptraudit_scan::{Fcrdns, Row, ScanConfig, Scanner, VecSink};
 
 use crate::{DnsArgs, Failure, exit, runtime, runtime_for_command, usage};

@@ -856,7 +856,12 @@ fn labelled_set_meets_the_precision_and_recall_goals() {
     assert_eq!(out.lines().count(), 1 + count("generic") + count("custom"));
     let figure = |key: &str| -> f64 {
         let at = err.find(key).unwrap_or_else(|| panic!("no {key} in {err}")) + key.len();
-        err[at..].split([',', ' ']).find(|s| !s.is_empty()).unwrap().parse().unwrap()
+        err[at..]
+            .split([',', ' '])
+            .find(|s| !s.is_empty())
+            .unwrap()
+            .parse()
+            .unwrap()
     };
     let (precision, recall) = (figure("precision "), figure("recall "));
     assert!(precision >= 0.98, "precision {precision}: {err}");
@@ -906,12 +911,19 @@ fn rules_file_overrides_the_verdicts_of_classify_scan_and_check() {
     let rows = ptraudit_report::read_rows(&csv).unwrap();
     let dyn_rows: Vec<_> = rows
         .iter()
-        .filter(|r| r.ptr.as_deref().is_some_and(|p| p.ends_with(".dyn.isp.test")))
+        .filter(|r| {
+            r.ptr
+                .as_deref()
+                .is_some_and(|p| p.ends_with(".dyn.isp.test"))
+        })
         .collect();
     assert!(!dyn_rows.is_empty());
     for r in dyn_rows {
         assert_eq!(r.generic, Some(false), "{r:?}");
-        assert!(r.generic_reasons.iter().any(|c| c == "rule:isp-dyn"), "{r:?}");
+        assert!(
+            r.generic_reasons.iter().any(|c| c == "rule:isp-dyn"),
+            "{r:?}"
+        );
     }
 
     // A broken rules file stops the command before any query, naming file and line.

@@ -9,8 +9,8 @@ use std::time::{Duration, SystemTime};
 
 use dashmap::DashMap;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use ptraudit_dns::{Client, Name, Outcome, RecordType, Status, name_to_text, reverse_name};
 use ptraudit_classify::Rules;
+use ptraudit_dns::{Client, Name, Outcome, RecordType, Status, name_to_text, reverse_name};
 
 use crate::row::{Fcrdns, Row, Sink, SinkError, prefix_of};
 
