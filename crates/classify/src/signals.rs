@@ -652,6 +652,31 @@ mod tests {
             "123.113.0.203.in-addr.arpa.isp-customer.com",
             "arpa-in-name",
         );
+        generic(
+            ip,
+            "7.red-198-18-5.dynamicip.isp.test",
+            "ip-embedded:scrambled",
+        );
+        generic(ip, "n198-p18-x5-y7.isp.test", "ip-embedded:split");
+        generic(ip, "d18-198-7-5.nap.isp.test", "ip-embedded:scrambled");
+        generic(
+            ip,
+            "modemcable007.5-18-198.mc.isp.test",
+            "ip-embedded:scrambled",
+        );
+        generic(
+            ip,
+            "bas1-city09-3323069703.dsl.isp.test",
+            "ip-embedded:padded",
+        );
+        generic(ip, "fia7-5.dsl.isp.test", "ip-partial");
+        generic(ip, "h0002a5d76857.client2.isp.test", "hex-id");
+        generic(ip, "pcp04024417pcs.city01.isp.test", "long-number");
+        generic(ip, "ns6359867.ip-198-18-5.eu", "provider-default:ovh");
+        let v = classify(ip, "ns6359867.ip-198-18-5.eu");
+        assert!(!v.codes().any(|c| c.starts_with("service-label")), "{v:?}");
+        let v = classify(ip, "host-198-18-5-8.example.test");
+        assert!(!v.generic && v.codes().any(|c| c == "ip-other"), "{v:?}");
         let v = classify(ip, "198-18-5-7.dyn.isp.test");
         assert!(v.dynamic);
         assert!(!classify(ip, "static-198-18-5-7.biz.isp.test").dynamic);
