@@ -662,7 +662,7 @@ mod tests {
         generic(
             ip,
             "modemcable007.5-18-198.mc.isp.test",
-            "ip-embedded:scrambled",
+            "ip-embedded:reversed",
         );
         generic(
             ip,
