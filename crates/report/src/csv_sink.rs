@@ -5,11 +5,14 @@ use std::time::{Duration, Instant};
 
 use ptraudit_scan::{COLUMNS, Row, Sink, SinkError};
 
+use crate::text::TextCells;
+
 /// Writes rows as CSV with the [`COLUMNS`] header; lists joined with `;`, empty cells for
 /// absent values, `generic` as `true`/`false`.
 #[derive(Debug)]
 pub struct CsvSink<W: Write> {
     writer: csv::Writer<W>,
+    cells: TextCells,
     since_flush: usize,
     last_flush: Instant,
 }
@@ -26,6 +29,7 @@ impl<W: Write> CsvSink<W> {
         writer.write_record(COLUMNS)?;
         Ok(CsvSink {
             writer,
+            cells: TextCells::default(),
             since_flush: 0,
             last_flush: Instant::now(),
         })
@@ -35,6 +39,7 @@ impl<W: Write> CsvSink<W> {
     pub fn without_header(out: W) -> Self {
         CsvSink {
             writer: csv::WriterBuilder::new().from_writer(out),
+            cells: TextCells::default(),
             since_flush: 0,
             last_flush: Instant::now(),
         }
@@ -68,8 +73,10 @@ fn sink_error(e: csv::Error) -> SinkError {
 
 impl<W: Write> Sink for CsvSink<W> {
     fn row(&mut self, r: &Row) -> Result<(), SinkError> {
-        let fields = crate::schema::values(r).map(|v| v.to_text());
-        self.writer.write_record(&fields).map_err(sink_error)?;
+        self.cells.render(r);
+        self.writer
+            .write_record(self.cells.cells())
+            .map_err(sink_error)?;
         self.since_flush += 1;
         if self.since_flush >= FLUSH_ROWS || self.last_flush.elapsed() >= FLUSH_EVERY {
             self.writer.flush().map_err(|e| Box::new(e) as SinkError)?;

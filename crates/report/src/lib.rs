@@ -59,6 +59,7 @@ mod parquet_sink;
 mod read;
 mod schema;
 mod summary;
+mod text;
 mod writer;
 
 pub use crate::csv_sink::CsvSink;

@@ -13,9 +13,11 @@ use arrow_schema::SchemaRef;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 use ptraudit_scan::{Row, Sink, SinkError};
 
 use crate::schema::arrow_schema;
+use crate::text::push_ip;
 
 /// Rows per Arrow batch handed to the writer.
 const BATCH_ROWS: usize = 8192;
@@ -39,6 +41,8 @@ struct Builders {
     attempts: UInt32Builder,
     rtt_ms: UInt64Builder,
     scanned_at: TimestampMillisecondBuilder,
+    /// Reused for addresses rendered as text.
+    scratch: String,
 }
 
 impl Builders {
@@ -60,17 +64,21 @@ impl Builders {
             attempts: UInt32Builder::new(),
             rtt_ms: UInt64Builder::new(),
             scanned_at: TimestampMillisecondBuilder::new().with_timezone("UTC"),
+            scratch: String::new(),
         }
     }
 
     fn push(&mut self, r: &Row) {
-        fn list<T: ToString>(b: &mut ListBuilder<StringBuilder>, items: &[T]) {
+        fn list(b: &mut ListBuilder<StringBuilder>, items: &[String]) {
             for i in items {
-                b.values().append_value(i.to_string());
+                b.values().append_value(i);
             }
             b.append(true);
         }
-        self.ip.append_value(r.ip.to_string());
+        let s = &mut self.scratch;
+        s.clear();
+        push_ip(s, r.ip);
+        self.ip.append_value(&*s);
         self.ip_version
             .append_value(if r.ip.is_ipv4() { 4 } else { 6 });
         self.prefix.append_value(&r.prefix);
@@ -78,7 +86,12 @@ impl Builders {
         self.ptr.append_option(r.ptr.as_deref());
         list(&mut self.ptr_all, &r.ptr_all);
         list(&mut self.cname_chain, &r.cname_chain);
-        list(&mut self.forward_addrs, &r.forward_addrs);
+        for a in &r.forward_addrs {
+            s.clear();
+            push_ip(s, *a);
+            self.forward_addrs.values().append_value(&*s);
+        }
+        self.forward_addrs.append(true);
         self.fcrdns.append_value(r.fcrdns.as_str());
         self.fcrdns_reason.append_option(r.fcrdns_reason.as_deref());
         self.generic.append_option(r.generic);
@@ -137,7 +150,16 @@ impl<W: Write + Send> ParquetSink<W> {
     /// Starts a Parquet stream on `out`.
     pub fn new(out: W) -> Result<Self, SinkError> {
         let schema: SchemaRef = Arc::new(arrow_schema());
-        let props = WriterProperties::builder()
+        // Dictionaries pay off for the repetitive columns (prefix, status, verdict,
+        // reasons, resolver), not for the ones that are unique per row: building and then
+        // abandoning a dictionary there was the writer's largest cost.
+        let unique = ["ip", "ptr", "ptr_all.list.item", "forward_addrs.list.item"];
+        let mut props = WriterProperties::builder();
+        for column in unique {
+            let path = ColumnPath::new(column.split('.').map(String::from).collect());
+            props = props.set_column_dictionary_enabled(path, false);
+        }
+        let props = props
             .set_compression(Compression::ZSTD(ZstdLevel::default()))
             .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
             .set_created_by(format!("ptraudit {}", env!("CARGO_PKG_VERSION")))

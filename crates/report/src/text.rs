@@ -1,0 +1,269 @@
+//! Rendering a row's cells as text into one reusable buffer: the writers' hot path.
+//!
+//! Same text as [`crate::schema::Value::to_text`] (a test holds them equal), without an
+//! allocation per cell and without the `fmt` machinery for addresses, numbers and times:
+//! those were most of the CSV writer's time.
+
+use std::fmt::Write as _;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ptraudit_scan::Row;
+
+/// The 15 text cells of a row, rendered into one buffer.
+#[derive(Debug, Default)]
+pub(crate) struct TextCells {
+    buf: String,
+    ends: [usize; 15],
+}
+
+impl TextCells {
+    /// Renders `r`, replacing the previous row.
+    pub(crate) fn render(&mut self, r: &Row) {
+        let b = &mut self.buf;
+        b.clear();
+        let mut n = 0;
+        let mut end = |b: &String, n: &mut usize| {
+            self.ends[*n] = b.len();
+            *n += 1;
+        };
+        push_ip(b, r.ip);
+        end(b, &mut n);
+        b.push_str(&r.prefix);
+        end(b, &mut n);
+        b.push_str(&r.ptr_status);
+        end(b, &mut n);
+        b.push_str(r.ptr.as_deref().unwrap_or(""));
+        end(b, &mut n);
+        push_joined(b, &r.ptr_all);
+        end(b, &mut n);
+        push_joined(b, &r.cname_chain);
+        end(b, &mut n);
+        for (i, a) in r.forward_addrs.iter().enumerate() {
+            if i > 0 {
+                b.push(';');
+            }
+            push_ip(b, *a);
+        }
+        end(b, &mut n);
+        b.push_str(r.fcrdns.as_str());
+        end(b, &mut n);
+        b.push_str(r.fcrdns_reason.as_deref().unwrap_or(""));
+        end(b, &mut n);
+        b.push_str(match r.generic {
+            Some(true) => "true",
+            Some(false) => "false",
+            None => "",
+        });
+        end(b, &mut n);
+        push_joined(b, &r.generic_reasons);
+        end(b, &mut n);
+        if let Some(a) = r.resolver {
+            push_socket(b, a);
+        }
+        end(b, &mut n);
+        push_u64(b, u64::from(r.attempts));
+        end(b, &mut n);
+        if let Some(ms) = r.rtt_ms {
+            push_u64(b, ms);
+        }
+        end(b, &mut n);
+        push_rfc3339(b, r.scanned_at);
+        end(b, &mut n);
+        debug_assert_eq!(n, 15);
+    }
+
+    /// The cells of the last rendered row, in column order.
+    pub(crate) fn cells(&self) -> impl Iterator<Item = &str> {
+        (0..15).map(move |i| {
+            let start = if i == 0 { 0 } else { self.ends[i - 1] };
+            &self.buf[start..self.ends[i]]
+        })
+    }
+}
+
+fn push_joined(b: &mut String, items: &[String]) {
+    for (i, s) in items.iter().enumerate() {
+        if i > 0 {
+            b.push(';');
+        }
+        b.push_str(s);
+    }
+}
+
+/// Decimal digits of `n`, without `fmt`.
+pub(crate) fn push_u64(b: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    b.push_str(std::str::from_utf8(&digits[i..]).unwrap_or_default());
+}
+
+/// An address as `Display` writes it; IPv4 without `fmt` (IPv6 is rare in bulk output).
+pub(crate) fn push_ip(b: &mut String, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(v4) => {
+            for (i, o) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    b.push('.');
+                }
+                push_u64(b, u64::from(o));
+            }
+        }
+        IpAddr::V6(v6) => {
+            let _ = write!(b, "{v6}");
+        }
+    }
+}
+
+fn push_socket(b: &mut String, a: SocketAddr) {
+    match a {
+        SocketAddr::V4(v4) => {
+            push_ip(b, IpAddr::V4(*v4.ip()));
+            b.push(':');
+            push_u64(b, u64::from(v4.port()));
+        }
+        SocketAddr::V6(v6) => {
+            let _ = write!(b, "{v6}");
+        }
+    }
+}
+
+fn push_2(b: &mut String, n: u64) {
+    b.push(char::from(b'0' + (n / 10 % 10) as u8));
+    b.push(char::from(b'0' + (n % 10) as u8));
+}
+
+/// What [`ptraudit_scan::rfc3339`] writes, into `b`.
+pub(crate) fn push_rfc3339(b: &mut String, t: SystemTime) {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm), as in rfc3339.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    if (0..10_000).contains(&year) {
+        let y = year as u64;
+        push_2(b, y / 100);
+        push_2(b, y % 100);
+    } else {
+        let _ = write!(b, "{year:04}");
+    }
+    b.push('-');
+    push_2(b, month as u64);
+    b.push('-');
+    push_2(b, day as u64);
+    b.push('T');
+    push_2(b, rem / 3600);
+    b.push(':');
+    push_2(b, rem / 60 % 60);
+    b.push(':');
+    push_2(b, rem % 60);
+    b.push('.');
+    let ms = u64::from(d.subsec_millis());
+    b.push(char::from(b'0' + (ms / 100) as u8));
+    push_2(b, ms % 100);
+    b.push('Z');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::values;
+    use ptraudit_scan::{Fcrdns, rfc3339};
+    use std::time::Duration;
+
+    fn row(ip: &str, full: bool, secs: u64) -> Row {
+        Row {
+            ip: ip.parse().unwrap(),
+            prefix: "198.18.0.0/24".into(),
+            ptr_status: "NOERROR".into(),
+            ptr: full.then(|| "a.example.test".into()),
+            ptr_all: if full {
+                vec!["a.example.test".into(), "b,\"q\".test".into()]
+            } else {
+                vec![]
+            },
+            cname_chain: vec![],
+            forward_addrs: if full {
+                vec![
+                    "198.18.0.7".parse().unwrap(),
+                    "2001:db8::1".parse().unwrap(),
+                ]
+            } else {
+                vec![]
+            },
+            fcrdns: if full { Fcrdns::Pass } else { Fcrdns::NoPtr },
+            fcrdns_reason: (!full).then(|| "ptr-nxdomain".into()),
+            generic: full.then_some(false),
+            generic_reasons: if full {
+                vec!["service-label:mail".into(), "no-ip-signal".into()]
+            } else {
+                vec![]
+            },
+            resolver: if full {
+                Some("127.0.0.1:5353".parse().unwrap())
+            } else {
+                Some("[::1]:53".parse().unwrap())
+            },
+            attempts: if full { 3 } else { 0 },
+            rtt_ms: full.then_some(12_345),
+            scanned_at: UNIX_EPOCH + Duration::from_millis(secs * 1000 + 7),
+        }
+    }
+
+    #[test]
+    fn cells_equal_the_schema_text_of_every_column() {
+        let mut t = TextCells::default();
+        for r in [
+            row("198.18.0.7", true, 1_790_000_000),
+            row("2001:db8::15", false, 0),
+            row("0.0.0.0", true, 951_782_400), // 2000-02-29
+            row("255.255.255.255", false, 4_102_444_799), // 2099-12-31T23:59:59
+        ] {
+            t.render(&r);
+            let expected: Vec<String> = values(&r).iter().map(|v| v.to_text()).collect();
+            let got: Vec<&str> = t.cells().collect();
+            assert_eq!(got, expected);
+        }
+    }
+
+    #[test]
+    fn times_and_numbers_match_their_fmt_forms() {
+        for secs in [
+            0u64,
+            59,
+            86_399,
+            951_782_400,
+            1_790_000_000,
+            253_402_300_799,
+        ] {
+            for ms in [0u64, 7, 99, 100, 999] {
+                let t = UNIX_EPOCH + Duration::from_millis(secs * 1000 + ms);
+                let mut b = String::new();
+                push_rfc3339(&mut b, t);
+                assert_eq!(b, rfc3339(t));
+            }
+        }
+        for n in [0u64, 9, 10, 255, 65_535, u64::MAX] {
+            let mut b = String::new();
+            push_u64(&mut b, n);
+            assert_eq!(b, n.to_string());
+        }
+    }
+}
