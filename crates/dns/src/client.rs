@@ -36,6 +36,7 @@ pub struct ClientBuilder {
     config: Config,
     seed: Option<u64>,
     recv_buffer: usize,
+    batched_io: bool,
 }
 
 impl ClientBuilder {
@@ -45,6 +46,7 @@ impl ClientBuilder {
             config: Config::new(resolvers),
             seed: None,
             recv_buffer: 4 << 20,
+            batched_io: true,
         }
     }
 
@@ -54,6 +56,7 @@ impl ClientBuilder {
             config,
             seed: None,
             recv_buffer: 4 << 20,
+            batched_io: true,
         }
     }
 
@@ -106,6 +109,14 @@ impl ClientBuilder {
     }
 
     /// Requested kernel receive buffer per socket, in bytes (the kernel may cap it).
+    /// Batched system calls (`recvmmsg`/`sendmmsg`, Linux; default on). Off, or on other
+    /// systems: one `recv_from`/`send_to` per datagram.
+    pub fn batched_io(mut self, on: bool) -> Self {
+        self.batched_io = on;
+        self
+    }
+
+    /// Socket receive buffer size asked of the kernel.
     pub fn recv_buffer(mut self, bytes: usize) -> Self {
         self.recv_buffer = bytes;
         self
@@ -133,6 +144,12 @@ impl ClientBuilder {
             .collect::<Result<Vec<_>, _>>()?;
         let (tx, rx) = mpsc::unbounded_channel();
         let (tcp_tx, tcp_rx) = mpsc::unbounded_channel();
+        // Room for anything the advertised EDNS size allows, and 4 KiB at least (servers
+        // that ignore it on loopback).
+        #[cfg(target_os = "linux")]
+        let recv_slot = usize::from(core.config().edns_payload.unwrap_or(512)).max(4096);
+        #[cfg(target_os = "linux")]
+        let sockets_len = sockets.len();
         let driver = Driver {
             tcp_timeout: core.config().tcp_timeout,
             core,
@@ -144,6 +161,11 @@ impl ClientBuilder {
             tcp_tx,
             tcp_rx,
             sleep: Box::pin(tokio::time::sleep(Duration::from_secs(3600))),
+            #[cfg(target_os = "linux")]
+            recv_batch: crate::batch::RecvBatch::new(recv_slot),
+            #[cfg(target_os = "linux")]
+            send_batches: (0..sockets_len).map(|_| Default::default()).collect(),
+            batched: self.batched_io && cfg!(target_os = "linux"),
             recv_buf: vec![0u8; 65535],
             send_buf: Vec::with_capacity(512),
             blocked: None,
@@ -307,6 +329,13 @@ struct Driver {
     send_buf: Vec<u8>,
     /// A datagram the socket was not ready to take; `send_buf` still holds it.
     blocked: Option<Transmit>,
+    /// Use recvmmsg/sendmmsg.
+    batched: bool,
+    #[cfg(target_os = "linux")]
+    recv_batch: crate::batch::RecvBatch,
+    /// Datagrams the core handed out, per socket, waiting for sendmmsg.
+    #[cfg(target_os = "linux")]
+    send_batches: Vec<crate::batch::SendBatch>,
 }
 
 impl Driver {
@@ -389,6 +418,10 @@ impl Driver {
     }
 
     fn poll_receive(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
+        #[cfg(target_os = "linux")]
+        if self.batched {
+            return self.poll_receive_batched(cx, now);
+        }
         let mut progress = false;
         for (i, socket) in self.sockets.iter().enumerate() {
             for _ in 0..BATCH {
@@ -411,6 +444,10 @@ impl Driver {
     }
 
     fn poll_send(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
+        #[cfg(target_os = "linux")]
+        if self.batched {
+            return self.poll_send_batched(cx, now);
+        }
         let mut progress = false;
         for _ in 0..BATCH {
             let transmit = match self.blocked.take() {
@@ -431,6 +468,101 @@ impl Driver {
                 Poll::Pending => {
                     self.blocked = Some(transmit);
                     break;
+                }
+            }
+        }
+        progress
+    }
+
+    /// Up to a few `recvmmsg` calls per socket per wake-up.
+    #[cfg(target_os = "linux")]
+    fn poll_receive_batched(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
+        use std::os::fd::AsRawFd;
+        let mut progress = false;
+        let Driver {
+            sockets,
+            recv_batch,
+            core,
+            ..
+        } = self;
+        for (i, socket) in sockets.iter().enumerate() {
+            for _ in 0..BATCH / crate::batch::BATCH {
+                match socket.poll_recv_ready(cx) {
+                    Poll::Ready(Ok(())) => {}
+                    Poll::Ready(Err(_)) => {
+                        progress = true;
+                        break;
+                    }
+                    Poll::Pending => break,
+                }
+                let fd = socket.as_raw_fd();
+                match socket.try_io(tokio::io::Interest::READABLE, || recv_batch.recv(fd)) {
+                    Ok(n) => {
+                        for k in 0..n {
+                            if let Some((from, data)) = recv_batch.get(k) {
+                                core.handle_datagram(now, i, from, data);
+                            }
+                        }
+                        progress = true;
+                    }
+                    // Readiness cleared: the next poll_recv_ready registers the waker.
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    // ICMP errors and the like: nothing to match, the attempt times out.
+                    Err(_) => {
+                        progress = true;
+                        break;
+                    }
+                }
+            }
+        }
+        progress
+    }
+
+    /// Takes what the core has to send into per-socket batches (a bounded number, so a
+    /// socket that is not writable holds the rest back in the core) and flushes them with
+    /// `sendmmsg`.
+    #[cfg(target_os = "linux")]
+    fn poll_send_batched(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
+        use std::os::fd::AsRawFd;
+        let mut progress = false;
+        let mut queued: usize = self.send_batches.iter().map(|b| b.len()).sum();
+        while queued < 4 * crate::batch::BATCH {
+            let Some(t) = self.core.poll_transmit(now, &mut self.send_buf) else {
+                break;
+            };
+            self.send_batches[t.socket].push(&self.send_buf, t.dest);
+            queued += 1;
+            progress = true;
+        }
+        let Driver {
+            sockets,
+            send_batches,
+            core,
+            ..
+        } = self;
+        for (socket, batch) in sockets.iter().zip(send_batches.iter_mut()) {
+            while !batch.is_empty() {
+                match socket.poll_send_ready(cx) {
+                    Poll::Ready(Ok(())) => {}
+                    Poll::Ready(Err(_)) => {
+                        core.record_send_error();
+                        batch.skip();
+                        progress = true;
+                        continue;
+                    }
+                    Poll::Pending => break,
+                }
+                let fd = socket.as_raw_fd();
+                match socket.try_io(tokio::io::Interest::WRITABLE, || batch.send(fd)) {
+                    Ok(_) => progress = true,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    // Transient send errors (ENOBUFS, EPERM from a firewall, ...) concern
+                    // the first datagram: counted and dropped; its timer retries it.
+                    Err(_) => {
+                        core.record_send_error();
+                        batch.skip();
+                        progress = true;
+                    }
                 }
             }
         }

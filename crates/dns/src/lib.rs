@@ -48,6 +48,8 @@
 
 #![deny(missing_docs)]
 
+#[cfg(target_os = "linux")]
+mod batch;
 mod client;
 mod core;
 mod error;

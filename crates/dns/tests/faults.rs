@@ -374,6 +374,16 @@ async fn late_replies_are_never_credited_to_another_query() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_in_flight_with_five_percent_loss_all_end_correctly() {
+    ten_thousand_with_loss(true).await;
+}
+
+/// The same through the portable path: one recv_from/send_to per datagram.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_with_loss_without_batched_syscalls() {
+    ten_thousand_with_loss(false).await;
+}
+
+async fn ten_thousand_with_loss(batched: bool) {
     let server = numbered_server(faults(|f| {
         f.seed = 9;
         f.drop = 0.05;
@@ -383,6 +393,7 @@ async fn ten_thousand_in_flight_with_five_percent_loss_all_end_correctly() {
         .max_timeout(Duration::from_secs(2))
         .attempts(6)
         .sockets(4)
+        .batched_io(batched)
         .build()
         .unwrap();
     let n = 10_000u32;
