@@ -125,7 +125,9 @@ type Key = (String, u16);
 /// [`Scanner`]. Only definite answers are cached (a timeout is not a fact about the name).
 #[derive(Debug, Default)]
 struct ForwardCache {
-    map: DashMap<Key, Arc<Forward>>,
+    /// aHash: names come from the network, so the hash stays keyed per process (no
+    /// crafted collisions), at a fraction of SipHash's cost.
+    map: DashMap<Key, Arc<Forward>, ahash::RandomState>,
     order: std::sync::Mutex<VecDeque<Key>>,
 }
 
