@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The full audit of a /16 through Knot DNS, as a share of Knot's own capacity.
 #
-#   scripts/bench.sh [RUNS]          (default 3)
+#   scripts/bench.sh [RUNS] [knot|unbound|both]      (defaults: 3, both)
 #
 # 1. Generates the /16 fixture (65,536 addresses) under target/bench/net16.
 # 2. Serves it with Knot DNS on a free loopback port (one UDP worker, so the two cores
@@ -11,15 +11,21 @@
 #    `ptraudit scan 198.18.0.0/16` through the same Knot, timed with /usr/bin/time.
 # 4. Checks every row against the ground truth, and prints medians: addresses/s,
 #    queries/s, ratio to dnsperf, CPU seconds and µs per query, peak RSS.
+# 5. The same through Unbound (2 threads, stub zones to that Knot) with a cold cache, the
+#    realistic deployment: before each measurement (dnsperf's, then ptraudit's) Unbound is
+#    restarted, and dnsperf runs through the query mix once (-n 1), so every query is a
+#    cache miss for both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
+which=${2:-both}
 out=target/bench
 mkdir -p "$out"
 
 need=()
 command -v dnsperf >/dev/null || need+=(dnsperf)
 command -v knotd >/dev/null || [ -x /usr/sbin/knotd ] || need+=(knot)
+command -v unbound >/dev/null || [ -x /usr/sbin/unbound ] || need+=(unbound)
 [ -x /usr/bin/time ] || need+=(time)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
@@ -58,11 +64,9 @@ trap 'kill $knot_pid $wrapper 2>/dev/null || true' EXIT
 [ -n "$addr" ] || { echo "bench: Knot did not start" >&2; cat "$log" >&2; exit 1; }
 echo "bench: Knot on $addr (pid $knot_pid)"
 
-results="$out/scan-runs.txt"
-: >"$results"
-for i in $(seq "$runs"); do
-  ref=$(dnsperf -s "${addr%:*}" -p "${addr##*:}" -d "$out/mix.txt" -l 10 -c 8 -q 1000 -T 1 2>&1 |
-    sed -n 's/.*Queries per second: *\([0-9.]*\).*/\1/p')
+# measure NAME RESOLVER_ADDR DNSPERF_RATE: one timed scan through the resolver, checked.
+measure() {
+  local name=$1 addr=$2 ref=$3 results=$4
   rm -f "$out/scan.csv"
   /usr/bin/time -f 'time_user=%U time_sys=%S time_elapsed=%e rss_kib=%M' -o "$out/time.txt" \
     target/release/ptraudit scan 198.18.0.0/16 --resolver "$addr" -o "$out/scan.csv" \
@@ -94,12 +98,58 @@ PY
   line=$(awk -v q="$queries" -v r="$retries" -v ref="$ref" -v tu="$tu" -v ts="$ts" -v te="$te" -v rss="$rss" -v w="$wrong" 'BEGIN {
     printf "addresses_per_s=%.0f queries=%d retries=%d queries_per_s=%.0f dnsperf_qps=%.0f ratio=%.3f cpu_s=%.2f cpu_us_per_query=%.2f peak_rss_kib=%d wrong_rows=%d",
       65536/te, q, r, q/te, ref, (q/te)/ref, tu+ts, (tu+ts)*1e6/q, rss, w }')
-  echo "run $i: $line" | tee -a "$results"
-done
+  echo "$name run $i: $line" | tee -a "$results"
+}
 
 median() { sort -g | awk '{a[NR]=$1} END{ if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'; }
-field() { sed -n "s/.* $1=\\([0-9.]*\\).*/\\1/p" "$results" | median; }
-echo "median of $runs runs, ptraudit scan 198.18.0.0/16 through Knot (1 UDP worker):"
-for f in addresses_per_s queries_per_s retries dnsperf_qps ratio cpu_s cpu_us_per_query peak_rss_kib wrong_rows; do
-  printf '  %-18s %s\n' "$f" "$(field $f)"
-done
+report() {
+  local results=$1 title=$2
+  field() { sed -n "s/.* $1=\\([0-9.]*\\).*/\\1/p" "$results" | median; }
+  echo "median of $runs runs, ptraudit scan 198.18.0.0/16 $title:"
+  for f in addresses_per_s queries_per_s retries dnsperf_qps ratio cpu_s cpu_us_per_query peak_rss_kib wrong_rows; do
+    printf '  %-18s %s\n' "$f" "$(field $f)"
+  done
+}
+
+if [ "$which" != unbound ]; then
+  results="$out/scan-runs.txt"
+  : >"$results"
+  for i in $(seq "$runs"); do
+    ref=$(dnsperf -s "${addr%:*}" -p "${addr##*:}" -d "$out/mix.txt" -l 10 -c 8 -q 1000 -T 1 2>&1 |
+      sed -n 's/.*Queries per second: *\([0-9.]*\).*/\1/p')
+    measure knot "$addr" "$ref" "$results"
+  done
+  report "$results" "through Knot (1 UDP worker)"
+fi
+
+if [ "$which" != knot ]; then
+  # start_unbound: a fresh Unbound (empty cache) in front of the Knot above.
+  unbound_pid=""; ubw=""
+  start_unbound() {
+    local log="$out/unbound.out"
+    target/release/ptraudit-testdns unbound --zones "$out/net16/zones.txt" --upstream "$addr" \
+      --workers 2 >"$log" &
+    ubw=$!
+    for _ in $(seq 200); do grep -q '^listening' "$log" 2>/dev/null && break; sleep 0.1; done
+    uaddr=$(sed -n 's/^listening udp=\([^ ]*\) .*/\1/p' "$log")
+    unbound_pid=$(sed -n 's/.* pid=\([0-9]*\).*/\1/p' "$log")
+    [ -n "$uaddr" ] || { echo "bench: Unbound did not start" >&2; cat "$log" >&2; exit 1; }
+  }
+  stop_unbound() {
+    kill "$unbound_pid" "$ubw" 2>/dev/null || true
+    wait "$ubw" 2>/dev/null || true
+  }
+  trap 'stop_unbound; kill $knot_pid $wrapper 2>/dev/null || true' EXIT
+  uresults="$out/scan-runs-unbound.txt"
+  : >"$uresults"
+  for i in $(seq "$runs"); do
+    start_unbound
+    ref=$(dnsperf -s "${uaddr%:*}" -p "${uaddr##*:}" -d "$out/mix.txt" -n 1 -c 8 -q 1000 -t 10 -T 1 2>&1 |
+      sed -n 's/.*Queries per second: *\([0-9.]*\).*/\1/p')
+    stop_unbound
+    start_unbound
+    measure unbound "$uaddr" "$ref" "$uresults"
+    stop_unbound
+  done
+  report "$uresults" "through Unbound (2 threads, cold cache, stub zones to Knot)"
+fi

@@ -25,8 +25,18 @@ use crate::outcome::{Outcome, Status, interpret};
 pub struct Config {
     /// Resolvers to spread queries over (IPv4 and IPv6 may be mixed).
     pub resolvers: Vec<SocketAddr>,
-    /// Timeout of the first attempt; each retry doubles it up to `max_timeout`.
+    /// Timeout of a first attempt until the resolver's round-trip time is known (with
+    /// `adaptive_timeout`), or always (without); each retry doubles it up to
+    /// `max_timeout`.
     pub timeout: Duration,
+    /// Derive each resolver's timeout from its measured round-trip times, as TCP does
+    /// (RFC 6298: smoothed RTT + 4 × its variation), between `min_timeout` and
+    /// `max_timeout`. A resolver that answers slowly, or slower and slower as its queue
+    /// fills, gets a longer timeout instead of spurious retries; a fast one gets lost
+    /// packets retried in a fraction of `timeout`.
+    pub adaptive_timeout: bool,
+    /// Lower bound of an adaptive timeout.
+    pub min_timeout: Duration,
     /// Upper bound for the per-attempt timeout.
     pub max_timeout: Duration,
     /// UDP attempts per query, at least 1.
@@ -51,13 +61,16 @@ pub struct Config {
 }
 
 impl Config {
-    /// Defaults for scanning: 1.5 s first timeout doubling to at most 6 s, 3 attempts,
+    /// Defaults for scanning: adaptive timeouts (1.5 s until the RTT is known, never under
+    /// 100 ms) doubling to at most 6 s, 3 attempts,
     /// 8 sockets per family, EDNS(0) payload 1232, RD set, SERVFAIL/REFUSED retried,
     /// 3 s ID quarantine.
     pub fn new(resolvers: Vec<SocketAddr>) -> Self {
         Config {
             resolvers,
             timeout: Duration::from_millis(1500),
+            adaptive_timeout: true,
+            min_timeout: Duration::from_millis(100),
             max_timeout: Duration::from_secs(6),
             attempts: 3,
             sockets: 8,
@@ -233,6 +246,35 @@ const QUARANTINE_GAVE_UP: u32 = u32::MAX - 1;
 /// at 76% occupancy a random probe finds a free ID in about 4 tries.
 const MAX_PER_SOCKET: u32 = 50_000;
 
+/// Round-trip time estimate of one resolver (RFC 6298 section 2).
+#[derive(Debug, Default, Clone, Copy)]
+struct RttEstimate {
+    srtt: Option<Duration>,
+    rttvar: Duration,
+}
+
+impl RttEstimate {
+    fn sample(&mut self, r: Duration) {
+        match self.srtt {
+            None => {
+                self.srtt = Some(r);
+                self.rttvar = r / 2;
+            }
+            Some(srtt) => {
+                let delta = srtt.abs_diff(r);
+                self.rttvar = (self.rttvar * 3 + delta) / 4;
+                self.srtt = Some((srtt * 7 + r) / 8);
+            }
+        }
+    }
+
+    /// The retransmission timeout: SRTT + max(G, 4 × RTTVAR), G = 1 ms.
+    fn rto(&self) -> Option<Duration> {
+        let srtt = self.srtt?;
+        Some(srtt + (self.rttvar * 4).max(Duration::from_millis(1)))
+    }
+}
+
 #[derive(Debug, Default, Clone, Copy)]
 struct Health {
     consecutive_failures: u32,
@@ -278,6 +320,7 @@ pub struct Core {
     tcp_queue: VecDeque<TcpRequest>,
     completions: VecDeque<Completion>,
     health: Vec<Health>,
+    rtt: Vec<RttEstimate>,
     per_resolver: Vec<ResolverStats>,
     next_resolver: usize,
     in_flight: usize,
@@ -314,6 +357,7 @@ impl Core {
         let n = families.len();
         Ok(Core {
             health: vec![Health::default(); config.resolvers.len()],
+            rtt: vec![RttEstimate::default(); config.resolvers.len()],
             per_resolver: config
                 .resolvers
                 .iter()
@@ -430,7 +474,7 @@ impl Core {
         let socket = self.pick_socket(sockets)?;
         self.send_queue.pop_front();
         let id = self.allocate_id(socket, slot);
-        let timeout = self.attempt_timeout(slot);
+        let timeout = self.attempt_timeout(slot, resolver);
         let generation = self.bump_generation(slot);
         let lookup = self.slots[slot as usize]
             .as_mut()
@@ -584,6 +628,9 @@ impl Core {
         }
         self.stats.matched += 1;
         let rtt = now.saturating_duration_since(attempt.sent_at);
+        // Every attempt has its own ID, so a reply times exactly one send (no ambiguity
+        // about which retransmission it answers: Karn's problem does not arise).
+        self.rtt[attempt.resolver as usize].sample(rtt);
         if reply.truncated {
             self.start_tcp(now, slot, attempt.resolver);
             return;
@@ -759,13 +806,18 @@ impl Core {
         *g
     }
 
-    fn attempt_timeout(&self, slot: u32) -> Duration {
+    fn attempt_timeout(&self, slot: u32, resolver: u16) -> Duration {
         let attempts = self.slots[slot as usize].as_ref().map_or(0, |l| l.attempts);
         let factor = 1u32 << u32::from(attempts.min(16));
-        self.config
-            .timeout
-            .saturating_mul(factor)
-            .min(self.config.max_timeout.max(self.config.timeout))
+        let max = self.config.max_timeout.max(self.config.timeout);
+        let base = match self.rtt[resolver as usize].rto() {
+            // min() first: a configuration whose floor exceeds its ceiling must not panic.
+            Some(rto) if self.config.adaptive_timeout => {
+                rto.clamp(self.config.min_timeout.min(max), max)
+            }
+            _ => self.config.timeout,
+        };
+        base.saturating_mul(factor).min(max)
     }
 
     /// Round robin over resolvers, skipping ones in a penalty period, and moving a retry

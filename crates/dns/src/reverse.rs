@@ -67,12 +67,7 @@ pub fn reverse_name(ip: IpAddr) -> Name {
                 .rev()
                 .flat_map(|b| [[HEX[usize::from(b & 0x0f)]], [HEX[usize::from(b >> 4)]]])
                 .collect();
-            Name::from_labels(
-                nibbles
-                    .iter()
-                    .map(|n| &n[..])
-                    .chain([&b"ip6"[..], b"arpa"]),
-            )
+            Name::from_labels(nibbles.iter().map(|n| &n[..]).chain([&b"ip6"[..], b"arpa"]))
         }
     };
     name.expect("reverse names are always valid")

@@ -791,3 +791,112 @@ mod fuzz {
         }
     }
 }
+
+/// Answers `n` queries, each after `rtt`, so the core learns the resolver's RTT.
+fn warm_up(c: &mut Core, now: &mut Instant, n: u64, rtt: Duration) {
+    for tag in 0..n {
+        c.submit(name(Q), RecordType::PTR, 1000 + tag);
+        let s = transmit(c, *now).unwrap();
+        *now += rtt;
+        c.handle_datagram(
+            *now,
+            s.socket,
+            s.dest,
+            &reply(&s, ResponseCode::NoError, vec![]),
+        );
+        assert!(c.poll_completion().is_some());
+    }
+}
+
+/// When the next attempt of the only outstanding query goes out, probing in 1 ms steps
+/// (poll_timeout may name a cancelled timer; this asks the core what it does).
+fn retry_after(c: &mut Core, from: Instant) -> Duration {
+    for ms in 1..10_000 {
+        let at = from + Duration::from_millis(ms);
+        c.handle_timeout(at);
+        if transmit(c, at).is_some() {
+            return Duration::from_millis(ms);
+        }
+    }
+    panic!("no retry within 10 s");
+}
+
+#[test]
+fn adaptive_timeout_retries_a_lost_packet_after_a_few_rtts_not_seconds() {
+    let mut now = Instant::now();
+    // Before any answer: the configured first timeout.
+    let mut cold = core(&[R1], 1);
+    cold.submit(name(Q), RecordType::PTR, 1);
+    transmit(&mut cold, now).unwrap();
+    assert_eq!(retry_after(&mut cold, now), Duration::from_secs(1));
+    let mut c = core(&[R1], 1);
+    warm_up(&mut c, &mut now, 30, Duration::from_millis(10));
+    // 10 ms RTT: SRTT + 4 RTTVAR is below the floor, so the floor (100 ms) applies, and
+    // the retry doubles it.
+    c.submit(name(Q), RecordType::PTR, 2);
+    transmit(&mut c, now).unwrap();
+    assert_eq!(retry_after(&mut c, now), Duration::from_millis(100));
+    now += Duration::from_millis(100);
+    assert_eq!(retry_after(&mut c, now), Duration::from_millis(200));
+    // Without adaptive timeouts the same history changes nothing.
+    let mut fixed = core(&[R1], 1);
+    fixed.config.adaptive_timeout = false;
+    let mut now = Instant::now();
+    warm_up(&mut fixed, &mut now, 30, Duration::from_millis(10));
+    fixed.submit(name(Q), RecordType::PTR, 2);
+    transmit(&mut fixed, now).unwrap();
+    assert_eq!(retry_after(&mut fixed, now), Duration::from_secs(1));
+}
+
+/// A resolver whose queue fills (each answer 4% slower than the last, from 20 ms up to
+/// 2.5 s) is waited for, not retried; with fixed timeouts the same resolver causes
+/// retries once it is slower than the timeout.
+#[test]
+fn a_resolver_that_slows_down_gets_longer_timeouts_instead_of_spurious_retries() {
+    let run = |adaptive: bool| -> u64 {
+        let mut c = core(&[R1], 1);
+        c.config.adaptive_timeout = adaptive;
+        c.config.attempts = 1;
+        let mut now = Instant::now();
+        let mut rtt = Duration::from_millis(20);
+        for tag in 0..130 {
+            c.submit(name(Q), RecordType::PTR, tag);
+            let s = transmit(&mut c, now).unwrap();
+            // Timers due by the time the answer arrives fire first.
+            now += rtt;
+            c.handle_timeout(now);
+            if c.poll_completion().is_none() {
+                c.handle_datagram(
+                    now,
+                    s.socket,
+                    s.dest,
+                    &reply(&s, ResponseCode::NoError, vec![]),
+                );
+                assert!(c.poll_completion().is_some());
+            }
+            rtt = (rtt * 104 / 100).min(Duration::from_millis(2500));
+        }
+        c.stats().attempt_timeouts
+    };
+    assert_eq!(
+        run(true),
+        0,
+        "adaptive timeouts followed the slowing resolver"
+    );
+    assert!(
+        run(false) > 0,
+        "fixed 1 s timeouts give up on answers slower than 1 s"
+    );
+}
+
+#[test]
+fn a_ceiling_under_the_adaptive_floor_wins_without_panicking() {
+    let mut c = core(&[R1], 1);
+    c.config.timeout = Duration::from_millis(20);
+    c.config.max_timeout = Duration::from_millis(40);
+    let mut now = Instant::now();
+    warm_up(&mut c, &mut now, 5, Duration::from_millis(1));
+    c.submit(name(Q), RecordType::PTR, 1);
+    transmit(&mut c, now).unwrap();
+    assert_eq!(retry_after(&mut c, now), Duration::from_millis(40));
+}
