@@ -81,9 +81,10 @@ pub struct ScanArgs {
     /// resolver is on loopback, 500 otherwise (polite to a shared resolver).
     #[arg(long, value_name = "QPS")]
     rate: Option<u32>,
-    /// Queries in flight at most. Deeper windows overflow a server's receive queue and
-    /// cost timeouts; raise it for distant resolvers (high RTT).
-    #[arg(long, value_name = "N", default_value_t = 100)]
+    /// Queries in flight at most. Below it, a congestion window finds the depth the
+    /// resolver takes without dropping (halved on loss, grown while answers come back);
+    /// raise it for distant resolvers (high RTT).
+    #[arg(long, value_name = "N", default_value_t = 200)]
     concurrency: usize,
     /// Scan only part I of N (0 <= I < N): N runs with I = 0..N-1 cover every address once.
     #[arg(long, value_name = "I/N")]
@@ -642,6 +643,10 @@ pub fn execute<S: Sink>(
                 + dns.dropped_wrong_question
                 + dns.dropped_malformed,
             dns.late + dns.duplicates
+        );
+        eprintln!(
+            "ptraudit: DNS: congestion window {} at the end, halved {} times after losses",
+            dns.window, dns.window_decreases
         );
     }
     Ok(stats)

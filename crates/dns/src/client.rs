@@ -109,6 +109,15 @@ impl ClientBuilder {
     }
 
     /// Requested kernel receive buffer per socket, in bytes (the kernel may cap it).
+    /// The congestion window (see [`Config::adaptive_window`]): on or off, and its
+    /// smallest size (a path with random, not congestive, loss keeps this much in flight).
+    pub fn adaptive_window(mut self, on: bool, min_window: u32) -> Self {
+        self.config.adaptive_window = on;
+        self.config.min_window = min_window.max(1);
+        self.config.max_window = self.config.max_window.max(self.config.min_window);
+        self
+    }
+
     /// Batched system calls (`recvmmsg`/`sendmmsg`, Linux; default on). Off, or on other
     /// systems: one `recv_from`/`send_to` per datagram.
     pub fn batched_io(mut self, on: bool) -> Self {

@@ -37,6 +37,18 @@ pub struct Config {
     pub adaptive_timeout: bool,
     /// Lower bound of an adaptive timeout.
     pub min_timeout: Duration,
+    /// Limit the UDP attempts in flight with a congestion window, as TCP does: it grows
+    /// by one per answer up to the first loss (slow start), then by one per window of
+    /// answers, and halves when an attempt times out (at most once per window). Too
+    /// deep a queue overflows the server's receive buffer; this finds the depth that
+    /// does not. Queries beyond the window wait in the core, their timers not started.
+    pub adaptive_window: bool,
+    /// The window at the start.
+    pub initial_window: u32,
+    /// The window never grows beyond this, nor shrinks below `min_window`.
+    pub max_window: u32,
+    /// Smallest window.
+    pub min_window: u32,
     /// Upper bound for the per-attempt timeout.
     pub max_timeout: Duration,
     /// UDP attempts per query, at least 1.
@@ -71,6 +83,10 @@ impl Config {
             timeout: Duration::from_millis(1500),
             adaptive_timeout: true,
             min_timeout: Duration::from_millis(100),
+            adaptive_window: true,
+            initial_window: 64,
+            max_window: 10_000,
+            min_window: 16,
             max_timeout: Duration::from_secs(6),
             attempts: 3,
             sockets: 8,
@@ -100,6 +116,12 @@ impl Config {
             return Err(Error::Config(format!(
                 "sockets must be between 1 and 1024, got {}",
                 self.sockets
+            )));
+        }
+        if self.min_window == 0 || self.min_window > self.max_window {
+            return Err(Error::Config(format!(
+                "windows must satisfy 1 <= min_window <= max_window, got {} and {}",
+                self.min_window, self.max_window
             )));
         }
         if self.timeout.is_zero() {
@@ -155,6 +177,10 @@ pub struct Stats {
     pub attempt_timeouts: u64,
     /// Queries that ended in [`Status::Timeout`].
     pub timeouts: u64,
+    /// Times the congestion window was halved after a timeout.
+    pub window_decreases: u64,
+    /// The congestion window now (UDP attempts in flight at most).
+    pub window: u64,
 }
 
 /// A datagram to send: the bytes are in the buffer passed to [`Core::poll_transmit`].
@@ -324,6 +350,16 @@ pub struct Core {
     per_resolver: Vec<ResolverStats>,
     next_resolver: usize,
     in_flight: usize,
+    /// Lookups with a UDP attempt out (Phase::Udp): what the window limits.
+    udp_outstanding: usize,
+    window: f64,
+    ssthresh: f64,
+    /// Smallest round trip seen: the path without queueing.
+    min_rtt: Option<Duration>,
+    /// The last time the sender looked, work was waiting for room in the window.
+    window_limited: bool,
+    /// Attempts sent before this instant belong to a loss already answered by a halving.
+    window_epoch: Option<Instant>,
     rng: StdRng,
     stats: Stats,
 }
@@ -355,6 +391,12 @@ impl Core {
         }
         let v6_sockets = v4_sockets.end..families.len();
         let n = families.len();
+        let config_window = (
+            config
+                .initial_window
+                .clamp(config.min_window, config.max_window),
+            config.max_window,
+        );
         Ok(Core {
             health: vec![Health::default(); config.resolvers.len()],
             rtt: vec![RttEstimate::default(); config.resolvers.len()],
@@ -386,6 +428,12 @@ impl Core {
             completions: VecDeque::new(),
             next_resolver: 0,
             in_flight: 0,
+            udp_outstanding: 0,
+            window: f64::from(config_window.0),
+            ssthresh: f64::from(config_window.1),
+            window_epoch: None,
+            min_rtt: None,
+            window_limited: false,
             rng,
             stats: Stats::default(),
         })
@@ -403,7 +451,10 @@ impl Core {
 
     /// Counters so far.
     pub fn stats(&self) -> Stats {
-        self.stats
+        Stats {
+            window: self.window as u64,
+            ..self.stats
+        }
     }
 
     /// Counters per resolver, in configuration order.
@@ -457,8 +508,15 @@ impl Core {
     /// Send-error policy: if the I/O layer then fails to send, it calls
     /// [`Core::record_send_error`]; the attempt simply times out and is retried.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
+        if self.config.adaptive_window && self.udp_outstanding as f64 >= self.window.floor() {
+            self.window_limited = !self.send_queue.is_empty();
+            return None;
+        }
         let slot = loop {
-            let &(slot, generation) = self.send_queue.front()?;
+            let Some(&(slot, generation)) = self.send_queue.front() else {
+                self.window_limited = false;
+                return None;
+            };
             if self.generations[slot as usize] == generation {
                 break slot;
             }
@@ -485,6 +543,7 @@ impl Core {
         }
         lookup.last_resolver = Some(resolver);
         lookup.phase = Phase::Udp;
+        self.udp_outstanding += 1;
         lookup.live.push(Attempt {
             socket: socket as u16,
             id,
@@ -544,7 +603,12 @@ impl Core {
                 continue;
             };
             let resolver = match lookup.phase {
-                Phase::Udp => lookup.last_resolver,
+                Phase::Udp => {
+                    let (sent, last) =
+                        (lookup.live.last().map(|a| a.sent_at), lookup.last_resolver);
+                    self.on_loss(now, sent);
+                    last
+                }
                 Phase::Tcp { resolver, .. } => {
                     self.stats.tcp_failures += 1;
                     Some(resolver)
@@ -684,6 +748,7 @@ impl Core {
         self.release_ids(slot, QUARANTINE_ANSWERED, now);
         let generation = self.bump_generation(slot);
         let id: u16 = self.rng.random();
+        self.leave_udp(slot);
         let lookup = self.slots[slot as usize].as_mut().expect("live lookup");
         lookup.phase = Phase::Tcp {
             resolver,
@@ -729,6 +794,9 @@ impl Core {
             reply.answers,
         );
         let attempts = lookup.attempts;
+        if !via_tcp {
+            self.on_answer(rtt);
+        }
         let transient = matches!(status, Status::ServFail | Status::Refused);
         if transient {
             self.per_resolver[resolver as usize].refused_or_servfail += 1;
@@ -757,6 +825,7 @@ impl Core {
     /// After a failed attempt: queue another one, or end the query with `last` (the
     /// failed attempt's own outcome) or a timeout.
     fn retry_or_finish(&mut self, now: Instant, slot: u32, last: Option<Outcome>) {
+        self.leave_udp(slot);
         let lookup = self.slots[slot as usize].as_mut().expect("live lookup");
         if lookup.attempts < self.config.attempts {
             lookup.phase = Phase::Queued;
@@ -778,6 +847,7 @@ impl Core {
     }
 
     fn finish(&mut self, now: Instant, slot: u32, outcome: Outcome, mark: u32) {
+        self.leave_udp(slot);
         self.release_ids(slot, mark, now);
         self.bump_generation(slot);
         let lookup = self.slots[slot as usize].take().expect("live lookup");
@@ -800,6 +870,65 @@ impl Core {
         }
     }
 
+    /// The lookup leaves Phase::Udp (answered, timed out, moved to TCP): one fewer
+    /// attempt in the window. (Its phase is set by the caller right after.)
+    fn leave_udp(&mut self, slot: u32) {
+        if let Some(l) = self.slots[slot as usize].as_mut()
+            && l.phase == Phase::Udp
+        {
+            l.phase = Phase::Queued;
+            self.udp_outstanding -= 1;
+        }
+    }
+
+    /// An answer over UDP: the window grows (doubling per round trip below `ssthresh`,
+    /// one per round trip above). Slow start ends early when answers take clearly longer
+    /// than the fastest one seen (a queue is building at the server, as in HyStart):
+    /// doubling until the first loss would overshoot a small receive buffer many times
+    /// over before the first timeout even fires.
+    fn on_answer(&mut self, rtt: Duration) {
+        let min_rtt = *self.min_rtt.get_or_insert(rtt);
+        self.min_rtt = Some(min_rtt.min(rtt));
+        if self.window < self.ssthresh
+            && rtt > (min_rtt * 4).max(min_rtt + Duration::from_millis(1))
+        {
+            self.ssthresh = self.window;
+        }
+        // Grow only a window in use: a scan that keeps fewer queries in flight (its own
+        // concurrency limit, or the tail of its work) proves nothing about a larger one
+        // (RFC 7661's reasoning for TCP).
+        if !self.window_limited {
+            return;
+        }
+        let max = f64::from(self.config.max_window);
+        self.window = if self.window < self.ssthresh {
+            self.window + 1.0
+        } else {
+            // One more per round trip, but no faster than one per 10 ms: losses show only
+            // when a timeout fires (100 ms at least), and on a sub-millisecond path growing
+            // per round trip would overshoot by hundreds before the first one does.
+            let pace = (rtt.as_secs_f64() / 0.010).min(1.0);
+            self.window + pace / self.window
+        }
+        .min(max);
+    }
+
+    /// An attempt sent at `sent` timed out: halve the window, once per window of
+    /// attempts (those sent before the last halving were already answered for).
+    fn on_loss(&mut self, now: Instant, sent: Option<Instant>) {
+        if self
+            .window_epoch
+            .is_some_and(|epoch| sent.is_none_or(|s| s < epoch))
+        {
+            return;
+        }
+        let min = f64::from(self.config.min_window);
+        self.ssthresh = (self.window / 2.0).max(min);
+        self.window = self.ssthresh;
+        self.window_epoch = Some(now);
+        self.stats.window_decreases += 1;
+    }
+
     fn bump_generation(&mut self, slot: u32) -> u32 {
         let g = &mut self.generations[slot as usize];
         *g = g.wrapping_add(1);
@@ -817,7 +946,15 @@ impl Core {
             }
             _ => self.config.timeout,
         };
-        base.saturating_mul(factor).min(max)
+        let t = base.saturating_mul(factor).min(max);
+        // Quick retries first, patience last: the final attempt waits at least the
+        // configured timeout, so a resolver's hiccup of a second or so costs a retry, not
+        // an answer.
+        if self.config.adaptive_timeout && attempts + 1 >= self.config.attempts {
+            t.max(self.config.timeout.min(max))
+        } else {
+            t
+        }
     }
 
     /// Round robin over resolvers, skipping ones in a penalty period, and moving a retry

@@ -49,7 +49,7 @@ pub struct ScanConfig {
 impl Default for ScanConfig {
     fn default() -> Self {
         ScanConfig {
-            concurrency: 100,
+            concurrency: 200,
             rate: None,
             forward: ForwardMode::Matching,
             prefix_v4: 24,

@@ -180,6 +180,8 @@ fn late_reply_after_giving_up_is_counted_and_never_credited_elsewhere() {
     config.sockets = 1;
     config.attempts = 1;
     config.timeout = Duration::from_secs(1);
+    // 30,000 in flight at once: no congestion window here.
+    config.adaptive_window = false;
     let mut c = Core::with_seed(config, 3).unwrap();
     c.submit(name(Q), RecordType::PTR, 1);
     let gone = transmit(&mut c, t0).unwrap();
@@ -838,6 +840,15 @@ fn adaptive_timeout_retries_a_lost_packet_after_a_few_rtts_not_seconds() {
     assert_eq!(retry_after(&mut c, now), Duration::from_millis(100));
     now += Duration::from_millis(100);
     assert_eq!(retry_after(&mut c, now), Duration::from_millis(200));
+    // The last of the 3 attempts waits at least the configured timeout (1 s), not 400 ms.
+    now += Duration::from_millis(200);
+    c.handle_timeout(now + Duration::from_millis(999));
+    assert!(
+        c.poll_completion().is_none(),
+        "still waiting for the last attempt"
+    );
+    c.handle_timeout(now + Duration::from_secs(1));
+    assert_eq!(c.poll_completion().unwrap().outcome.status, Status::Timeout);
     // Without adaptive timeouts the same history changes nothing.
     let mut fixed = core(&[R1], 1);
     fixed.config.adaptive_timeout = false;
@@ -899,4 +910,80 @@ fn a_ceiling_under_the_adaptive_floor_wins_without_panicking() {
     c.submit(name(Q), RecordType::PTR, 1);
     transmit(&mut c, now).unwrap();
     assert_eq!(retry_after(&mut c, now), Duration::from_millis(40));
+}
+
+fn sent_now(c: &mut Core, now: Instant) -> Vec<Sent> {
+    std::iter::from_fn(|| transmit(c, now)).collect()
+}
+
+#[test]
+fn the_window_limits_attempts_in_flight_and_grows_with_answers() {
+    let now = Instant::now();
+    let mut c = core(&[R1], 2);
+    for tag in 0..500 {
+        c.submit(name(Q), RecordType::PTR, tag);
+    }
+    let first = sent_now(&mut c, now);
+    assert_eq!(first.len(), 64, "the initial window");
+    assert_eq!(c.in_flight(), 500, "the rest wait in the core, not refused");
+    // Slow start: each answer frees its place and adds one.
+    for s in &first[..10] {
+        c.handle_datagram(
+            now,
+            s.socket,
+            s.dest,
+            &reply(s, ResponseCode::NoError, vec![]),
+        );
+    }
+    assert_eq!(sent_now(&mut c, now).len(), 20);
+    assert_eq!(c.stats().window, 74);
+    // Never beyond max_window.
+    let mut capped = core(&[R1], 2);
+    capped.config.max_window = 70;
+    for tag in 0..500 {
+        capped.submit(name(Q), RecordType::PTR, tag);
+    }
+    let mut now = now;
+    for _ in 0..20 {
+        let out = sent_now(&mut capped, now);
+        assert!(capped.stats().window <= 70 && out.len() <= 70);
+        now += Duration::from_millis(1);
+        for s in &out {
+            capped.handle_datagram(
+                now,
+                s.socket,
+                s.dest,
+                &reply(s, ResponseCode::NoError, vec![]),
+            );
+        }
+    }
+    assert_eq!(capped.stats().window, 70);
+}
+
+#[test]
+fn a_burst_of_timeouts_halves_the_window_once() {
+    let t0 = Instant::now();
+    let mut c = core(&[R1], 2);
+    for tag in 0..500 {
+        c.submit(name(Q), RecordType::PTR, tag);
+    }
+    assert_eq!(sent_now(&mut c, t0).len(), 64);
+    // All 64 are lost: one congestion event, not 64.
+    let t1 = t0 + Duration::from_secs(1);
+    c.handle_timeout(t1);
+    assert_eq!(c.stats().attempt_timeouts, 64);
+    assert_eq!(c.stats().window_decreases, 1);
+    assert_eq!(c.stats().window, 32);
+    let retries = sent_now(&mut c, t1);
+    assert_eq!(retries.len(), 32);
+    // Those sent after the halving are a new window: losing them halves again.
+    c.handle_timeout(t1 + Duration::from_secs(2));
+    assert_eq!(c.stats().window_decreases, 2);
+    assert_eq!(c.stats().window, 16);
+    // Not below min_window.
+    for i in 3..10 {
+        sent_now(&mut c, t1 + Duration::from_secs(2 * i - 2));
+        c.handle_timeout(t1 + Duration::from_secs(2 * i));
+    }
+    assert_eq!(c.stats().window, 16);
 }
