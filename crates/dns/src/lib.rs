@@ -10,11 +10,13 @@
 //! - [`Core`] — the sans-IO protocol state: in-flight table keyed by (socket, ID), random
 //!   IDs from a CSPRNG-seeded generator, reply matching (source address and port, ID and
 //!   question must all match; everything else is counted in [`Stats`] and dropped),
-//!   retries with doubling timeouts spread over resolvers, resolver health, TCP fallback
-//!   after TC=1. It takes `now` and datagrams, and returns datagrams to send and finished
-//!   queries; no task or timer per query (a priority queue of deadlines).
+//!   retries spread over resolvers with timeouts adapted to each resolver's measured
+//!   round-trip time (RFC 6298), a congestion window (AIMD) on the attempts in flight,
+//!   resolver health, TCP fallback after TC=1. It takes `now` and datagrams, and returns
+//!   datagrams to send and finished queries; no task or timer per query (a priority queue
+//!   of deadlines).
 //! - [`Client`] — one tokio task driving a [`Core`] with a pool of UDP sockets on random
-//!   ports. [`Client::query`] asks one question; [`Client::pipeline`] gives a
+//!   ports, moving datagrams with `recvmmsg`/`sendmmsg` on Linux (64 per system call). [`Client::query`] asks one question; [`Client::pipeline`] gives a
 //!   [`Submitter`]/[`Completions`] pair for many.
 //! - [`reverse_name`] / [`ip_from_reverse`] — `in-addr.arpa` and nibble `ip6.arpa` names.
 //!
