@@ -329,24 +329,12 @@ impl Glob {
                 _ => return Err(format!("{:?} is not allowed", b as char)),
             });
         }
-        let tail: Vec<u8> = toks
-            .iter()
-            .rev()
-            .map_while(|t| match t {
-                Tok::Lit(b) => Some(*b),
-                _ => None,
-            })
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        let head: Vec<u8> = toks
-            .iter()
-            .map_while(|t| match t {
-                Tok::Lit(b) => Some(*b),
-                _ => None,
-            })
-            .collect();
+        // The literal text before the first and after the last wildcard: cheap rejections.
+        let is_lit = |t: &Tok| matches!(t, Tok::Lit(_));
+        let head_len = toks.iter().take_while(|t| is_lit(t)).count();
+        let tail_len = toks.iter().rev().take_while(|t| is_lit(t)).count();
+        let bytes = text.as_bytes();
+        let (head, tail) = (&bytes[..head_len], &bytes[bytes.len() - tail_len..]);
         Ok(Glob {
             text: text.into(),
             toks,

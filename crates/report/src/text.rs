@@ -6,9 +6,9 @@
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
-use ptraudit_scan::Row;
+use ptraudit_scan::{Row, UtcParts};
 
 /// The 15 text cells of a row, rendered into one buffer.
 #[derive(Debug, Default)]
@@ -144,38 +144,26 @@ fn push_2(b: &mut String, n: u64) {
 
 /// What [`ptraudit_scan::rfc3339`] writes, into `b`.
 pub(crate) fn push_rfc3339(b: &mut String, t: SystemTime) {
-    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm), as in rfc3339.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    if (0..10_000).contains(&year) {
-        let y = year as u64;
+    let p = UtcParts::of(t);
+    if (0..10_000).contains(&p.year) {
+        let y = p.year as u64;
         push_2(b, y / 100);
         push_2(b, y % 100);
     } else {
-        let _ = write!(b, "{year:04}");
+        let _ = write!(b, "{:04}", p.year);
     }
-    b.push('-');
-    push_2(b, month as u64);
-    b.push('-');
-    push_2(b, day as u64);
-    b.push('T');
-    push_2(b, rem / 3600);
-    b.push(':');
-    push_2(b, rem / 60 % 60);
-    b.push(':');
-    push_2(b, rem % 60);
+    for (sep, v) in [
+        ('-', p.month),
+        ('-', p.day),
+        ('T', p.hour),
+        (':', p.minute),
+        (':', p.second),
+    ] {
+        b.push(sep);
+        push_2(b, u64::from(v));
+    }
     b.push('.');
-    let ms = u64::from(d.subsec_millis());
+    let ms = u64::from(p.millis);
     b.push(char::from(b'0' + (ms / 100) as u8));
     push_2(b, ms % 100);
     b.push('Z');
@@ -186,7 +174,7 @@ mod tests {
     use super::*;
     use crate::schema::values;
     use ptraudit_scan::{Fcrdns, rfc3339};
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
 
     fn row(ip: &str, full: bool, secs: u64) -> Row {
         Row {
