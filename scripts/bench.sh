@@ -8,7 +8,8 @@
 #    are shared between Knot and the client, as in production on a small box).
 # 3. Each run: dnsperf's rate against that Knot on the scan's own query mix (the PTR
 #    names of every address and the forward names the ground truth lists), then
-#    `ptraudit scan 198.18.0.0/16` through the same Knot, timed with /usr/bin/time.
+#    `ptraudit scan 198.18.0.0/16` through the same Knot writing CSV and Parquet, timed
+#    with /usr/bin/time.
 # 4. Checks every row against the ground truth, and prints medians: addresses/s,
 #    queries/s, ratio to dnsperf, CPU seconds and µs per query, peak RSS.
 # 5. The same through Unbound (2 threads, stub zones to that Knot) with a cold cache, the
@@ -67,10 +68,10 @@ echo "bench: Knot on $addr (pid $knot_pid)"
 # measure NAME RESOLVER_ADDR DNSPERF_RATE: one timed scan through the resolver, checked.
 measure() {
   local name=$1 addr=$2 ref=$3 results=$4
-  rm -f "$out/scan.csv"
+  rm -f "$out/scan.csv" "$out/scan.parquet"
   /usr/bin/time -f 'time_user=%U time_sys=%S time_elapsed=%e rss_kib=%M' -o "$out/time.txt" \
     target/release/ptraudit scan 198.18.0.0/16 --resolver "$addr" -o "$out/scan.csv" \
-    2>"$out/scan.err"
+    -o "$out/scan.parquet" 2>"$out/scan.err"
   queries=$(sed -n 's/^ptraudit: [0-9]* addresses, \([0-9]*\) queries.*/\1/p' "$out/scan.err" | tail -1)
   retries=$(sed -n 's/^ptraudit: DNS: .*, \([0-9]*\) retries.*/\1/p' "$out/scan.err" | tail -1)
   wrong=$(python3 - "$out/net16/truth.csv" "$out/scan.csv" <<'PY'

@@ -645,8 +645,8 @@ pub fn execute<S: Sink>(
             dns.late + dns.duplicates
         );
         eprintln!(
-            "ptraudit: DNS: congestion window {} at the end, halved {} times after losses",
-            dns.window, dns.window_decreases
+            "ptraudit: DNS: congestion window {} at the end, halved {} times after losses; {} datagrams sent as {} messages",
+            dns.window, dns.window_decreases, dns.sent, dns.send_messages
         );
     }
     Ok(stats)

@@ -131,6 +131,13 @@ impl ClientBuilder {
         self
     }
 
+    /// Pads queries to a multiple of `block` bytes with the EDNS(0) Padding option
+    /// (default 128, RFC 8467; 0: no padding). See [`Config::padding_block`].
+    pub fn padding(mut self, block: u16) -> Self {
+        self.config.padding_block = block;
+        self
+    }
+
     /// Fixes the ID/port generator's seed. For reproducible tests only.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
@@ -158,7 +165,10 @@ impl ClientBuilder {
         #[cfg(target_os = "linux")]
         let recv_slot = usize::from(core.config().edns_payload.unwrap_or(512)).max(4096);
         #[cfg(target_os = "linux")]
-        let sockets_len = sockets.len();
+        let send_batches = sockets
+            .iter()
+            .map(|s| crate::batch::SendBatch::new(std::os::fd::AsRawFd::as_raw_fd(s)))
+            .collect();
         let driver = Driver {
             tcp_timeout: core.config().tcp_timeout,
             core,
@@ -173,7 +183,8 @@ impl ClientBuilder {
             #[cfg(target_os = "linux")]
             recv_batch: crate::batch::RecvBatch::new(recv_slot),
             #[cfg(target_os = "linux")]
-            send_batches: (0..sockets_len).map(|_| Default::default()).collect(),
+            send_batches,
+            messages: 0,
             batched: self.batched_io && cfg!(target_os = "linux"),
             recv_buf: vec![0u8; 65535],
             send_buf: Vec::with_capacity(512),
@@ -345,6 +356,8 @@ struct Driver {
     /// Datagrams the core handed out, per socket, waiting for sendmmsg.
     #[cfg(target_os = "linux")]
     send_batches: Vec<crate::batch::SendBatch>,
+    /// Messages handed to the kernel by the per-datagram path.
+    messages: u64,
 }
 
 impl Driver {
@@ -386,6 +399,16 @@ impl Driver {
         Poll::Pending
     }
 
+    fn stats(&self) -> Stats {
+        let mut stats = self.core.stats();
+        stats.send_messages = self.messages;
+        #[cfg(target_os = "linux")]
+        for b in &self.send_batches {
+            stats.send_messages += b.counts().0;
+        }
+        stats
+    }
+
     fn poll_commands(&mut self, cx: &mut Context<'_>) -> bool {
         let mut progress = false;
         for _ in 0..BATCH {
@@ -409,7 +432,7 @@ impl Driver {
                     progress = true;
                 }
                 Poll::Ready(Some(Command::Stats(tx))) => {
-                    let _ = tx.send(self.core.stats());
+                    let _ = tx.send(self.stats());
                     progress = true;
                 }
                 Poll::Ready(Some(Command::ResolverStats(tx))) => {
@@ -467,7 +490,10 @@ impl Driver {
                 },
             };
             match self.sockets[transmit.socket].poll_send_to(cx, &self.send_buf, transmit.dest) {
-                Poll::Ready(Ok(_)) => progress = true,
+                Poll::Ready(Ok(_)) => {
+                    self.messages += 1;
+                    progress = true;
+                }
                 // Transient send errors (ENOBUFS, EPERM from a firewall, ...) are counted;
                 // the attempt's timer is running, so the query is retried anyway.
                 Poll::Ready(Err(_)) => {
@@ -554,8 +580,9 @@ impl Driver {
                 match socket.poll_send_ready(cx) {
                     Poll::Ready(Ok(())) => {}
                     Poll::Ready(Err(_)) => {
-                        core.record_send_error();
-                        batch.skip();
+                        for _ in 0..batch.skip() {
+                            core.record_send_error();
+                        }
                         progress = true;
                         continue;
                     }
@@ -566,10 +593,12 @@ impl Driver {
                     Ok(_) => progress = true,
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                     // Transient send errors (ENOBUFS, EPERM from a firewall, ...) concern
-                    // the first datagram: counted and dropped; its timer retries it.
+                    // the first message: its datagrams are counted and dropped; their
+                    // timers retry them.
                     Err(_) => {
-                        core.record_send_error();
-                        batch.skip();
+                        for _ in 0..batch.skip() {
+                            core.record_send_error();
+                        }
                         progress = true;
                     }
                 }

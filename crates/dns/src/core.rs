@@ -8,11 +8,9 @@ use std::collections::{BinaryHeap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use hickory_proto::op::{
-    Edns, Header, HeaderCounts, MessageType, Metadata, OpCode, Query, ResponseCode,
-};
+use hickory_proto::op::{Header, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, Record, RecordType};
-use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, BinEncodable, BinEncoder};
+use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
@@ -57,6 +55,12 @@ pub struct Config {
     pub sockets: usize,
     /// EDNS(0) UDP payload size advertised in queries; `None` sends no OPT record.
     pub edns_payload: Option<u16>,
+    /// Pad queries with EDNS(0) Padding (RFC 7830) to a multiple of this many bytes
+    /// (RFC 8467's block strategy; 0: no padding; needs `edns_payload`). Queries of one
+    /// size are what the I/O layer can hand the kernel as one segmented message, so the
+    /// default of 128 makes nearly every query the same size and sending cheap; the
+    /// answers are not padded (servers pad only over encrypted transports).
+    pub padding_block: u16,
     /// Set RD (recursion desired); needed when talking to a recursive resolver.
     pub recursion_desired: bool,
     /// Retry SERVFAIL and REFUSED on the next attempt (another resolver when there are
@@ -91,6 +95,7 @@ impl Config {
             attempts: 3,
             sockets: 8,
             edns_payload: Some(1232),
+            padding_block: 128,
             recursion_desired: true,
             retry_servfail: true,
             tcp_timeout: Duration::from_secs(5),
@@ -127,6 +132,12 @@ impl Config {
         if self.timeout.is_zero() {
             return Err(Error::Config("timeout must be greater than zero".into()));
         }
+        if self.padding_block > 512 {
+            return Err(Error::Config(format!(
+                "padding block must be at most 512 bytes, got {}",
+                self.padding_block
+            )));
+        }
         if let Some(p) = self.edns_payload
             && p < 512
         {
@@ -149,6 +160,9 @@ pub struct Stats {
     pub completed: u64,
     /// UDP datagrams handed out for sending (first attempts and retries).
     pub sent: u64,
+    /// Messages the I/O layer handed the kernel for those datagrams: fewer than `sent`
+    /// when segmentation offload sends a run of same-sized queries as one.
+    pub send_messages: u64,
     /// UDP sends the I/O layer reported as failed (the query then times out and retries).
     pub send_errors: u64,
     /// UDP datagrams received.
@@ -271,6 +285,8 @@ const QUARANTINE_GAVE_UP: u32 = u32::MAX - 1;
 /// IDs in use (in flight or quarantined) per socket above which a socket counts as full:
 /// at 76% occupancy a random probe finds a free ID in about 4 tries.
 const MAX_PER_SOCKET: u32 = 50_000;
+/// Queries sent in a row on one socket (see `Core::pick_socket`).
+const SOCKET_RUN: u32 = 64;
 
 /// Round-trip time estimate of one resolver (RFC 6298 section 2).
 #[derive(Debug, Default, Clone, Copy)]
@@ -361,6 +377,8 @@ pub struct Core {
     /// Attempts sent before this instant belong to a loss already answered by a halving.
     window_epoch: Option<Instant>,
     rng: StdRng,
+    /// The socket of the current run and the queries left in it, per family (v4, v6).
+    socket_run: [(usize, u32); 2],
     stats: Stats,
 }
 
@@ -435,6 +453,7 @@ impl Core {
             min_rtt: None,
             window_limited: false,
             rng,
+            socket_run: [(0, 0); 2],
             stats: Stats::default(),
         })
     }
@@ -556,6 +575,7 @@ impl Core {
             &lookup.query,
             self.config.recursion_desired,
             self.config.edns_payload,
+            self.config.padding_block,
         );
         self.timers.push(Reverse((now + timeout, slot, generation)));
         self.stats.sent += 1;
@@ -763,6 +783,7 @@ impl Core {
             &lookup.query,
             self.config.recursion_desired,
             self.config.edns_payload,
+            self.config.padding_block,
         );
         self.tcp_queue.push_back(TcpRequest {
             token: TcpToken {
@@ -1004,11 +1025,23 @@ impl Core {
         if range.is_empty() {
             return None;
         }
+        // A random socket for a run of queries, not one per query: the I/O layer sends
+        // what one socket has queued in one system call (and, with segmentation offload,
+        // same-sized queries as one message), so runs make its batches large. Each run's
+        // socket is still drawn at random; the query ID stays random per query.
+        let family = usize::from(range.start != self.v4_sockets.start || self.v4_sockets.is_empty());
+        let (socket, left) = self.socket_run[family];
+        if left > 0 && range.contains(&socket) && self.ids_in_use[socket] < MAX_PER_SOCKET {
+            self.socket_run[family].1 -= 1;
+            return Some(socket);
+        }
         let start = self.rng.random_range(range.clone());
         let len = range.len();
-        (0..len)
+        let socket = (0..len)
             .map(|i| range.start + (start - range.start + i) % len)
-            .find(|&s| self.ids_in_use[s] < MAX_PER_SOCKET)
+            .find(|&s| self.ids_in_use[s] < MAX_PER_SOCKET)?;
+        self.socket_run[family] = (socket, SOCKET_RUN - 1);
+        Some(socket)
     }
 
     fn allocate_id(&mut self, socket: usize, slot: u32) -> u16 {
@@ -1081,28 +1114,44 @@ pub(crate) fn encode_query(
     query: &Query,
     recursion_desired: bool,
     edns_payload: Option<u16>,
+    padding_block: u16,
 ) {
+    // Written by hand (RFC 1035 §4.1, RFC 6891 §6.1.2, RFC 7830): a fixed header, the
+    // name's labels as they are (no compression in a one-question message) and a fixed
+    // OPT record; hickory's encoder would build an Edns map and a compression table per
+    // query.
     buf.clear();
-    let mut metadata = Metadata::new(id, MessageType::Query, OpCode::Query);
-    metadata.recursion_desired = recursion_desired;
-    let header = Header {
-        metadata,
-        counts: HeaderCounts {
-            queries: 1,
-            answers: 0,
-            authorities: 0,
-            additionals: u16::from(edns_payload.is_some()),
-        },
-    };
-    let mut encoder = BinEncoder::new(buf);
-    // Encoding a header, a valid name and an OPT record into a Vec cannot fail.
-    header.emit(&mut encoder).expect("header encodes");
-    query.emit(&mut encoder).expect("question encodes");
-    if let Some(payload) = edns_payload {
-        let mut edns = Edns::new();
-        edns.set_max_payload(payload);
-        edns.emit(&mut encoder).expect("OPT encodes");
+    buf.extend_from_slice(&id.to_be_bytes());
+    buf.extend_from_slice(&[u8::from(recursion_desired), 0, 0, 1, 0, 0, 0, 0, 0]);
+    buf.push(u8::from(edns_payload.is_some()));
+    for label in query.name().iter() {
+        // A Name's labels are 1..=63 bytes, its length at most 255 bytes.
+        buf.push(label.len() as u8);
+        buf.extend_from_slice(label);
     }
+    buf.push(0);
+    buf.extend_from_slice(&u16::from(query.query_type()).to_be_bytes());
+    buf.extend_from_slice(&u16::from(query.query_class()).to_be_bytes());
+    let Some(payload) = edns_payload else {
+        return;
+    };
+    // Root owner, TYPE OPT, CLASS = payload size, TTL = extended RCODE 0, version 0, no
+    // flags.
+    buf.extend_from_slice(&[0, 0, 41]);
+    buf.extend_from_slice(&payload.to_be_bytes());
+    buf.extend_from_slice(&[0, 0, 0, 0]);
+    if padding_block == 0 {
+        buf.extend_from_slice(&[0, 0]);
+        return;
+    }
+    // The Padding option (code 12) brings the message to a multiple of the block:
+    // RDLENGTH (2) and the option's code and length (4) come before the zeros.
+    let block = usize::from(padding_block);
+    let pad = (block - (buf.len() + 6) % block) % block;
+    buf.extend_from_slice(&((4 + pad) as u16).to_be_bytes());
+    buf.extend_from_slice(&[0, 12]);
+    buf.extend_from_slice(&(pad as u16).to_be_bytes());
+    buf.resize(buf.len() + pad, 0);
 }
 
 #[cfg(test)]

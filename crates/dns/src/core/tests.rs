@@ -81,6 +81,63 @@ fn query_is_well_formed_with_edns_and_rd() {
 }
 
 #[test]
+fn queries_are_padded_to_the_block_and_otherwise_identical() {
+    // Names of every length from 1 to 63 characters in one label: without padding the
+    // queries have as many sizes, with it one (RFC 8467 block of 128).
+    let mut sizes = std::collections::BTreeSet::new();
+    for len in 1..=63 {
+        let q = format!("{}.test.", "a".repeat(len));
+        let mut padded = core(&[R1], 1);
+        padded.submit(name(&q), RecordType::A, 1);
+        let p = transmit(&mut padded, Instant::now()).unwrap();
+        let mut config = padded.config().clone();
+        config.padding_block = 0;
+        let mut plain = Core::with_seed(config, 7).unwrap();
+        plain.submit(name(&q), RecordType::A, 1);
+        let u = transmit(&mut plain, Instant::now()).unwrap();
+        assert_eq!(p.bytes.len() % 128, 0, "{len}: {} bytes", p.bytes.len());
+        assert!(p.bytes.len() >= u.bytes.len() + 4, "{len}");
+        sizes.insert(p.bytes.len());
+        // The same question and EDNS payload; the padding is an option of zeros, code 12.
+        assert_eq!(p.query.queries, u.query.queries);
+        assert_eq!(p.query.queries[0].name(), &name(&q));
+        assert_eq!(p.query.queries[0].query_type(), RecordType::A);
+        let (pe, ue) = (p.query.edns.unwrap(), u.query.edns.unwrap());
+        assert_eq!(pe.max_payload(), ue.max_payload());
+        assert_eq!(ue.options().as_ref().len(), 0);
+        // The last option of the padded query: code 12, its length, zeros to the end.
+        let pad = p.bytes.len() - u.bytes.len() - 4;
+        let tail = &p.bytes[u.bytes.len()..];
+        assert_eq!(&tail[..2], &[0, 12]);
+        assert_eq!(usize::from(u16::from_be_bytes([tail[2], tail[3]])), pad);
+        assert!(tail[4..].iter().all(|b| *b == 0));
+        // And the rest is byte for byte the unpadded query, but for RDLENGTH.
+        let rdlen = u.bytes.len() - 2;
+        assert_eq!(p.bytes[..rdlen], u.bytes[..rdlen]);
+        assert_eq!(
+            usize::from(u16::from_be_bytes([p.bytes[rdlen], p.bytes[rdlen + 1]])),
+            4 + pad
+        );
+    }
+    assert_eq!(sizes.len(), 1, "{sizes:?}");
+}
+
+#[test]
+fn queries_without_edns_carry_no_opt_and_no_padding() {
+    let mut config = core(&[R1], 1).config().clone();
+    config.edns_payload = None;
+    config.recursion_desired = false;
+    let mut c = Core::with_seed(config, 7).unwrap();
+    c.submit(name(Q), RecordType::PTR, 1);
+    let s = transmit(&mut c, Instant::now()).unwrap();
+    assert!(s.query.edns.is_none());
+    assert!(!s.query.metadata.recursion_desired);
+    assert_eq!(s.query.queries[0].name(), &name(Q));
+    // Header, the name (24 bytes encoded), type and class: nothing else.
+    assert_eq!(s.bytes.len(), 12 + Q.len() + 1 + 4);
+}
+
+#[test]
 fn answer_completes_with_rtt_resolver_and_records() {
     let t0 = Instant::now();
     let mut c = core(&[R1], 2);
@@ -611,7 +668,7 @@ fn hostile_replies_are_counted_and_the_real_reply_still_completes() {
     let s = transmit(&mut c, t0).unwrap();
     let good = reply(&s, ResponseCode::NoError, vec![ptr(Q, "a.test.")]);
     // Header (ID, QR|RD, RA, counts) + the question exactly as asked.
-    let qlen = s.bytes.len() - 11 - 12; // the query ends with an 11-byte OPT record
+    let qlen = Q.len() + 1 + 4; // the name (a length byte per label, the root), type, class
     let question = &s.bytes[12..12 + qlen];
     let head = |an: u16| {
         let mut h = good[..4].to_vec();
