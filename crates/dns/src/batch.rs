@@ -237,7 +237,10 @@ impl SendBatch {
             for k in i..i + n {
                 let e = self.entries[k];
                 let iov = &mut iovs[k - self.head];
-                iov.iov_base = self.data[e.start..e.start + e.len].as_ptr().cast_mut().cast();
+                iov.iov_base = self.data[e.start..e.start + e.len]
+                    .as_ptr()
+                    .cast_mut()
+                    .cast();
                 iov.iov_len = e.len;
             }
             let hdr = &mut msgs[count].msg_hdr;
@@ -494,7 +497,10 @@ mod tests {
         assert!(messages <= 12, "{messages} messages");
         for (rx, want) in [&rx1, &rx2].into_iter().zip(want) {
             let got = drain(rx, want.len());
-            assert!(got.iter().all(|(from, _)| *from == tx.local_addr().unwrap()));
+            assert!(
+                got.iter()
+                    .all(|(from, _)| *from == tx.local_addr().unwrap())
+            );
             let mut got: Vec<Vec<u8>> = got.into_iter().map(|(_, d)| d).collect();
             let mut want = want;
             got.sort();

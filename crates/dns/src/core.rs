@@ -354,7 +354,7 @@ pub struct Core {
     slots: Vec<Option<Lookup>>,
     free_slots: Vec<u32>,
     generations: Vec<u32>,
-    timers: BinaryHeap<Reverse<(Instant, u32, u32)>>,
+    timers: Timers,
     quarantine: VecDeque<(Instant, u16, u16)>,
     /// Lookups waiting to be sent, with the generation they were queued at (a lookup
     /// answered meanwhile by a late reply leaves a stale entry that is skipped).
@@ -439,7 +439,7 @@ impl Core {
             slots: Vec::new(),
             free_slots: Vec::new(),
             generations: Vec::new(),
-            timers: BinaryHeap::new(),
+            timers: Timers::default(),
             quarantine: VecDeque::new(),
             send_queue: VecDeque::new(),
             tcp_queue: VecDeque::new(),
@@ -577,7 +577,7 @@ impl Core {
             self.config.edns_payload,
             self.config.padding_block,
         );
-        self.timers.push(Reverse((now + timeout, slot, generation)));
+        self.timers.push(now, timeout, slot, generation);
         self.stats.sent += 1;
         self.per_resolver[resolver as usize].sent += 1;
         Some(Transmit { socket, dest })
@@ -600,7 +600,7 @@ impl Core {
 
     /// When [`Core::handle_timeout`] should next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let timer = self.timers.peek().map(|Reverse((at, _, _))| *at);
+        let timer = self.timers.peek().map(|(at, _, _)| at);
         let quarantine = self.quarantine.front().map(|(at, _, _)| *at);
         match (timer, quarantine) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -611,11 +611,7 @@ impl Core {
     /// Fires every timer due at `now`: retries or gives up timed-out attempts, and frees
     /// quarantined IDs.
     pub fn handle_timeout(&mut self, now: Instant) {
-        while let Some(&Reverse((at, slot, generation))) = self.timers.peek() {
-            if at > now {
-                break;
-            }
-            self.timers.pop();
+        while let Some((slot, generation)) = self.timers.pop_due(now) {
             if self.generations[slot as usize] != generation {
                 continue; // answered or rescheduled since: a cancelled timer
             }
@@ -795,7 +791,7 @@ impl Core {
             message,
         });
         self.timers
-            .push(Reverse((now + self.config.tcp_timeout, slot, generation)));
+            .push(now, self.config.tcp_timeout, slot, generation);
     }
 
     fn accept(
@@ -1029,7 +1025,8 @@ impl Core {
         // what one socket has queued in one system call (and, with segmentation offload,
         // same-sized queries as one message), so runs make its batches large. Each run's
         // socket is still drawn at random; the query ID stays random per query.
-        let family = usize::from(range.start != self.v4_sockets.start || self.v4_sockets.is_empty());
+        let family =
+            usize::from(range.start != self.v4_sockets.start || self.v4_sockets.is_empty());
         let (socket, left) = self.socket_run[family];
         if left > 0 && range.contains(&socket) && self.ids_in_use[socket] < MAX_PER_SOCKET {
             self.socket_run[family].1 -= 1;
@@ -1056,6 +1053,79 @@ impl Core {
                 return id;
             }
         }
+    }
+}
+
+/// Attempt deadlines `(at, slot, generation)`, cancelled lazily (a stale generation is
+/// skipped when it comes due). A deadline is `now` plus a timeout, and timeouts take few
+/// values (the adaptive floor, the first-attempt timeout, their doublings, TCP's), so
+/// each value gets a FIFO lane whose deadlines come in order: O(1) each way. Timeouts
+/// beyond [`LANES`] distinct values (an adaptive timeout above its floor varies with every
+/// sample) go to a heap.
+#[derive(Debug, Default)]
+struct Timers {
+    lanes: Vec<(Duration, VecDeque<(Instant, u32, u32)>)>,
+    heap: BinaryHeap<Reverse<(Instant, u32, u32)>>,
+}
+
+/// FIFO lanes of [`Timers`].
+const LANES: usize = 8;
+
+impl Timers {
+    fn push(&mut self, now: Instant, timeout: Duration, slot: u32, generation: u32) {
+        let timer = (now + timeout, slot, generation);
+        let lane = match self.lanes.iter().position(|(d, _)| *d == timeout) {
+            Some(i) => Some(i),
+            None if self.lanes.len() < LANES => {
+                self.lanes.push((timeout, VecDeque::new()));
+                Some(self.lanes.len() - 1)
+            }
+            // An idle lane takes the new value.
+            None => self
+                .lanes
+                .iter()
+                .position(|(_, q)| q.is_empty())
+                .inspect(|&i| {
+                    self.lanes[i].0 = timeout;
+                }),
+        };
+        match lane {
+            Some(i) if self.lanes[i].1.back().is_none_or(|last| last.0 <= timer.0) => {
+                self.lanes[i].1.push_back(timer);
+            }
+            _ => self.heap.push(Reverse(timer)),
+        }
+    }
+
+    /// The earliest timer, and the lane it is at the front of (`None`: the heap).
+    fn earliest(&self) -> Option<((Instant, u32, u32), Option<usize>)> {
+        let mut best = self.heap.peek().map(|Reverse(t)| (*t, None));
+        for (i, (_, q)) in self.lanes.iter().enumerate() {
+            if let Some(t) = q.front()
+                && best.is_none_or(|(b, _)| t.0 < b.0)
+            {
+                best = Some((*t, Some(i)));
+            }
+        }
+        best
+    }
+
+    /// The earliest deadline's timer.
+    fn peek(&self) -> Option<(Instant, u32, u32)> {
+        self.earliest().map(|(t, _)| t)
+    }
+
+    /// Removes and returns the earliest timer if it is due at `now`.
+    fn pop_due(&mut self, now: Instant) -> Option<(u32, u32)> {
+        let ((at, slot, generation), lane) = self.earliest()?;
+        if at > now {
+            return None;
+        }
+        match lane {
+            Some(i) => self.lanes[i].1.pop_front(),
+            None => self.heap.pop().map(|Reverse(t)| t),
+        };
+        Some((slot, generation))
     }
 }
 

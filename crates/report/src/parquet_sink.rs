@@ -17,7 +17,7 @@ use parquet::schema::types::ColumnPath;
 use ptraudit_scan::{Row, Sink, SinkError};
 
 use crate::schema::arrow_schema;
-use crate::text::push_ip;
+use crate::text::{push_ip, push_socket};
 
 /// Rows per Arrow batch handed to the writer.
 const BATCH_ROWS: usize = 8192;
@@ -96,8 +96,14 @@ impl Builders {
         self.fcrdns_reason.append_option(r.fcrdns_reason.as_deref());
         self.generic.append_option(r.generic);
         list(&mut self.generic_reasons, &r.generic_reasons);
-        self.resolver
-            .append_option(r.resolver.map(|a| a.to_string()));
+        match r.resolver {
+            Some(a) => {
+                s.clear();
+                push_socket(s, a);
+                self.resolver.append_value(&*s);
+            }
+            None => self.resolver.append_null(),
+        }
         self.attempts.append_value(r.attempts);
         self.rtt_ms.append_option(r.rtt_ms);
         let ms = r

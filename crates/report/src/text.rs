@@ -124,7 +124,7 @@ pub(crate) fn push_ip(b: &mut String, ip: IpAddr) {
     }
 }
 
-fn push_socket(b: &mut String, a: SocketAddr) {
+pub(crate) fn push_socket(b: &mut String, a: SocketAddr) {
     match a {
         SocketAddr::V4(v4) => {
             push_ip(b, IpAddr::V4(*v4.ip()));

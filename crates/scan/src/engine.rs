@@ -168,6 +168,8 @@ struct Job {
     chain: Vec<Name>,
     ptr: Option<Outcome>,
     names: Vec<Name>,
+    /// `names` as text (lowercase, no trailing dot): cache keys and the row's `ptr_all`.
+    texts: Vec<String>,
     /// One slot per (name, record type), in name order.
     forward: Vec<Option<Arc<Forward>>>,
     waiting: usize,
@@ -187,7 +189,7 @@ struct Run<'a, S: Sink> {
     free_jobs: Vec<u32>,
     pending: Vec<Option<PendingForward>>,
     free_pending: Vec<u32>,
-    pending_by_key: HashMap<Key, u32>,
+    pending_by_key: HashMap<Key, u32, ahash::RandomState>,
     /// Queries ready to go once the window has room, started jobs first.
     queue: VecDeque<(Name, RecordType, u64)>,
     stats: ScanStats,
@@ -256,7 +258,7 @@ impl Scanner {
             free_jobs: Vec::new(),
             pending: Vec::new(),
             free_pending: Vec::new(),
-            pending_by_key: HashMap::new(),
+            pending_by_key: HashMap::default(),
             queue: VecDeque::new(),
             stats: ScanStats::default(),
         };
@@ -371,6 +373,7 @@ impl<S: Sink> Run<'_, S> {
             chain: Vec::new(),
             ptr: None,
             names: Vec::new(),
+            texts: Vec::new(),
             forward: Vec::new(),
             waiting: 0,
             attempts: 0,
@@ -407,11 +410,10 @@ impl<S: Sink> Run<'_, S> {
         };
         let status = outcome.status;
         if status == Status::Answer {
-            let mut seen = Vec::new();
             for n in outcome.ptr_names() {
                 let text = name_to_text(n);
-                if !seen.contains(&text) {
-                    seen.push(text);
+                if !job.texts.contains(&text) {
+                    job.texts.push(text);
                     job.names.push(n.clone());
                 }
             }
@@ -450,13 +452,15 @@ impl<S: Sink> Run<'_, S> {
     }
 
     fn start_forward(&mut self, id: u32) -> Result<(), ScanError> {
-        let job = self.jobs[id as usize].as_ref().expect("live job");
-        let rtypes = self.rtypes(job.ip);
-        let names = job.names.clone();
+        let ip = self.jobs[id as usize].as_ref().expect("live job").ip;
+        let rtypes = self.rtypes(ip);
+        let job = self.jobs[id as usize].as_mut().expect("live job");
+        // Taken out for the loop (which borrows self) and put back after it.
+        let names = std::mem::take(&mut job.names);
+        let texts = std::mem::take(&mut job.texts);
         let mut slots = vec![None; names.len() * rtypes.len()];
         let mut waiting = 0;
-        for (i, name) in names.iter().enumerate() {
-            let text = name_to_text(name);
+        for (i, (name, text)) in names.iter().zip(&texts).enumerate() {
             for (k, &rtype) in rtypes.iter().enumerate() {
                 let slot = i * rtypes.len() + k;
                 let key: Key = (text.clone(), u16::from(rtype));
@@ -493,6 +497,8 @@ impl<S: Sink> Run<'_, S> {
             }
         }
         let job = self.jobs[id as usize].as_mut().expect("live job");
+        job.names = names;
+        job.texts = texts;
         job.forward = slots;
         job.waiting = waiting;
         if waiting == 0 {
@@ -605,7 +611,7 @@ impl<S: Sink> Run<'_, S> {
         let job = self.jobs[id as usize].take().expect("live job");
         self.free_jobs.push(id);
         let config = &self.scanner.config;
-        let ptr_all: Vec<String> = job.names.iter().map(name_to_text).collect();
+        let ptr_all = job.texts;
         let ptr = chosen.and_then(|i| ptr_all.get(i).cloned());
         let mut forward_addrs: Vec<IpAddr> = job
             .forward

@@ -1044,3 +1044,44 @@ fn a_burst_of_timeouts_halves_the_window_once() {
     }
     assert_eq!(c.stats().window, 16);
 }
+
+#[test]
+fn timers_come_due_in_deadline_order_whatever_the_push_order() {
+    let t0 = Instant::now();
+    let ms = |m: u64| Duration::from_millis(m);
+    let mut t = Timers::default();
+    // (pushed at, timeout): more distinct timeouts than lanes, pushes out of order
+    // within a lane, ties.
+    let pushes: Vec<(u64, u64)> = (0..60u64)
+        .map(|i| {
+            (
+                (i * 7) % 23,
+                [100, 1500, 200, 100, 3, 5, 7, 9, 11, 13, 400][(i % 11) as usize] + i % 3,
+            )
+        })
+        .collect();
+    for (i, &(at, d)) in pushes.iter().enumerate() {
+        t.push(t0 + ms(at), ms(d), i as u32, 0);
+    }
+    assert!(
+        !t.heap.is_empty() && !t.lanes.is_empty(),
+        "both paths are exercised"
+    );
+    let first = pushes.iter().map(|(a, d)| a + d).min().unwrap();
+    assert_eq!(t.peek().map(|p| p.0), Some(t0 + ms(first)));
+    assert_eq!(
+        t.pop_due(t0 + ms(first - 1)),
+        None,
+        "nothing is due before the earliest"
+    );
+    let mut popped = Vec::new();
+    while let Some((at, ..)) = t.peek() {
+        let (slot, _) = t.pop_due(at).unwrap();
+        let (a, d) = pushes[slot as usize];
+        popped.push(a + d);
+    }
+    let mut sorted: Vec<u64> = pushes.iter().map(|(a, d)| a + d).collect();
+    sorted.sort();
+    assert_eq!(popped, sorted, "each timer once, in deadline order");
+    assert!(t.pop_due(t0 + ms(100_000)).is_none());
+}
