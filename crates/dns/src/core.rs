@@ -379,6 +379,8 @@ pub struct Core {
     rng: StdRng,
     /// The socket of the current run and the queries left in it, per family (v4, v6).
     socket_run: [(usize, u32); 2],
+    /// Emptied attempt lists of finished lookups, for new ones.
+    spare_live: Vec<Vec<Attempt>>,
     stats: Stats,
 }
 
@@ -454,6 +456,7 @@ impl Core {
             window_limited: false,
             rng,
             socket_run: [(0, 0); 2],
+            spare_live: Vec::new(),
             stats: Stats::default(),
         })
     }
@@ -499,7 +502,7 @@ impl Core {
             tag,
             query: Query::query(name, record_type),
             attempts: 0,
-            live: Vec::new(),
+            live: self.spare_live.pop().unwrap_or_default(),
             last_resolver: None,
             phase: Phase::Queued,
         };
@@ -691,7 +694,7 @@ impl Core {
             self.stats.dropped_wrong_source += 1;
             return;
         }
-        let reply = match decode_reply(data) {
+        let reply = match decode_reply(data, &lookup.query) {
             Ok(reply) => reply,
             Err(Reject::Malformed) => {
                 self.stats.dropped_malformed += 1;
@@ -702,10 +705,6 @@ impl Core {
                 return;
             }
         };
-        if !same_question(&reply.question, &lookup.query) {
-            self.stats.dropped_wrong_question += 1;
-            return;
-        }
         self.stats.matched += 1;
         let rtt = now.saturating_duration_since(attempt.sent_at);
         // Every attempt has its own ID, so a reply times exactly one send (no ambiguity
@@ -746,7 +745,7 @@ impl Core {
         };
         let accepted = data.len() >= 12
             && u16::from_be_bytes([data[0], data[1]]) == token.id
-            && matches!(decode_reply(data), Ok(ref r) if same_question(&r.question, &lookup.query) && !r.truncated);
+            && matches!(decode_reply(data, &lookup.query), Ok(ref r) if !r.truncated);
         if !accepted {
             // A TCP reply that does not answer our query is a failed exchange.
             self.stats.tcp_failures += 1;
@@ -754,7 +753,9 @@ impl Core {
             self.retry_or_finish(now, token.slot, None);
             return;
         }
-        let reply = decode_reply(data).ok().expect("checked above");
+        let reply = decode_reply(data, &lookup.query)
+            .ok()
+            .expect("checked above");
         let rtt = now.saturating_duration_since(started);
         self.accept(now, token.slot, resolver, rtt, reply, true);
     }
@@ -867,8 +868,11 @@ impl Core {
         self.leave_udp(slot);
         self.release_ids(slot, mark, now);
         self.bump_generation(slot);
-        let lookup = self.slots[slot as usize].take().expect("live lookup");
+        let mut lookup = self.slots[slot as usize].take().expect("live lookup");
         self.free_slots.push(slot);
+        // Reused by the next lookup: one allocation less per query.
+        lookup.live.clear();
+        self.spare_live.push(lookup.live);
         self.in_flight -= 1;
         self.stats.completed += 1;
         self.completions.push_back(Completion {
@@ -1136,15 +1140,16 @@ enum Reject {
 }
 
 struct Reply {
-    question: Query,
     truncated: bool,
     rcode: ResponseCode,
     answers: Vec<Record>,
 }
 
-/// Decodes only what the client needs: header, the one question, the answer section.
-/// Counts from the wire size nothing before the bytes behind them have been read.
-fn decode_reply(data: &[u8]) -> Result<Reply, Reject> {
+/// Decodes only what the client needs: header, the one question (which must be `asked`),
+/// the answer section. Counts from the wire size nothing before the bytes behind them have
+/// been read. A question that differs is [`Reject::WrongQuestion`] unless the message is
+/// also malformed.
+fn decode_reply(data: &[u8], asked: &Query) -> Result<Reply, Reject> {
     let mut decoder = BinDecoder::new(data);
     let header = Header::read(&mut decoder).map_err(|_| Reject::Malformed)?;
     if header.metadata.message_type != MessageType::Response
@@ -1155,19 +1160,59 @@ fn decode_reply(data: &[u8]) -> Result<Reply, Reject> {
     if header.counts.queries != 1 {
         return Err(Reject::WrongQuestion);
     }
-    let question = Query::read(&mut decoder).map_err(|_| Reject::Malformed)?;
+    let same = match question_end(data, asked) {
+        // The usual case, checked on the wire: no name to decode and compare.
+        Some(end) => {
+            decoder
+                .read_slice(end - decoder.index())
+                .map_err(|_| Reject::Malformed)?;
+            true
+        }
+        None => {
+            let question = Query::read(&mut decoder).map_err(|_| Reject::Malformed)?;
+            same_question(&question, asked)
+        }
+    };
     let mut answers = Vec::with_capacity(usize::from(header.counts.answers).min(16));
     if !header.metadata.truncation {
         for _ in 0..header.counts.answers {
             answers.push(Record::read(&mut decoder).map_err(|_| Reject::Malformed)?);
         }
     }
+    if !same {
+        return Err(Reject::WrongQuestion);
+    }
     Ok(Reply {
-        question,
         truncated: header.metadata.truncation,
         rcode: header.metadata.response_code,
         answers,
     })
+}
+
+/// Where the question section ends, if it holds `asked` written out label by label (as
+/// servers echo it; ASCII case ignored, RFC 4343) with class IN. `None` for anything
+/// else, compression pointers included: [`Query::read`] then decides.
+fn question_end(data: &[u8], asked: &Query) -> Option<usize> {
+    let mut pos = 12;
+    for label in asked.name().iter() {
+        let len = usize::from(*data.get(pos)?);
+        if len != label.len() {
+            return None;
+        }
+        if !data
+            .get(pos + 1..pos + 1 + len)?
+            .eq_ignore_ascii_case(label)
+        {
+            return None;
+        }
+        pos += 1 + len;
+    }
+    if *data.get(pos)? != 0 {
+        return None;
+    }
+    let tail = data.get(pos + 1..pos + 5)?;
+    let wanted = u16::from(asked.query_type()).to_be_bytes();
+    (tail[..2] == wanted && tail[2..] == [0, 1]).then_some(pos + 5)
 }
 
 fn same_question(got: &Query, asked: &Query) -> bool {

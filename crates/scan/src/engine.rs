@@ -119,7 +119,9 @@ struct Forward {
     via_cname: bool,
 }
 
-type Key = (String, u16);
+/// (name, record type); the name shared (not copied) by the cache, its eviction order
+/// and the pending lookups.
+type Key = (Arc<str>, u16);
 
 /// Forward answers by (lowercase name, record type), shared across scans of one
 /// [`Scanner`]. Only definite answers are cached (a timeout is not a fact about the name).
@@ -461,9 +463,10 @@ impl<S: Sink> Run<'_, S> {
         let mut slots = vec![None; names.len() * rtypes.len()];
         let mut waiting = 0;
         for (i, (name, text)) in names.iter().zip(&texts).enumerate() {
+            let text: Arc<str> = Arc::from(text.as_str());
             for (k, &rtype) in rtypes.iter().enumerate() {
                 let slot = i * rtypes.len() + k;
-                let key: Key = (text.clone(), u16::from(rtype));
+                let key: Key = (Arc::clone(&text), u16::from(rtype));
                 if let Some(hit) = self.scanner.cache.get(&key) {
                     slots[slot] = Some(hit);
                     self.stats.cache_hits += 1;

@@ -1085,3 +1085,34 @@ fn timers_come_due_in_deadline_order_whatever_the_push_order() {
     assert_eq!(popped, sorted, "each timer once, in deadline order");
     assert!(t.pop_due(t0 + ms(100_000)).is_none());
 }
+
+#[test]
+fn a_question_of_another_class_or_a_longer_name_is_not_ours() {
+    let t0 = Instant::now();
+    let mut c = core(&[R1], 1);
+    c.submit(name(Q), RecordType::PTR, 1);
+    let s = transmit(&mut c, t0).unwrap();
+    let good = reply(&s, ResponseCode::NoError, vec![ptr(Q, "a.test.")]);
+    // Class CH instead of IN: the class is the last two bytes of the question.
+    let qend = 12 + Q.len() + 1 + 4;
+    let mut chaos = good.clone();
+    chaos[qend - 2..qend].copy_from_slice(&3u16.to_be_bytes());
+    c.handle_datagram(t0, s.socket, s.dest, &chaos);
+    // Our name as the prefix of a longer one (an extra label before the root).
+    let mut longer = s.query.clone();
+    longer.queries[0].set_name(name(&format!("{Q}x.")));
+    let longer = Sent {
+        query: longer,
+        ..s.clone_sent()
+    };
+    c.handle_datagram(
+        t0,
+        s.socket,
+        s.dest,
+        &reply(&longer, ResponseCode::NoError, vec![]),
+    );
+    assert!(c.poll_completion().is_none());
+    assert_eq!(c.stats().dropped_wrong_question, 2);
+    c.handle_datagram(t0, s.socket, s.dest, &good);
+    assert_eq!(c.poll_completion().unwrap().outcome.status, Status::Answer);
+}
