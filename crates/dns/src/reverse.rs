@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use hickory_proto::rr::Name;
+use hickory_proto::serialize::binary::BinDecodable;
 
 /// The reverse name of `ip` as text, lowercase, with the trailing dot:
 /// `203.0.113.7` -> `7.113.0.203.in-addr.arpa.`,
@@ -35,42 +36,36 @@ pub fn reverse_name_string(ip: IpAddr) -> String {
 
 /// The reverse name of `ip` as a fully qualified [`Name`].
 pub fn reverse_name(ip: IpAddr) -> Name {
-    // Built from raw labels: no text to format and parse again for every address.
-    // Labels of 1-7 ASCII characters, well under 255 bytes in all: this cannot fail.
+    // Written in wire form (length-prefixed labels) and read back: hickory's reader appends
+    // labels in place, where `Name::from_labels` collects and partitions vectors first —
+    // this runs once per scanned address. Labels of 1-7 characters, at most 73 bytes:
+    // the read cannot fail.
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let name = match ip {
+    let mut wire = [0u8; 80];
+    let mut n = 0;
+    let mut push = |bytes: &[u8]| {
+        wire[n..n + bytes.len()].copy_from_slice(bytes);
+        n += bytes.len();
+    };
+    match ip {
         IpAddr::V4(v4) => {
-            let mut digits = [[0u8; 3]; 4];
-            let mut lens = [0usize; 4];
-            for (i, o) in v4.octets().into_iter().rev().enumerate() {
-                let (d, n) = (&mut digits[i], &mut lens[i]);
-                if o >= 100 {
-                    d[*n] = b'0' + o / 100;
-                    *n += 1;
+            for o in v4.octets().into_iter().rev() {
+                match o {
+                    0..=9 => push(&[1, b'0' + o]),
+                    10..=99 => push(&[2, b'0' + o / 10, b'0' + o % 10]),
+                    _ => push(&[3, b'0' + o / 100, b'0' + o / 10 % 10, b'0' + o % 10]),
                 }
-                if o >= 10 {
-                    d[*n] = b'0' + o / 10 % 10;
-                    *n += 1;
-                }
-                d[*n] = b'0' + o % 10;
-                *n += 1;
             }
-            let labels = (0..4)
-                .map(|i| &digits[i][..lens[i]])
-                .chain([&b"in-addr"[..], b"arpa"]);
-            Name::from_labels(labels)
+            push(b"\x07in-addr\x04arpa\x00");
         }
         IpAddr::V6(v6) => {
-            let nibbles: Vec<[u8; 1]> = v6
-                .octets()
-                .iter()
-                .rev()
-                .flat_map(|b| [[HEX[usize::from(b & 0x0f)]], [HEX[usize::from(b >> 4)]]])
-                .collect();
-            Name::from_labels(nibbles.iter().map(|n| &n[..]).chain([&b"ip6"[..], b"arpa"]))
+            for b in v6.octets().into_iter().rev() {
+                push(&[1, HEX[usize::from(b & 0x0f)], 1, HEX[usize::from(b >> 4)]]);
+            }
+            push(b"\x03ip6\x04arpa\x00");
         }
-    };
-    name.expect("reverse names are always valid")
+    }
+    Name::from_bytes(&wire[..n]).expect("reverse names are always valid")
 }
 
 /// The address a complete reverse name stands for: the inverse of [`reverse_name`].
@@ -178,6 +173,7 @@ mod tests {
             // The hickory Name agrees with our text, and parses back the same way.
             let name = reverse_name(ip);
             prop_assert_eq!(name.to_ascii(), text.clone());
+            prop_assert!(name.is_fqdn());
             prop_assert_eq!(name.parse_arpa_name().unwrap().addr(), ip);
         }
 
@@ -187,7 +183,10 @@ mod tests {
             let text = reverse_name_string(ip);
             prop_assert_eq!(ip_from_reverse(&text), Some(ip));
             prop_assert_eq!(ip_from_reverse(&text.to_ascii_uppercase()), Some(ip));
-            prop_assert_eq!(reverse_name(ip).parse_arpa_name().unwrap().addr(), ip);
+            let name = reverse_name(ip);
+            prop_assert_eq!(name.to_ascii(), text);
+            prop_assert!(name.is_fqdn());
+            prop_assert_eq!(name.parse_arpa_name().unwrap().addr(), ip);
         }
     }
 }

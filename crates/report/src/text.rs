@@ -93,30 +93,46 @@ fn push_joined(b: &mut String, items: &[String]) {
 
 /// Decimal digits of `n`, without `fmt`.
 pub(crate) fn push_u64(b: &mut String, mut n: u64) {
+    if n < 10 {
+        b.push(char::from(b'0' + n as u8));
+        return;
+    }
     let mut digits = [0u8; 20];
     let mut i = digits.len();
-    loop {
+    while n > 0 {
         i -= 1;
         digits[i] = b'0' + (n % 10) as u8;
         n /= 10;
-        if n == 0 {
-            break;
-        }
     }
-    // Only ASCII digits were written.
-    b.push_str(std::str::from_utf8(&digits[i..]).unwrap_or_default());
+    // Pushed one by one: ASCII needs no UTF-8 check.
+    for &d in &digits[i..] {
+        b.push(char::from(d));
+    }
+}
+
+/// An octet in decimal.
+fn push_u8(b: &mut String, o: u8) {
+    if o >= 100 {
+        b.push(char::from(b'0' + o / 100));
+    }
+    if o >= 10 {
+        b.push(char::from(b'0' + o / 10 % 10));
+    }
+    b.push(char::from(b'0' + o % 10));
 }
 
 /// An address as `Display` writes it; IPv4 without `fmt` (IPv6 is rare in bulk output).
 pub(crate) fn push_ip(b: &mut String, ip: IpAddr) {
     match ip {
         IpAddr::V4(v4) => {
-            for (i, o) in v4.octets().into_iter().enumerate() {
-                if i > 0 {
-                    b.push('.');
-                }
-                push_u64(b, u64::from(o));
-            }
+            let [o1, o2, o3, o4] = v4.octets();
+            push_u8(b, o1);
+            b.push('.');
+            push_u8(b, o2);
+            b.push('.');
+            push_u8(b, o3);
+            b.push('.');
+            push_u8(b, o4);
         }
         IpAddr::V6(v6) => {
             let _ = write!(b, "{v6}");
@@ -252,6 +268,24 @@ mod tests {
             let mut b = String::new();
             push_u64(&mut b, n);
             assert_eq!(b, n.to_string());
+        }
+        for ip in [
+            "0.0.0.0",
+            "9.10.99.100",
+            "198.18.255.7",
+            "255.255.255.255",
+            "2001:db8::1",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            let mut b = String::new();
+            push_ip(&mut b, ip);
+            assert_eq!(b, ip.to_string());
+        }
+        for o in 0..=255u8 {
+            let ip = IpAddr::from([o, 255 - o, o / 3, o.wrapping_mul(7)]);
+            let mut b = String::new();
+            push_ip(&mut b, ip);
+            assert_eq!(b, ip.to_string());
         }
     }
 }
