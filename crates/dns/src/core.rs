@@ -1068,9 +1068,12 @@ impl Core {
 /// sample) go to a heap.
 #[derive(Debug, Default)]
 struct Timers {
-    lanes: Vec<(Duration, VecDeque<(Instant, u32, u32)>)>,
-    heap: BinaryHeap<Reverse<(Instant, u32, u32)>>,
+    lanes: Vec<(Duration, VecDeque<Timer>)>,
+    heap: BinaryHeap<Reverse<Timer>>,
 }
+
+/// A deadline, the slot it is for and the slot's generation when it was set.
+type Timer = (Instant, u32, u32);
 
 /// FIFO lanes of [`Timers`].
 const LANES: usize = 8;
@@ -1102,7 +1105,7 @@ impl Timers {
     }
 
     /// The earliest timer, and the lane it is at the front of (`None`: the heap).
-    fn earliest(&self) -> Option<((Instant, u32, u32), Option<usize>)> {
+    fn earliest(&self) -> Option<(Timer, Option<usize>)> {
         let mut best = self.heap.peek().map(|Reverse(t)| (*t, None));
         for (i, (_, q)) in self.lanes.iter().enumerate() {
             if let Some(t) = q.front()
@@ -1115,7 +1118,7 @@ impl Timers {
     }
 
     /// The earliest deadline's timer.
-    fn peek(&self) -> Option<(Instant, u32, u32)> {
+    fn peek(&self) -> Option<Timer> {
         self.earliest().map(|(t, _)| t)
     }
 
