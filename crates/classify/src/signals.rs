@@ -90,12 +90,13 @@ pub fn classify_with(rules: &Rules, ip: Option<IpAddr>, name: &str) -> Verdict {
         labels.len().saturating_sub(1).max(1)
     };
     let host = &labels[..host_len];
-    let host_text = host.join(".");
-    let runs = digit_runs(&host_text);
+    // The host labels are the front of the name: their text is a slice of it.
+    let host_text = &lower[..host.iter().map(|l| l.len() + 1).sum::<usize>() - 1];
+    let runs = digit_runs(host_text);
 
     let mut embedded = false;
     if let Some(ip) = ip {
-        embedded = embed_signals(ip, host, &host_text, &runs, &mut v);
+        embedded = embed_signals(ip, host, host_text, &runs, &mut v);
     } else if let Some(code) = ip_like(rules, &runs, host) {
         add(
             &mut v,
@@ -182,7 +183,7 @@ pub fn classify_with(rules: &Rules, ip: Option<IpAddr>, name: &str) -> Verdict {
             }
         }
     }
-    if !embedded && has_hex_id(&host_text) {
+    if !embedded && has_hex_id(host_text) {
         add(
             &mut v,
             "hex-id",

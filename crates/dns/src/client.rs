@@ -531,17 +531,27 @@ impl Driver {
                     Poll::Pending => break,
                 }
                 let fd = socket.as_raw_fd();
-                match socket.try_io(tokio::io::Interest::READABLE, || recv_batch.recv(fd)) {
-                    Ok(n) => {
-                        for k in 0..n {
-                            if let Some((from, data)) = recv_batch.get(k) {
-                                core.handle_datagram(now, i, from, data);
-                            }
-                        }
-                        progress = true;
+                let mut got = 0;
+                let result = socket.try_io(tokio::io::Interest::READABLE, || {
+                    got = recv_batch.recv(fd)?;
+                    if got < crate::batch::BATCH {
+                        // A short batch emptied the queue: say so, and tokio clears the
+                        // readiness now (a datagram that arrived meanwhile sets it again),
+                        // instead of a further call that would only return EAGAIN.
+                        return Err(std::io::ErrorKind::WouldBlock.into());
                     }
+                    Ok(())
+                });
+                for k in 0..got {
+                    if let Some((from, data)) = recv_batch.get(k) {
+                        core.handle_datagram(now, i, from, data);
+                    }
+                }
+                progress |= got > 0;
+                match result {
+                    Ok(()) => {}
                     // Readiness cleared: the next poll_recv_ready registers the waker.
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                     // ICMP errors and the like: nothing to match, the attempt times out.
                     Err(_) => {
                         progress = true;

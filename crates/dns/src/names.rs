@@ -18,28 +18,55 @@ pub fn name_to_text(name: &Name) -> String {
     if name.is_root() {
         return ".".to_string();
     }
-    let mut out = String::with_capacity(name.len());
+    // Bytes, not chars: this runs for every name of every answer.
+    let mut out = Vec::with_capacity(name.len());
     for (i, label) in name.iter().enumerate() {
         if i > 0 {
-            out.push('.');
+            out.push(b'.');
+        }
+        // The usual label needs neither case folding nor escapes: copied whole.
+        if label
+            .iter()
+            .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'/'))
+        {
+            out.extend_from_slice(label);
+            continue;
         }
         for &b in label {
-            let b = b.to_ascii_lowercase();
-            match b {
-                b'.' | b'\\' | b',' | b';' | b'"' => {
-                    out.push_str(&format!("\\{b:03}"));
-                }
-                0x21..=0x7e => out.push(char::from(b)),
-                _ => out.push_str(&format!("\\{b:03}")),
+            match b.to_ascii_lowercase() {
+                b @ (b'.' | b'\\' | b',' | b';' | b'"') => escape(&mut out, b),
+                b @ 0x21..=0x7e => out.push(b),
+                b => escape(&mut out, b),
             }
         }
     }
-    out
+    // Only printable ASCII was written.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// RFC 1035 `\DDD`.
+fn escape(out: &mut Vec<u8>, b: u8) {
+    out.extend_from_slice(&[b'\\', b'0' + b / 100, b'0' + b / 10 % 10, b'0' + b % 10]);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_byte_reads_as_the_reference_rendering() {
+        // The rendering of each byte, one per label, against a plain reference.
+        for b in 0..=255u8 {
+            let n = Name::from_labels([&[b][..], b"Ab-9_/x"]).unwrap();
+            let lower = b.to_ascii_lowercase();
+            let want = match lower {
+                b'.' | b'\\' | b',' | b';' | b'"' => format!("\\{lower:03}"),
+                0x21..=0x7e => char::from(lower).to_string(),
+                _ => format!("\\{lower:03}"),
+            };
+            assert_eq!(name_to_text(&n), format!("{want}.ab-9_/x"), "byte {b}");
+        }
+    }
 
     #[test]
     fn unsafe_bytes_are_escaped() {

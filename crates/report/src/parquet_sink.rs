@@ -12,7 +12,7 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::SchemaRef;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 use ptraudit_scan::{Row, Sink, SinkError};
 
@@ -163,7 +163,10 @@ impl<W: Write + Send> ParquetSink<W> {
         let mut props = WriterProperties::builder();
         for column in unique {
             let path = ColumnPath::new(column.split('.').map(String::from).collect());
-            props = props.set_column_dictionary_enabled(path, false);
+            props = props.set_column_dictionary_enabled(path.clone(), false);
+            if column.ends_with(".item") {
+                props = props.set_column_statistics_enabled(path, EnabledStatistics::None);
+            }
         }
         let props = props
             .set_compression(Compression::ZSTD(ZstdLevel::default()))

@@ -139,17 +139,21 @@ impl Summary {
 
 impl Sink for Summary {
     fn row(&mut self, r: &Row) -> Result<(), SinkError> {
-        let network = r
-            .prefix
-            .split('/')
-            .next()
-            .and_then(|a| a.parse().ok())
-            .unwrap_or(r.ip);
-        self.prefixes
-            .entry(r.prefix.clone())
-            .or_insert((network, Counts::default()))
-            .1
-            .add(r);
+        // Looked up by reference first: a new key (and its parsed network) only once per
+        // prefix, not per row.
+        if let Some((_, counts)) = self.prefixes.get_mut(&r.prefix) {
+            counts.add(r);
+        } else {
+            let network = r
+                .prefix
+                .split('/')
+                .next()
+                .and_then(|a| a.parse().ok())
+                .unwrap_or(r.ip);
+            let mut counts = Counts::default();
+            counts.add(r);
+            self.prefixes.insert(r.prefix.clone(), (network, counts));
+        }
         self.totals.add(r);
         Ok(())
     }

@@ -635,7 +635,12 @@ impl<S: Sink> Run<'_, S> {
         let row = Row {
             ip: job.ip,
             prefix: prefix_of(job.ip, config.prefix_v4, config.prefix_v6),
-            ptr_status: ptr_outcome.map_or_else(|| "TIMEOUT".into(), |o| o.status.to_string()),
+            ptr_status: match ptr_outcome.map(|o| o.status) {
+                None => "TIMEOUT".into(),
+                // Display adds the number only for other RCODEs; no fmt for the rest.
+                Some(s @ Status::Rcode(_)) => s.to_string(),
+                Some(s) => s.as_str().into(),
+            },
             ptr,
             ptr_all,
             cname_chain: job.chain.iter().map(name_to_text).collect(),
