@@ -810,6 +810,7 @@ impl Core {
             lookup.query.name(),
             lookup.query.query_type(),
             reply.answers,
+            reply.owners_asked,
         );
         let attempts = lookup.attempts;
         if !via_tcp {
@@ -1143,6 +1144,9 @@ enum Reject {
 }
 
 struct Reply {
+    /// Bit i: answer i's owner is written as a pointer to the question's name, so it is
+    /// the name asked (checked already) without comparing.
+    owners_asked: u64,
     truncated: bool,
     rcode: ResponseCode,
     answers: Vec<Record>,
@@ -1177,8 +1181,14 @@ fn decode_reply(data: &[u8], asked: &Query) -> Result<Reply, Reject> {
         }
     };
     let mut answers = Vec::with_capacity(usize::from(header.counts.answers).min(16));
+    let mut owners_asked = 0u64;
     if !header.metadata.truncation {
-        for _ in 0..header.counts.answers {
+        for i in 0..header.counts.answers {
+            let at = decoder.index();
+            // 0xC00C: a compression pointer to offset 12, where the question's name is.
+            if i < 64 && data.get(at..at + 2) == Some(&[0xC0, 0x0C][..]) {
+                owners_asked |= 1 << i;
+            }
             answers.push(Record::read(&mut decoder).map_err(|_| Reject::Malformed)?);
         }
     }
@@ -1186,6 +1196,7 @@ fn decode_reply(data: &[u8], asked: &Query) -> Result<Reply, Reject> {
         return Err(Reject::WrongQuestion);
     }
     Ok(Reply {
+        owners_asked,
         truncated: header.metadata.truncation,
         rcode: header.metadata.response_code,
         answers,

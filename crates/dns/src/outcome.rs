@@ -181,6 +181,7 @@ pub(crate) fn interpret(
     qname: &Name,
     qtype: RecordType,
     answers: Vec<Record>,
+    owners_asked: u64,
 ) -> (Status, Vec<Rec>) {
     let status = match rcode {
         ResponseCode::NoError => None,
@@ -191,11 +192,21 @@ pub(crate) fn interpret(
     };
     let mut records = Vec::new();
     let mut current = qname.clone();
+    // Whether `current` is still `qname`: then an owner flagged in `owners_asked` (bit i
+    // for answer i) is known to be it without comparing the names.
+    let mut at_qname = true;
+    let owned_by = |i: usize, r: &Record, current: &Name, at_qname: bool| {
+        (at_qname && i < 64 && owners_asked >> i & 1 == 1) || same_name(&r.name, current)
+    };
     // Walk the chain: records of the asked type at the current owner end it; a CNAME
     // moves it on. `Name` compares case-insensitively, as DNS does.
     for _ in 0..=MAX_CHAIN {
         let mut found = false;
-        for r in answers.iter().filter(|r| same_name(&r.name, &current)) {
+        for (_, r) in answers
+            .iter()
+            .enumerate()
+            .filter(|(i, r)| owned_by(*i, r, &current, at_qname))
+        {
             if r.record_type() == qtype
                 && let Some(value) = value_of(&r.data)
             {
@@ -210,8 +221,10 @@ pub(crate) fn interpret(
         if found {
             return (status.unwrap_or(Status::Answer), records);
         }
-        let next = answers.iter().find_map(|r| match &r.data {
-            RData::CNAME(target) if same_name(&r.name, &current) && qtype != RecordType::CNAME => {
+        let next = answers.iter().enumerate().find_map(|(i, r)| match &r.data {
+            RData::CNAME(target)
+                if qtype != RecordType::CNAME && owned_by(i, r, &current, at_qname) =>
+            {
                 Some((r.ttl, target.0.clone()))
             }
             _ => None,
@@ -231,6 +244,7 @@ pub(crate) fn interpret(
                     value: RecordValue::Cname(target.clone()),
                 });
                 current = target;
+                at_qname = false;
             }
             None => break,
         }
@@ -264,8 +278,13 @@ mod tests {
             Record::from_rdata(n("A.test."), 30, RData::CNAME(CNAME(n("x.test.")))),
             Record::from_rdata(n("other.test."), 30, RData::A(A::new(192, 0, 2, 66))),
         ];
-        let (status, recs) =
-            interpret(ResponseCode::NoError, &n("a.test."), RecordType::A, answers);
+        let (status, recs) = interpret(
+            ResponseCode::NoError,
+            &n("a.test."),
+            RecordType::A,
+            answers,
+            0,
+        );
         assert_eq!(status, Status::Answer);
         assert_eq!(recs.len(), 2);
         assert_eq!(recs[0].value, RecordValue::Cname(n("x.test.")));
@@ -291,6 +310,7 @@ mod tests {
                 &n("1.0.2.192.in-addr.arpa."),
                 RecordType::PTR,
                 answers,
+                0,
             )
             .1,
             ..Outcome::timeout(1)
@@ -310,6 +330,7 @@ mod tests {
             &n("a.test."),
             RecordType::PTR,
             answers,
+            0,
         );
         assert_eq!(status, Status::NoData);
         assert_eq!(recs.len(), 2);
@@ -327,6 +348,7 @@ mod tests {
             &n("a.test."),
             RecordType::PTR,
             answers,
+            0,
         );
         assert_eq!(status, Status::NoData);
         assert!(recs.is_empty());
@@ -336,19 +358,19 @@ mod tests {
     fn rcodes_map_to_statuses() {
         let q = n("a.test.");
         assert_eq!(
-            interpret(ResponseCode::NXDomain, &q, RecordType::A, vec![]).0,
+            interpret(ResponseCode::NXDomain, &q, RecordType::A, vec![], 0).0,
             Status::NxDomain
         );
         assert_eq!(
-            interpret(ResponseCode::ServFail, &q, RecordType::A, vec![]).0,
+            interpret(ResponseCode::ServFail, &q, RecordType::A, vec![], 0).0,
             Status::ServFail
         );
         assert_eq!(
-            interpret(ResponseCode::Refused, &q, RecordType::A, vec![]).0,
+            interpret(ResponseCode::Refused, &q, RecordType::A, vec![], 0).0,
             Status::Refused
         );
         assert_eq!(
-            interpret(ResponseCode::FormErr, &q, RecordType::A, vec![]).0,
+            interpret(ResponseCode::FormErr, &q, RecordType::A, vec![], 0).0,
             Status::Rcode(1)
         );
         assert_eq!(Status::Rcode(1).as_str(), "FORMERR");

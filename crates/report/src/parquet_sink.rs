@@ -17,7 +17,7 @@ use parquet::schema::types::ColumnPath;
 use ptraudit_scan::{Row, Sink, SinkError};
 
 use crate::schema::arrow_schema;
-use crate::text::{push_ip, push_socket};
+use crate::text::{SocketText, push_ip};
 
 /// Rows per Arrow batch handed to the writer.
 const BATCH_ROWS: usize = 8192;
@@ -43,6 +43,7 @@ struct Builders {
     scanned_at: TimestampMillisecondBuilder,
     /// Reused for addresses rendered as text.
     scratch: String,
+    resolver_text: SocketText,
 }
 
 impl Builders {
@@ -65,6 +66,7 @@ impl Builders {
             rtt_ms: UInt64Builder::new(),
             scanned_at: TimestampMillisecondBuilder::new().with_timezone("UTC"),
             scratch: String::new(),
+            resolver_text: SocketText::default(),
         }
     }
 
@@ -97,11 +99,7 @@ impl Builders {
         self.generic.append_option(r.generic);
         list(&mut self.generic_reasons, &r.generic_reasons);
         match r.resolver {
-            Some(a) => {
-                s.clear();
-                push_socket(s, a);
-                self.resolver.append_value(&*s);
-            }
+            Some(a) => self.resolver.append_value(self.resolver_text.get(a)),
             None => self.resolver.append_null(),
         }
         self.attempts.append_value(r.attempts);

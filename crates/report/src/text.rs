@@ -15,6 +15,25 @@ use ptraudit_scan::{Row, UtcParts};
 pub(crate) struct TextCells {
     buf: String,
     ends: [usize; 15],
+    resolver: SocketText,
+    /// The last `scanned_at` rendered, by millisecond: rows finish ~100 to a millisecond.
+    time: Option<(u128, String)>,
+}
+
+/// A socket address's text, kept for the next row: nearly every row has the same
+/// resolver.
+#[derive(Debug, Default)]
+pub(crate) struct SocketText(Option<(SocketAddr, String)>);
+
+impl SocketText {
+    pub(crate) fn get(&mut self, a: SocketAddr) -> &str {
+        if self.0.as_ref().is_none_or(|(last, _)| *last != a) {
+            let mut text = String::new();
+            push_socket(&mut text, a);
+            self.0 = Some((a, text));
+        }
+        self.0.as_ref().map_or("", |(_, text)| text.as_str())
+    }
 }
 
 impl TextCells {
@@ -59,7 +78,7 @@ impl TextCells {
         push_joined(b, &r.generic_reasons);
         end(b, &mut n);
         if let Some(a) = r.resolver {
-            push_socket(b, a);
+            b.push_str(self.resolver.get(a));
         }
         end(b, &mut n);
         push_u64(b, u64::from(r.attempts));
@@ -68,7 +87,18 @@ impl TextCells {
             push_u64(b, ms);
         }
         end(b, &mut n);
-        push_rfc3339(b, r.scanned_at);
+        match r.scanned_at.duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) => {
+                let ms = d.as_millis();
+                if self.time.as_ref().is_none_or(|(last, _)| *last != ms) {
+                    let mut text = String::new();
+                    push_rfc3339(&mut text, r.scanned_at);
+                    self.time = Some((ms, text));
+                }
+                b.push_str(self.time.as_ref().map_or("", |(_, t)| t.as_str()));
+            }
+            Err(_) => push_rfc3339(b, r.scanned_at),
+        }
         end(b, &mut n);
         debug_assert_eq!(n, 15);
     }
@@ -236,6 +266,8 @@ mod tests {
         let mut t = TextCells::default();
         for r in [
             row("198.18.0.7", true, 1_790_000_000),
+            // The same millisecond and resolver again: the kept texts are reused.
+            row("198.18.0.8", true, 1_790_000_000),
             row("2001:db8::15", false, 0),
             row("0.0.0.0", true, 951_782_400), // 2000-02-29
             row("255.255.255.255", false, 4_102_444_799), // 2099-12-31T23:59:59

@@ -12,7 +12,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use ptraudit_classify::Rules;
 use ptraudit_dns::{Client, Name, Outcome, RecordType, Status, name_to_text, reverse_name};
 
-use crate::row::{Fcrdns, Row, Sink, SinkError, prefix_of};
+use crate::row::{Fcrdns, Row, Sink, SinkError, prefix_network, prefix_of};
 
 /// Which forward records to ask for each PTR name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -195,6 +195,8 @@ struct Run<'a, S: Sink> {
     /// Queries ready to go once the window has room, started jobs first.
     queue: VecDeque<(Name, RecordType, u64)>,
     stats: ScanStats,
+    /// The network and text of the last row's prefix.
+    last_prefix: Option<(IpAddr, String)>,
 }
 
 impl Scanner {
@@ -263,6 +265,7 @@ impl Scanner {
             pending_by_key: HashMap::default(),
             queue: VecDeque::new(),
             stats: ScanStats::default(),
+            last_prefix: None,
         };
         let mut targets = targets.fuse();
         let window = self.config.concurrency.max(1);
@@ -604,6 +607,20 @@ impl<S: Sink> Run<'_, S> {
         self.finish(id, verdict, reason, Some(chosen))
     }
 
+    /// The row's prefix text; the last one is kept, as consecutive rows mostly share it.
+    fn prefix_text(&mut self, ip: IpAddr) -> String {
+        let config = &self.scanner.config;
+        let network = prefix_network(ip, config.prefix_v4, config.prefix_v6);
+        match &self.last_prefix {
+            Some((last, text)) if *last == network => text.clone(),
+            _ => {
+                let text = prefix_of(ip, config.prefix_v4, config.prefix_v6);
+                self.last_prefix = Some((network, text.clone()));
+                text
+            }
+        }
+    }
+
     fn finish(
         &mut self,
         id: u32,
@@ -634,7 +651,7 @@ impl<S: Sink> Run<'_, S> {
         let ptr_outcome = job.ptr.as_ref();
         let row = Row {
             ip: job.ip,
-            prefix: prefix_of(job.ip, config.prefix_v4, config.prefix_v6),
+            prefix: self.prefix_text(job.ip),
             ptr_status: match ptr_outcome.map(|o| o.status) {
                 None => "TIMEOUT".into(),
                 // Display adds the number only for other RCODEs; no fmt for the rest.

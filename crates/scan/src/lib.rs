@@ -58,6 +58,7 @@ mod targets;
 
 pub use crate::engine::{ForwardMode, Progress, ScanConfig, ScanError, ScanStats, Scanner, Stop};
 pub use crate::row::{
-    COLUMNS, Fcrdns, Row, Sink, SinkError, UtcParts, VecSink, parse_rfc3339, prefix_of, rfc3339,
+    COLUMNS, Fcrdns, Row, Sink, SinkError, UtcParts, VecSink, parse_rfc3339, prefix_network,
+    prefix_of, rfc3339,
 };
 pub use crate::targets::{Order, Plan, Shard, Target, TargetError, TargetSet};

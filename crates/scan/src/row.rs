@@ -172,6 +172,22 @@ impl Sink for VecSink {
     }
 }
 
+/// The network address of `ip`'s summary prefix (the address part of [`prefix_of`]).
+pub fn prefix_network(ip: IpAddr, len_v4: u8, len_v6: u8) -> IpAddr {
+    match ip {
+        IpAddr::V4(a) => {
+            let len = u32::from(len_v4.min(32));
+            let mask = u32::MAX.checked_shl(32 - len).unwrap_or(0);
+            IpAddr::V4((u32::from(a) & mask).into())
+        }
+        IpAddr::V6(a) => {
+            let len = u32::from(len_v6.min(128));
+            let mask = u128::MAX.checked_shl(128 - len).unwrap_or(0);
+            IpAddr::V6((u128::from(a) & mask).into())
+        }
+    }
+}
+
 /// The network of `ip` with `len` bits, as `ADDR/LEN`.
 pub fn prefix_of(ip: IpAddr, len_v4: u8, len_v6: u8) -> String {
     match ip {
@@ -333,6 +349,13 @@ mod tests {
             "2001:db8:0:1::/64"
         );
         assert_eq!(prefix_of("198.18.5.77".parse().unwrap(), 0, 0), "0.0.0.0/0");
+        for len in [0, 1, 48, 64, 127, 128] {
+            let ip = "2001:db8:0:1::15".parse().unwrap();
+            assert_eq!(
+                format!("{}/{len}", prefix_network(ip, 24, len)),
+                prefix_of(ip, 24, len)
+            );
+        }
     }
 
     #[test]
@@ -353,7 +376,9 @@ mod tests {
                     u32::MAX << (32 - u32::from(len))
                 };
                 let want = format!("{}/{len}", std::net::Ipv4Addr::from(a & mask));
-                assert_eq!(prefix_of(std::net::Ipv4Addr::from(a).into(), len, 64), want);
+                let ip = std::net::Ipv4Addr::from(a).into();
+                assert_eq!(prefix_of(ip, len, 64), want);
+                assert_eq!(format!("{}/{len}", prefix_network(ip, len, 64)), want);
             }
         }
     }

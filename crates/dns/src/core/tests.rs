@@ -1116,3 +1116,61 @@ fn a_question_of_another_class_or_a_longer_name_is_not_ours() {
     c.handle_datagram(t0, s.socket, s.dest, &good);
     assert_eq!(c.poll_completion().unwrap().outcome.status, Status::Answer);
 }
+
+/// The question's name in wire form.
+fn wire_name(name: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    for label in name.trim_end_matches('.').split('.') {
+        out.push(label.len() as u8);
+        out.extend_from_slice(label.as_bytes());
+    }
+    out.push(0);
+    out
+}
+
+#[test]
+fn answer_owners_are_matched_whether_compressed_or_written_out() {
+    // One PTR answer whose owner is `owner` written out (no compression pointer).
+    let reply_with_owner = |s: &Sent, owner: &str| {
+        let mut m = Vec::new();
+        m.extend_from_slice(&s.query.metadata.id.to_be_bytes());
+        m.extend_from_slice(&[0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0]);
+        m.extend_from_slice(&wire_name(Q));
+        m.extend_from_slice(&[0, 12, 0, 1]);
+        m.extend_from_slice(&wire_name(owner));
+        m.extend_from_slice(&[0, 12, 0, 1, 0, 0, 1, 44]);
+        let target = wire_name("a.test.");
+        m.extend_from_slice(&(target.len() as u16).to_be_bytes());
+        m.extend_from_slice(&target);
+        m
+    };
+    let t0 = Instant::now();
+    for (owner, answered) in [(Q.to_uppercase(), true), (format!("9.{Q}"), false)] {
+        let mut c = core(&[R1], 1);
+        c.submit(name(Q), RecordType::PTR, 1);
+        let s = transmit(&mut c, t0).unwrap();
+        c.handle_datagram(t0, s.socket, s.dest, &reply_with_owner(&s, &owner));
+        let done = c.poll_completion().unwrap();
+        let want = if answered {
+            Status::Answer
+        } else {
+            Status::NoData
+        };
+        assert_eq!(done.outcome.status, want, "owner {owner}");
+        assert_eq!(done.outcome.ptr_names().count(), usize::from(answered));
+    }
+    // And the usual compressed form (hickory writes the owner as a pointer to the
+    // question): answered.
+    let mut c = core(&[R1], 1);
+    c.submit(name(Q), RecordType::PTR, 1);
+    let s = transmit(&mut c, t0).unwrap();
+    let good = reply(&s, ResponseCode::NoError, vec![ptr(Q, "a.test.")]);
+    let qend = 12 + Q.len() + 1 + 4;
+    assert_eq!(
+        &good[qend..qend + 2],
+        &[0xC0, 0x0C],
+        "the owner is a pointer"
+    );
+    c.handle_datagram(t0, s.socket, s.dest, &good);
+    assert_eq!(c.poll_completion().unwrap().outcome.status, Status::Answer);
+}
