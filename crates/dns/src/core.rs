@@ -268,6 +268,8 @@ enum Phase {
 struct Lookup {
     tag: u64,
     query: Query,
+    /// The question section as sent: the name's labels, type, class (see [`question`]).
+    wire: Vec<u8>,
     attempts: u8,
     /// Attempts whose replies are still accepted (earlier attempts stay valid: a slow
     /// reply to attempt 1 answers the query as well as one to attempt 2).
@@ -381,6 +383,8 @@ pub struct Core {
     socket_run: [(usize, u32); 2],
     /// Emptied attempt lists of finished lookups, for new ones.
     spare_live: Vec<Vec<Attempt>>,
+    /// Question buffers of finished lookups.
+    spare_wire: Vec<Vec<u8>>,
     stats: Stats,
 }
 
@@ -457,6 +461,7 @@ impl Core {
             rng,
             socket_run: [(0, 0); 2],
             spare_live: Vec::new(),
+            spare_wire: Vec::new(),
             stats: Stats::default(),
         })
     }
@@ -498,9 +503,13 @@ impl Core {
     pub fn submit(&mut self, name: Name, record_type: RecordType, tag: u64) {
         let mut name = name;
         name.set_fqdn(true);
+        let query = Query::query(name, record_type);
+        let mut wire = self.spare_wire.pop().unwrap_or_default();
+        question(&query, &mut wire);
         let lookup = Lookup {
             tag,
-            query: Query::query(name, record_type),
+            query,
+            wire,
             attempts: 0,
             live: self.spare_live.pop().unwrap_or_default(),
             last_resolver: None,
@@ -575,7 +584,7 @@ impl Core {
         encode_query(
             buf,
             id,
-            &lookup.query,
+            &lookup.wire,
             self.config.recursion_desired,
             self.config.edns_payload,
             self.config.padding_block,
@@ -694,7 +703,7 @@ impl Core {
             self.stats.dropped_wrong_source += 1;
             return;
         }
-        let reply = match decode_reply(data, &lookup.query) {
+        let reply = match decode_reply(data, &lookup.query, &lookup.wire) {
             Ok(reply) => reply,
             Err(Reject::Malformed) => {
                 self.stats.dropped_malformed += 1;
@@ -745,7 +754,7 @@ impl Core {
         };
         let accepted = data.len() >= 12
             && u16::from_be_bytes([data[0], data[1]]) == token.id
-            && matches!(decode_reply(data, &lookup.query), Ok(ref r) if !r.truncated);
+            && matches!(decode_reply(data, &lookup.query, &lookup.wire), Ok(ref r) if !r.truncated);
         if !accepted {
             // A TCP reply that does not answer our query is a failed exchange.
             self.stats.tcp_failures += 1;
@@ -753,7 +762,7 @@ impl Core {
             self.retry_or_finish(now, token.slot, None);
             return;
         }
-        let reply = decode_reply(data, &lookup.query)
+        let reply = decode_reply(data, &lookup.query, &lookup.wire)
             .ok()
             .expect("checked above");
         let rtt = now.saturating_duration_since(started);
@@ -777,7 +786,7 @@ impl Core {
         encode_query(
             &mut message,
             id,
-            &lookup.query,
+            &lookup.wire,
             self.config.recursion_desired,
             self.config.edns_payload,
             self.config.padding_block,
@@ -871,9 +880,10 @@ impl Core {
         self.bump_generation(slot);
         let mut lookup = self.slots[slot as usize].take().expect("live lookup");
         self.free_slots.push(slot);
-        // Reused by the next lookup: one allocation less per query.
+        // Reused by the next lookup: two allocations less per query.
         lookup.live.clear();
         self.spare_live.push(lookup.live);
+        self.spare_wire.push(lookup.wire);
         self.in_flight -= 1;
         self.stats.completed += 1;
         self.completions.push_back(Completion {
@@ -1156,7 +1166,7 @@ struct Reply {
 /// the answer section. Counts from the wire size nothing before the bytes behind them have
 /// been read. A question that differs is [`Reject::WrongQuestion`] unless the message is
 /// also malformed.
-fn decode_reply(data: &[u8], asked: &Query) -> Result<Reply, Reject> {
+fn decode_reply(data: &[u8], asked: &Query, wire: &[u8]) -> Result<Reply, Reject> {
     let mut decoder = BinDecoder::new(data);
     let header = Header::read(&mut decoder).map_err(|_| Reject::Malformed)?;
     if header.metadata.message_type != MessageType::Response
@@ -1167,7 +1177,7 @@ fn decode_reply(data: &[u8], asked: &Query) -> Result<Reply, Reject> {
     if header.counts.queries != 1 {
         return Err(Reject::WrongQuestion);
     }
-    let same = match question_end(data, asked) {
+    let same = match question_end(data, wire) {
         // The usual case, checked on the wire: no name to decode and compare.
         Some(end) => {
             decoder
@@ -1203,30 +1213,30 @@ fn decode_reply(data: &[u8], asked: &Query) -> Result<Reply, Reject> {
     })
 }
 
-/// Where the question section ends, if it holds `asked` written out label by label (as
-/// servers echo it; ASCII case ignored, RFC 4343) with class IN. `None` for anything
+/// Where the question section ends, if it is `wire` (ours, as [`question`] wrote it)
+/// with the name's letters in any case (servers echo it; RFC 4343). `None` for anything
 /// else, compression pointers included: [`Query::read`] then decides.
-fn question_end(data: &[u8], asked: &Query) -> Option<usize> {
-    let mut pos = 12;
-    for label in asked.name().iter() {
-        let len = usize::from(*data.get(pos)?);
-        if len != label.len() {
-            return None;
-        }
-        if !data
-            .get(pos + 1..pos + 1 + len)?
-            .eq_ignore_ascii_case(label)
-        {
-            return None;
-        }
-        pos += 1 + len;
+fn question_end(data: &[u8], wire: &[u8]) -> Option<usize> {
+    let got = data.get(12..12 + wire.len())?;
+    // Label lengths are below 64, so folding ASCII letters touches only the labels'
+    // bytes; type and class are compared exactly.
+    let name = wire.len().checked_sub(4)?;
+    (got[..name].eq_ignore_ascii_case(&wire[..name]) && got[name..] == wire[name..])
+        .then_some(12 + wire.len())
+}
+
+/// Writes the question section of `query` into `out` (cleared first): the name's
+/// labels as they are (no compression in a one-question message), type and class.
+fn question(query: &Query, out: &mut Vec<u8>) {
+    out.clear();
+    for label in query.name().iter() {
+        // A Name's labels are 1..=63 bytes, its length at most 255 bytes.
+        out.push(label.len() as u8);
+        out.extend_from_slice(label);
     }
-    if *data.get(pos)? != 0 {
-        return None;
-    }
-    let tail = data.get(pos + 1..pos + 5)?;
-    let wanted = u16::from(asked.query_type()).to_be_bytes();
-    (tail[..2] == wanted && tail[2..] == [0, 1]).then_some(pos + 5)
+    out.push(0);
+    out.extend_from_slice(&u16::from(query.query_type()).to_be_bytes());
+    out.extend_from_slice(&u16::from(query.query_class()).to_be_bytes());
 }
 
 fn same_question(got: &Query, asked: &Query) -> bool {
@@ -1240,27 +1250,19 @@ fn same_question(got: &Query, asked: &Query) -> bool {
 pub(crate) fn encode_query(
     buf: &mut Vec<u8>,
     id: u16,
-    query: &Query,
+    question: &[u8],
     recursion_desired: bool,
     edns_payload: Option<u16>,
     padding_block: u16,
 ) {
     // Written by hand (RFC 1035 §4.1, RFC 6891 §6.1.2, RFC 7830): a fixed header, the
-    // name's labels as they are (no compression in a one-question message) and a fixed
-    // OPT record; hickory's encoder would build an Edns map and a compression table per
-    // query.
+    // question as [`question`] wrote it and a fixed OPT record; hickory's encoder would
+    // build an Edns map and a compression table per query.
     buf.clear();
     buf.extend_from_slice(&id.to_be_bytes());
     buf.extend_from_slice(&[u8::from(recursion_desired), 0, 0, 1, 0, 0, 0, 0, 0]);
     buf.push(u8::from(edns_payload.is_some()));
-    for label in query.name().iter() {
-        // A Name's labels are 1..=63 bytes, its length at most 255 bytes.
-        buf.push(label.len() as u8);
-        buf.extend_from_slice(label);
-    }
-    buf.push(0);
-    buf.extend_from_slice(&u16::from(query.query_type()).to_be_bytes());
-    buf.extend_from_slice(&u16::from(query.query_class()).to_be_bytes());
+    buf.extend_from_slice(question);
     let Some(payload) = edns_payload else {
         return;
     };
