@@ -5,17 +5,17 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use hickory_proto::op::{Header, MessageType, OpCode, Query, ResponseCode};
-use hickory_proto::rr::{DNSClass, Name, Record, RecordType};
-use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
+use hickory_proto::rr::{DNSClass, Name, RData, RecordType};
+use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, Restrict};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 use crate::error::Error;
-use crate::outcome::{Outcome, Status, interpret};
+use crate::outcome::{Answer, Outcome, RecordValue, Status, interpret};
 
 /// Tunables of the client. Build with [`Config::new`] and adjust the public fields.
 #[derive(Debug, Clone)]
@@ -819,7 +819,6 @@ impl Core {
             lookup.query.name(),
             lookup.query.query_type(),
             reply.answers,
-            reply.owners_asked,
         );
         let attempts = lookup.attempts;
         if !via_tcp {
@@ -1154,12 +1153,9 @@ enum Reject {
 }
 
 struct Reply {
-    /// Bit i: answer i's owner is written as a pointer to the question's name, so it is
-    /// the name asked (checked already) without comparing.
-    owners_asked: u64,
     truncated: bool,
     rcode: ResponseCode,
-    answers: Vec<Record>,
+    answers: Vec<Answer>,
 }
 
 /// Decodes only what the client needs: header, the one question (which must be `asked`),
@@ -1191,25 +1187,88 @@ fn decode_reply(data: &[u8], asked: &Query, wire: &[u8]) -> Result<Reply, Reject
         }
     };
     let mut answers = Vec::with_capacity(usize::from(header.counts.answers).min(16));
-    let mut owners_asked = 0u64;
     if !header.metadata.truncation {
-        for i in 0..header.counts.answers {
-            let at = decoder.index();
-            // 0xC00C: a compression pointer to offset 12, where the question's name is.
-            if i < 64 && data.get(at..at + 2) == Some(&[0xC0, 0x0C][..]) {
-                owners_asked |= 1 << i;
-            }
-            answers.push(Record::read(&mut decoder).map_err(|_| Reject::Malformed)?);
+        for _ in 0..header.counts.answers {
+            answers.push(read_answer(&mut decoder, data).ok_or(Reject::Malformed)?);
         }
     }
     if !same {
         return Err(Reject::WrongQuestion);
     }
     Ok(Reply {
-        owners_asked,
         truncated: header.metadata.truncation,
         rcode: header.metadata.response_code,
         answers,
+    })
+}
+
+/// One answer record (RFC 1035 §4.1.3), read for what the client keeps: the owner (not
+/// decoded when it is a pointer to the question, offset 12: then it is the name asked),
+/// type, TTL, and A, AAAA, PTR or CNAME data. Other types' data are checked by hickory's
+/// decoder, as a full decode would; an empty RDATA (RFC 2136's form) carries no value.
+/// `None`: malformed.
+fn read_answer(decoder: &mut BinDecoder<'_>, data: &[u8]) -> Option<Answer> {
+    let at = decoder.index();
+    let owner = if data.get(at..at + 2) == Some(&[0xC0, 0x0C][..]) {
+        decoder.read_slice(2).ok()?;
+        None
+    } else {
+        Some(Name::read(decoder).ok()?)
+    };
+    let rtype = RecordType::from(decoder.read_u16().ok()?.unverified());
+    let _class = decoder.read_u16().ok()?.unverified();
+    let ttl = decoder.read_u32().ok()?.unverified();
+    let len = usize::from(decoder.read_u16().ok()?.unverified());
+    let start = decoder.index();
+    let rdata = data.get(start..start + len)?;
+    if rtype == RecordType::OPT && owner.as_ref().is_none_or(|o| !o.is_root()) {
+        return None; // an OPT record is owned by the root (RFC 6891 §6.1.2)
+    }
+    let value = match (rtype, len) {
+        (_, 0) => None,
+        (RecordType::A, 4) => Some(RecordValue::A(Ipv4Addr::new(
+            rdata[0], rdata[1], rdata[2], rdata[3],
+        ))),
+        (RecordType::AAAA, 16) => Some(RecordValue::Aaaa(Ipv6Addr::from(
+            <[u8; 16]>::try_from(rdata).ok()?,
+        ))),
+        (RecordType::PTR | RecordType::CNAME, _) => {
+            // Compression pointers may lead anywhere before; the name must end exactly
+            // where RDLENGTH says.
+            let name = Name::read(decoder).ok()?;
+            if decoder.index() != start + len {
+                return None;
+            }
+            return Some(Answer {
+                owner,
+                rtype,
+                ttl,
+                value: Some(if rtype == RecordType::PTR {
+                    RecordValue::Ptr(name)
+                } else {
+                    RecordValue::Cname(name)
+                }),
+            });
+        }
+        _ => {
+            RData::read(decoder, rtype, Restrict::new(len as u16)).ok()?;
+            if decoder.index() != start + len {
+                return None;
+            }
+            return Some(Answer {
+                owner,
+                rtype,
+                ttl,
+                value: None,
+            });
+        }
+    };
+    decoder.read_slice(len).ok()?;
+    Some(Answer {
+        owner,
+        rtype,
+        ttl,
+        value,
     })
 }
 

@@ -5,7 +5,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use hickory_proto::op::ResponseCode;
-use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::rr::{Name, RecordType};
+#[cfg(test)]
+use hickory_proto::rr::{RData, Record};
 
 /// How a query ended. Every query ends in exactly one of these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -85,7 +87,8 @@ pub enum RecordValue {
 /// One answer record: owner name, TTL and value.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Rec {
-    /// The owner name, as the server wrote it.
+    /// The owner name, as the server wrote it (the name asked, as asked, when the server
+    /// wrote a pointer to the question).
     pub name: Name,
     /// Time to live in seconds.
     pub ttl: u32,
@@ -176,12 +179,36 @@ pub(crate) fn same_name(a: &Name, b: &Name) -> bool {
             .all(|(x, y)| x.eq_ignore_ascii_case(y))
 }
 
+/// One record of a reply's answer section, as the client reads it.
+#[derive(Debug, Clone)]
+pub(crate) struct Answer {
+    /// `None`: the name asked (the server pointed at the question; no need to decode or
+    /// compare it).
+    pub(crate) owner: Option<Name>,
+    pub(crate) rtype: RecordType,
+    pub(crate) ttl: u32,
+    /// For A, AAAA, PTR and CNAME records; `None` for the others.
+    pub(crate) value: Option<RecordValue>,
+}
+
+impl Answer {
+    /// The same from a record hickory decoded.
+    #[cfg(test)]
+    pub(crate) fn from_record(r: &Record) -> Self {
+        Answer {
+            owner: Some(r.name.clone()),
+            rtype: r.record_type(),
+            ttl: r.ttl,
+            value: value_of(&r.data),
+        }
+    }
+}
+
 pub(crate) fn interpret(
     rcode: ResponseCode,
     qname: &Name,
     qtype: RecordType,
-    answers: Vec<Record>,
-    owners_asked: u64,
+    answers: Vec<Answer>,
 ) -> (Status, Vec<Rec>) {
     let status = match rcode {
         ResponseCode::NoError => None,
@@ -192,28 +219,25 @@ pub(crate) fn interpret(
     };
     let mut records = Vec::new();
     let mut current = qname.clone();
-    // Whether `current` is still `qname`: then an owner flagged in `owners_asked` (bit i
-    // for answer i) is known to be it without comparing the names.
+    // Whether `current` is still `qname`: then an owner known to be the name asked needs
+    // no comparison.
     let mut at_qname = true;
-    let owned_by = |i: usize, r: &Record, current: &Name, at_qname: bool| {
-        (at_qname && i < 64 && owners_asked >> i & 1 == 1) || same_name(&r.name, current)
+    let owned_by = |a: &Answer, current: &Name, at_qname: bool| match &a.owner {
+        None => at_qname || same_name(qname, current),
+        Some(owner) => same_name(owner, current),
     };
     // Walk the chain: records of the asked type at the current owner end it; a CNAME
     // moves it on. `Name` compares case-insensitively, as DNS does.
     for _ in 0..=MAX_CHAIN {
         let mut found = false;
-        for (_, r) in answers
-            .iter()
-            .enumerate()
-            .filter(|(i, r)| owned_by(*i, r, &current, at_qname))
-        {
-            if r.record_type() == qtype
-                && let Some(value) = value_of(&r.data)
+        for a in answers.iter().filter(|a| owned_by(a, &current, at_qname)) {
+            if a.rtype == qtype
+                && let Some(value) = &a.value
             {
                 records.push(Rec {
-                    name: r.name.clone(),
-                    ttl: r.ttl,
-                    value,
+                    name: a.owner.as_ref().unwrap_or(qname).clone(),
+                    ttl: a.ttl,
+                    value: value.clone(),
                 });
                 found = true;
             }
@@ -221,11 +245,11 @@ pub(crate) fn interpret(
         if found {
             return (status.unwrap_or(Status::Answer), records);
         }
-        let next = answers.iter().enumerate().find_map(|(i, r)| match &r.data {
-            RData::CNAME(target)
-                if qtype != RecordType::CNAME && owned_by(i, r, &current, at_qname) =>
+        let next = answers.iter().find_map(|a| match &a.value {
+            Some(RecordValue::Cname(target))
+                if qtype != RecordType::CNAME && owned_by(a, &current, at_qname) =>
             {
-                Some((r.ttl, target.0.clone()))
+                Some((a.ttl, target.clone()))
             }
             _ => None,
         });
@@ -252,6 +276,7 @@ pub(crate) fn interpret(
     (status.unwrap_or(Status::NoData), records)
 }
 
+#[cfg(test)]
 fn value_of(data: &RData) -> Option<RecordValue> {
     Some(match data {
         RData::A(a) => RecordValue::A(a.0),
@@ -282,8 +307,7 @@ mod tests {
             ResponseCode::NoError,
             &n("a.test."),
             RecordType::A,
-            answers,
-            0,
+            answers.iter().map(Answer::from_record).collect(),
         );
         assert_eq!(status, Status::Answer);
         assert_eq!(recs.len(), 2);
@@ -309,8 +333,7 @@ mod tests {
                 ResponseCode::NoError,
                 &n("1.0.2.192.in-addr.arpa."),
                 RecordType::PTR,
-                answers,
-                0,
+                answers.iter().map(Answer::from_record).collect(),
             )
             .1,
             ..Outcome::timeout(1)
@@ -329,8 +352,7 @@ mod tests {
             ResponseCode::NoError,
             &n("a.test."),
             RecordType::PTR,
-            answers,
-            0,
+            answers.iter().map(Answer::from_record).collect(),
         );
         assert_eq!(status, Status::NoData);
         assert_eq!(recs.len(), 2);
@@ -347,8 +369,7 @@ mod tests {
             ResponseCode::NoError,
             &n("a.test."),
             RecordType::PTR,
-            answers,
-            0,
+            answers.iter().map(Answer::from_record).collect(),
         );
         assert_eq!(status, Status::NoData);
         assert!(recs.is_empty());
@@ -358,19 +379,19 @@ mod tests {
     fn rcodes_map_to_statuses() {
         let q = n("a.test.");
         assert_eq!(
-            interpret(ResponseCode::NXDomain, &q, RecordType::A, vec![], 0).0,
+            interpret(ResponseCode::NXDomain, &q, RecordType::A, vec![]).0,
             Status::NxDomain
         );
         assert_eq!(
-            interpret(ResponseCode::ServFail, &q, RecordType::A, vec![], 0).0,
+            interpret(ResponseCode::ServFail, &q, RecordType::A, vec![]).0,
             Status::ServFail
         );
         assert_eq!(
-            interpret(ResponseCode::Refused, &q, RecordType::A, vec![], 0).0,
+            interpret(ResponseCode::Refused, &q, RecordType::A, vec![]).0,
             Status::Refused
         );
         assert_eq!(
-            interpret(ResponseCode::FormErr, &q, RecordType::A, vec![], 0).0,
+            interpret(ResponseCode::FormErr, &q, RecordType::A, vec![]).0,
             Status::Rcode(1)
         );
         assert_eq!(Status::Rcode(1).as_str(), "FORMERR");
