@@ -298,7 +298,7 @@ mod tests {
 
     #[test]
     fn cname_chain_then_answer_is_kept_in_order() {
-        let answers = vec![
+        let answers = [
             Record::from_rdata(n("x.test."), 60, RData::A(A::new(192, 0, 2, 9))),
             Record::from_rdata(n("A.test."), 30, RData::CNAME(CNAME(n("x.test.")))),
             Record::from_rdata(n("other.test."), 30, RData::A(A::new(192, 0, 2, 66))),
@@ -318,7 +318,7 @@ mod tests {
 
     #[test]
     fn cname_without_target_data_is_nodata_with_the_chain() {
-        let answers = vec![Record::from_rdata(
+        let answers = [Record::from_rdata(
             n("1.0.2.192.in-addr.arpa."),
             30,
             // '/' is not a hostname character, so build the RFC 2317 name from labels.
@@ -344,7 +344,7 @@ mod tests {
 
     #[test]
     fn cname_loop_inside_a_reply_terminates() {
-        let answers = vec![
+        let answers = [
             Record::from_rdata(n("a.test."), 30, RData::CNAME(CNAME(n("b.test.")))),
             Record::from_rdata(n("b.test."), 30, RData::CNAME(CNAME(n("a.test.")))),
         ];
@@ -360,7 +360,7 @@ mod tests {
 
     #[test]
     fn records_of_other_owners_are_dropped() {
-        let answers = vec![Record::from_rdata(
+        let answers = [Record::from_rdata(
             n("evil.test."),
             30,
             RData::PTR(PTR(n("mail.evil.test."))),
