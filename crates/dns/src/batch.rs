@@ -8,7 +8,7 @@
 #![allow(unsafe_code)]
 
 use std::io;
-use std::mem::{size_of, zeroed};
+use std::mem::{MaybeUninit, size_of, zeroed};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::RawFd;
 
@@ -209,14 +209,16 @@ impl SendBatch {
         if self.head == end {
             return Ok(0);
         }
-        if self.gso {
-            self.entries[self.head..end].sort_unstable_by_key(|e| (e.dest, e.len));
+        let pending = &mut self.entries[self.head..end];
+        if self.gso && !pending.is_sorted_by_key(|e| (e.dest, e.len)) {
+            pending.sort_unstable_by_key(|e| (e.dest, e.len));
         }
-        // SAFETY: plain data, every used pointer is set below.
-        let mut iovs: [libc::iovec; MAX_IOV] = unsafe { zeroed() };
-        let mut msgs: [libc::mmsghdr; BATCH] = unsafe { zeroed() };
-        let mut names: [libc::sockaddr_storage; BATCH] = unsafe { zeroed() };
-        let mut controls = [Control([0; CONTROL_LEN]); BATCH];
+        // Left uninitialised but for the entries used (a call usually fills one or two of
+        // 64 messages): zeroing them all was a few kilobytes of writes per call.
+        let mut iovs = [const { MaybeUninit::<libc::iovec>::uninit() }; MAX_IOV];
+        let mut msgs = [const { MaybeUninit::<libc::mmsghdr>::uninit() }; BATCH];
+        let mut names = [const { MaybeUninit::<libc::sockaddr_storage>::uninit() }; BATCH];
+        let mut controls = [const { MaybeUninit::<Control>::uninit() }; BATCH];
         // Datagrams in each message.
         let mut sizes = [0usize; BATCH];
         let mut count = 0;
@@ -236,32 +238,41 @@ impl SendBatch {
             }
             for k in i..i + n {
                 let e = self.entries[k];
-                let iov = &mut iovs[k - self.head];
-                iov.iov_base = self.data[e.start..e.start + e.len]
-                    .as_ptr()
-                    .cast_mut()
-                    .cast();
-                iov.iov_len = e.len;
+                iovs[k - self.head].write(libc::iovec {
+                    iov_base: self.data[e.start..e.start + e.len]
+                        .as_ptr()
+                        .cast_mut()
+                        .cast(),
+                    iov_len: e.len,
+                });
             }
-            let hdr = &mut msgs[count].msg_hdr;
-            hdr.msg_namelen = to_storage(first.dest, &mut names[count]);
-            hdr.msg_name = (&raw mut names[count]).cast();
-            hdr.msg_iov = &raw mut iovs[i - self.head];
+            // SAFETY: plain data; all zeroes is a valid value.
+            let name = names[count].write(unsafe { zeroed() });
+            // SAFETY: as above.
+            let mut hdr: libc::msghdr = unsafe { zeroed() };
+            hdr.msg_namelen = to_storage(first.dest, name);
+            hdr.msg_name = std::ptr::from_mut(name).cast();
+            hdr.msg_iov = iovs[i - self.head].as_mut_ptr();
             hdr.msg_iovlen = n as _;
             if n > 1 {
-                set_segment_size(hdr, &mut controls[count], first.len as u16);
+                let control = controls[count].write(Control([0; CONTROL_LEN]));
+                set_segment_size(&mut hdr, control, first.len as u16);
             }
+            msgs[count].write(libc::mmsghdr {
+                msg_hdr: hdr,
+                msg_len: 0,
+            });
             sizes[count] = n;
             count += 1;
             i += n;
         }
-        // SAFETY: `count` valid headers pointing at self.data ranges (through iovs), the
-        // local names and control buffers, all of which outlive the call; the kernel only
-        // reads them.
+        // SAFETY: the first `count` headers are initialised and point at initialised
+        // iovecs (over self.data ranges), names and control buffers, all of which outlive
+        // the call; the kernel reads only those `count` headers, and only reads.
         let sent = unsafe {
             libc::sendmmsg(
                 fd,
-                msgs.as_mut_ptr(),
+                msgs.as_mut_ptr().cast::<libc::mmsghdr>(),
                 count as libc::c_uint,
                 libc::MSG_DONTWAIT,
             )
