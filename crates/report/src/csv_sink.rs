@@ -9,9 +9,16 @@ use crate::text::TextCells;
 
 /// Writes rows as CSV with the [`COLUMNS`] header; lists joined with `;`, empty cells for
 /// absent values, `generic` as `true`/`false`.
+///
+/// The quoting is the csv crate's (fields quoted only when they must be). A row none of
+/// whose cells holds a delimiter, quote or line break — nearly every row: names come
+/// escaped — reads the same quoted or not, so it is written as is; the others go through
+/// the csv writer. A test holds the bytes equal to the csv crate's for both kinds.
 #[derive(Debug)]
 pub struct CsvSink<W: Write> {
-    writer: csv::Writer<W>,
+    out: W,
+    /// Rows not yet handed to `out`.
+    buf: Vec<u8>,
     cells: TextCells,
     since_flush: usize,
     last_flush: Instant,
@@ -25,20 +32,16 @@ const FLUSH_EVERY: Duration = Duration::from_secs(1);
 impl<W: Write> CsvSink<W> {
     /// Writes the header to `out`.
     pub fn new(out: W) -> Result<Self, csv::Error> {
-        let mut writer = csv::WriterBuilder::new().from_writer(out);
-        writer.write_record(COLUMNS)?;
-        Ok(CsvSink {
-            writer,
-            cells: TextCells::default(),
-            since_flush: 0,
-            last_flush: Instant::now(),
-        })
+        let mut sink = Self::without_header(out);
+        sink.write_quoted(COLUMNS)?;
+        Ok(sink)
     }
 
     /// Appends rows to `out` without a header (continuing a CSV file).
     pub fn without_header(out: W) -> Self {
         CsvSink {
-            writer: csv::WriterBuilder::new().from_writer(out),
+            out,
+            buf: Vec::with_capacity(1 << 16),
             cells: TextCells::default(),
             since_flush: 0,
             last_flush: Instant::now(),
@@ -47,14 +50,35 @@ impl<W: Write> CsvSink<W> {
 
     /// The inner writer.
     pub fn get_ref(&self) -> &W {
-        self.writer.get_ref()
+        &self.out
     }
 
     /// Flushes and returns the inner writer.
-    pub fn into_inner(self) -> Result<W, SinkError> {
-        self.writer
+    pub fn into_inner(mut self) -> Result<W, SinkError> {
+        self.flush()?;
+        Ok(self.out)
+    }
+
+    /// Writes a record through the csv crate's writer (which quotes what needs it) into
+    /// the row buffer.
+    fn write_quoted<I, T>(&mut self, record: I) -> Result<(), csv::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<[u8]>,
+    {
+        let mut quoter = csv::WriterBuilder::new().from_writer(std::mem::take(&mut self.buf));
+        quoter.write_record(record)?;
+        self.buf = quoter
             .into_inner()
-            .map_err(|e| Box::new(e.into_error()) as SinkError)
+            .map_err(|e| csv::Error::from(e.into_error()))?;
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), SinkError> {
+        self.out.write_all(&self.buf)?;
+        self.buf.clear();
+        self.out.flush()?;
+        Ok(())
     }
 }
 
@@ -71,15 +95,33 @@ fn sink_error(e: csv::Error) -> SinkError {
     }
 }
 
+/// Whether the csv crate would quote this cell: it holds the delimiter, the quote or a
+/// line break.
+fn needs_quotes(cell: &str) -> bool {
+    cell.bytes()
+        .any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
+}
+
 impl<W: Write> Sink for CsvSink<W> {
     fn row(&mut self, r: &Row) -> Result<(), SinkError> {
         self.cells.render(r);
-        self.writer
-            .write_record(self.cells.cells())
-            .map_err(sink_error)?;
+        if self.cells.cells().any(needs_quotes) {
+            let cells = std::mem::take(&mut self.cells);
+            let written = self.write_quoted(cells.cells());
+            self.cells = cells;
+            written.map_err(sink_error)?;
+        } else {
+            for (i, cell) in self.cells.cells().enumerate() {
+                if i > 0 {
+                    self.buf.push(b',');
+                }
+                self.buf.extend_from_slice(cell.as_bytes());
+            }
+            self.buf.push(b'\n');
+        }
         self.since_flush += 1;
         if self.since_flush >= FLUSH_ROWS || self.last_flush.elapsed() >= FLUSH_EVERY {
-            self.writer.flush().map_err(|e| Box::new(e) as SinkError)?;
+            self.flush()?;
             self.since_flush = 0;
             self.last_flush = Instant::now();
         }
@@ -87,7 +129,64 @@ impl<W: Write> Sink for CsvSink<W> {
     }
 
     fn finish(&mut self) -> Result<(), SinkError> {
-        self.writer.flush()?;
-        Ok(())
+        self.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ptraudit_scan::Fcrdns;
+    use std::time::UNIX_EPOCH;
+
+    fn row(i: u32, ptr_all: &[&str], reason: Option<&str>) -> Row {
+        Row {
+            ip: std::net::Ipv4Addr::from(0xc612_0000 + i).into(),
+            prefix: "198.18.0.0/24".into(),
+            ptr_status: "NOERROR".into(),
+            ptr: ptr_all.first().map(|s| s.to_string()),
+            ptr_all: ptr_all.iter().map(|s| s.to_string()).collect(),
+            cname_chain: vec![],
+            forward_addrs: vec![std::net::Ipv4Addr::from(0xc612_0000 + i).into()],
+            fcrdns: Fcrdns::Fail,
+            fcrdns_reason: reason.map(str::to_string),
+            generic: Some(i.is_multiple_of(2)),
+            generic_reasons: vec!["keyword:dyn".into()],
+            resolver: Some("127.0.0.1:53".parse().unwrap()),
+            attempts: i,
+            rtt_ms: (i % 3 == 0).then_some(u64::from(i)),
+            scanned_at: UNIX_EPOCH + Duration::from_millis(1_790_000_000_000 + u64::from(i)),
+        }
+    }
+
+    #[test]
+    fn bytes_equal_the_csv_crates_with_and_without_quotes() {
+        let rows = [
+            row(1, &["a.test"], None),
+            row(2, &["b,c.test", "d.test"], Some("forward-mismatch")),
+            row(3, &[], Some("ptr-nxdomain")),
+            row(4, &["q\"uote.test"], None),
+            row(5, &["line\nbreak.test", "cr\rtest"], None),
+            row(6, &["plain.test"], Some("")),
+        ];
+        let mut sink = CsvSink::new(Vec::new()).unwrap();
+        for r in &rows {
+            sink.row(r).unwrap();
+        }
+        sink.finish().unwrap();
+        let ours = sink.into_inner().unwrap();
+
+        let mut reference = csv::Writer::from_writer(Vec::new());
+        reference.write_record(COLUMNS).unwrap();
+        let mut cells = TextCells::default();
+        for r in &rows {
+            cells.render(r);
+            reference.write_record(cells.cells()).unwrap();
+        }
+        let reference = reference.into_inner().unwrap();
+        assert_eq!(
+            String::from_utf8(ours).unwrap(),
+            String::from_utf8(reference).unwrap()
+        );
     }
 }
