@@ -154,7 +154,7 @@ mod tests {
             generic_reasons: vec!["keyword:dyn".into()],
             resolver: Some("127.0.0.1:53".parse().unwrap()),
             attempts: i,
-            rtt_ms: (i % 3 == 0).then_some(u64::from(i)),
+            rtt_ms: i.is_multiple_of(3).then_some(u64::from(i)),
             scanned_at: UNIX_EPOCH + Duration::from_millis(1_790_000_000_000 + u64::from(i)),
         }
     }
