@@ -52,6 +52,14 @@ pub(crate) const THRESHOLD: i32 = 3;
 /// Weight of a `generic`/`custom` rule from the rules file: decides on its own.
 const DECISIVE: i32 = 100;
 
+/// `prefix` followed by `rest`: a reason code, without `format!` (a few per name).
+fn code_of(prefix: &str, rest: &str) -> String {
+    let mut code = String::with_capacity(prefix.len() + rest.len());
+    code.push_str(prefix);
+    code.push_str(rest);
+    code
+}
+
 /// Classifies `name` with the built-in rules, comparing with `ip` when given.
 pub fn classify(ip: Option<IpAddr>, name: &str) -> Verdict {
     classify_with(Rules::builtin(), ip, name)
@@ -124,19 +132,19 @@ pub fn classify_with(rules: &Rules, ip: Option<IpAddr>, name: &str) -> Verdict {
         match rule.effect {
             Effect::Provider => add(
                 &mut v,
-                format!("provider-default:{code}"),
+                code_of("provider-default:", code),
                 "a cloud or hosting provider's default reverse name",
                 3,
             ),
             Effect::Generic => add(
                 &mut v,
-                format!("rule:{code}"),
+                code_of("rule:", code),
                 "a rules-file pattern marks this name generic",
                 DECISIVE,
             ),
             Effect::Custom => add(
                 &mut v,
-                format!("rule:{code}"),
+                code_of("rule:", code),
                 "a rules-file pattern marks this name custom",
                 -DECISIVE,
             ),
@@ -164,7 +172,7 @@ pub fn classify_with(rules: &Rules, ip: Option<IpAddr>, name: &str) -> Verdict {
                 if hard_seen < 2 {
                     add(
                         &mut v,
-                        format!("keyword:{tok}"),
+                        code_of("keyword:", tok),
                         "an access-network keyword",
                         2,
                     );
@@ -176,7 +184,7 @@ pub fn classify_with(rules: &Rules, ip: Option<IpAddr>, name: &str) -> Verdict {
             } else if rules.has(WordKind::Soft, tok) && (label_has_digits || embedded) {
                 add(
                     &mut v,
-                    format!("keyword:{tok}"),
+                    code_of("keyword:", tok),
                     "a provisioning keyword next to numbers",
                     1,
                 );
@@ -227,7 +235,7 @@ pub fn classify_with(rules: &Rules, ip: Option<IpAddr>, name: &str) -> Verdict {
         if let Some(role) = role {
             add(
                 &mut v,
-                format!("service-label:{role}"),
+                code_of("service-label:", role),
                 "the host is named for a service",
                 -2,
             );
