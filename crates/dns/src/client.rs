@@ -185,6 +185,7 @@ impl ClientBuilder {
             #[cfg(target_os = "linux")]
             send_batches,
             messages: 0,
+            idle: false,
             batched: self.batched_io && cfg!(target_os = "linux"),
             recv_buf: vec![0u8; 65535],
             send_buf: Vec::with_capacity(512),
@@ -333,6 +334,12 @@ enum Command {
 /// Work done per wake-up before yielding to other tasks.
 const BATCH: usize = 256;
 
+/// See `Driver::poll`: a wake-up from idle that brings fewer than `LINGER_BELOW` replies
+/// while at least `LINGER_IN_FLIGHT` queries are out waits `LINGER` for more.
+const LINGER_BELOW: u64 = 8;
+const LINGER_IN_FLIGHT: usize = 64;
+const LINGER: Duration = Duration::from_micros(200);
+
 struct Driver {
     core: Core,
     sockets: Vec<UdpSocket>,
@@ -358,6 +365,8 @@ struct Driver {
     send_batches: Vec<crate::batch::SendBatch>,
     /// Messages handed to the kernel by the per-datagram path.
     messages: u64,
+    /// The last poll ended with nothing to do (the task went to sleep).
+    idle: bool,
 }
 
 impl Driver {
@@ -371,7 +380,8 @@ impl Driver {
     }
 
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        for _round in 0..32 {
+        let woke_idle = std::mem::take(&mut self.idle);
+        for round in 0..32 {
             let now = Self::now();
             let mut progress = false;
             progress |= self.poll_commands(cx);
@@ -380,7 +390,20 @@ impl Driver {
                     .handle_tcp_response(now, token, result.as_deref().map_err(clone_io));
                 progress = true;
             }
+            let before = self.core.stats().received;
             progress |= self.poll_receive(cx, now);
+            if round == 0
+                && woke_idle
+                && self.batched
+                && self.core.stats().received - before < LINGER_BELOW
+                && self.core.udp_in_flight() >= LINGER_IN_FLIGHT
+            {
+                // Woken from idle for a trickle of replies while many queries are out (a
+                // resolver slower than we are): every wake-up costs more than the replies
+                // it brings, so let the replies gather for a moment and take them together.
+                std::thread::sleep(LINGER);
+                progress = true;
+            }
             self.core.handle_timeout(now);
             progress |= self.poll_send(cx, now);
             while let Some(request) = self.core.poll_tcp() {
@@ -391,6 +414,7 @@ impl Driver {
                 return Poll::Ready(());
             }
             if !progress {
+                self.idle = true;
                 return self.arm_timer(cx);
             }
         }

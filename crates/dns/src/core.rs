@@ -494,6 +494,11 @@ impl Core {
         self.in_flight
     }
 
+    /// UDP attempts in flight (what the congestion window limits).
+    pub fn udp_in_flight(&self) -> usize {
+        self.udp_outstanding
+    }
+
     /// True when nothing is in flight and nothing waits to be sent or collected.
     pub fn is_idle(&self) -> bool {
         self.in_flight == 0 && self.completions.is_empty() && self.tcp_queue.is_empty()

@@ -13,10 +13,13 @@
 //!   retries spread over resolvers with timeouts adapted to each resolver's measured
 //!   round-trip time (RFC 6298), a congestion window (AIMD) on the attempts in flight,
 //!   resolver health, TCP fallback after TC=1. It takes `now` and datagrams, and returns
-//!   datagrams to send and finished queries; no task or timer per query (a priority queue
-//!   of deadlines).
+//!   datagrams to send and finished queries; no task or timer per query (deadlines in
+//!   FIFO lanes per timeout value). Queries are padded to 128 bytes (EDNS Padding, RFC
+//!   8467's block) so that they share one size.
 //! - [`Client`] — one tokio task driving a [`Core`] with a pool of UDP sockets on random
-//!   ports, moving datagrams with `recvmmsg`/`sendmmsg` on Linux (64 per system call). [`Client::query`] asks one question; [`Client::pipeline`] gives a
+//!   ports, moving datagrams with `recvmmsg`/`sendmmsg` on Linux (64 per system call), and
+//!   same-sized queries to one resolver as one segmented message (UDP GSO) where the
+//!   kernel allows. [`Client::query`] asks one question; [`Client::pipeline`] gives a
 //!   [`Submitter`]/[`Completions`] pair for many.
 //! - [`reverse_name`] / [`ip_from_reverse`] — `in-addr.arpa` and nibble `ip6.arpa` names.
 //!
