@@ -1237,38 +1237,22 @@ fn read_answer(decoder: &mut BinDecoder<'_>, data: &[u8]) -> Option<Answer> {
         (RecordType::AAAA, 16) => Some(RecordValue::Aaaa(Ipv6Addr::from(
             <[u8; 16]>::try_from(rdata).ok()?,
         ))),
-        (RecordType::PTR | RecordType::CNAME, _) => {
-            // Compression pointers may lead anywhere before; the name must end exactly
-            // where RDLENGTH says.
-            let name = Name::read(decoder).ok()?;
-            if decoder.index() != start + len {
-                return None;
-            }
-            return Some(Answer {
-                owner,
-                rtype,
-                ttl,
-                value: Some(if rtype == RecordType::PTR {
-                    RecordValue::Ptr(name)
-                } else {
-                    RecordValue::Cname(name)
-                }),
-            });
-        }
+        // Compression pointers may lead anywhere before; the name must end exactly where
+        // RDLENGTH says (checked below).
+        (RecordType::PTR, _) => Some(RecordValue::Ptr(Name::read(decoder).ok()?)),
+        (RecordType::CNAME, _) => Some(RecordValue::Cname(Name::read(decoder).ok()?)),
         _ => {
             RData::read(decoder, rtype, Restrict::new(len as u16)).ok()?;
-            if decoder.index() != start + len {
-                return None;
-            }
-            return Some(Answer {
-                owner,
-                rtype,
-                ttl,
-                value: None,
-            });
+            None
         }
     };
-    decoder.read_slice(len).ok()?;
+    // The fixed-size data was read from the slice; move past it.
+    if decoder.index() == start {
+        decoder.read_slice(len).ok()?;
+    }
+    if decoder.index() != start + len {
+        return None;
+    }
     Some(Answer {
         owner,
         rtype,
