@@ -384,7 +384,8 @@ impl Driver {
         for round in 0..32 {
             let now = Self::now();
             let mut progress = false;
-            progress |= self.poll_commands(cx);
+            let submitted = self.poll_commands(cx);
+            progress |= submitted;
             while let Poll::Ready(Some((token, result))) = self.tcp_rx.poll_recv(cx) {
                 self.core
                     .handle_tcp_response(now, token, result.as_deref().map_err(clone_io));
@@ -394,6 +395,7 @@ impl Driver {
             progress |= self.poll_receive(cx, now);
             if round == 0
                 && woke_idle
+                && !submitted
                 && self.batched
                 && self.core.stats().received - before < LINGER_BELOW
                 && self.core.udp_in_flight() >= LINGER_IN_FLIGHT
@@ -401,6 +403,7 @@ impl Driver {
                 // Woken from idle for a trickle of replies while many queries are out (a
                 // resolver slower than we are): every wake-up costs more than the replies
                 // it brings, so let the replies gather for a moment and take them together.
+                // Never when new queries came in: those go out at once.
                 std::thread::sleep(LINGER);
                 progress = true;
             }
