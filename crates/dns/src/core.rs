@@ -288,7 +288,7 @@ const QUARANTINE_GAVE_UP: u32 = u32::MAX - 1;
 /// at 76% occupancy a random probe finds a free ID in about 4 tries.
 const MAX_PER_SOCKET: u32 = 50_000;
 /// Queries sent in a row on one socket (see `Core::pick_socket`).
-const SOCKET_RUN: u32 = 64;
+const SOCKET_RUN: u32 = 16;
 
 /// Round-trip time estimate of one resolver (RFC 6298 section 2).
 #[derive(Debug, Default, Clone, Copy)]
