@@ -11,25 +11,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=target/bench
 mkdir -p "$out"
+source scripts/bench-lib.sh
 need=()
 command -v valgrind >/dev/null || need+=(valgrind)
 command -v knotd >/dev/null || [ -x /usr/sbin/knotd ] || need+=(knot)
-if [ ${#need[@]} -gt 0 ]; then
-  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+install_missing "${need[@]}"
 python3 scripts/gen_fixtures.py --prefix 198.18.0.0/16 --out "$out/net16"
 cargo build --release --locked -q -p ptraudit -p ptraudit-testdns
 
-log="$out/knot-cg.out"
-target/release/ptraudit-testdns knot --zones "$out/net16/zones.txt" --workers 1 >"$log" &
-wrapper=$!
-for _ in $(seq 200); do grep -q '^listening' "$log" 2>/dev/null && break; sleep 0.1; done
-addr=$(sed -n 's/^listening udp=\([^ ]*\) .*/\1/p' "$log")
-knot_pid=$(sed -n 's/.* pid=\([0-9]*\).*/\1/p' "$log")
-trap 'kill $knot_pid $wrapper 2>/dev/null || true' EXIT
-[ -n "$addr" ] || { echo "bench: Knot did not start" >&2; cat "$log" >&2; exit 1; }
+start_knot "$out/net16/zones.txt" "$out/knot-cg.out"
+trap 'kill $knot_pid $knot_wrapper 2>/dev/null || true' EXIT
 
 rm -f "$out/cg.csv" "$out/cg.parquet"
 valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out" \

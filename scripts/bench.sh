@@ -23,16 +23,13 @@ which=${2:-both}
 out=target/bench
 mkdir -p "$out"
 
+source scripts/bench-lib.sh
 need=()
 command -v dnsperf >/dev/null || need+=(dnsperf)
 command -v knotd >/dev/null || [ -x /usr/sbin/knotd ] || need+=(knot)
 command -v unbound >/dev/null || [ -x /usr/sbin/unbound ] || need+=(unbound)
 [ -x /usr/bin/time ] || need+=(time)
-if [ ${#need[@]} -gt 0 ]; then
-  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+install_missing "${need[@]}"
 
 python3 scripts/gen_fixtures.py --prefix 198.18.0.0/16 --out "$out/net16"
 cargo build --release --locked -q -p ptraudit -p ptraudit-testdns
@@ -55,14 +52,8 @@ with open(sys.argv[2], "w") as f:
         f.write(f"{n} A\n")
 PY
 
-log="$out/knot.out"
-target/release/ptraudit-testdns knot --zones "$out/net16/zones.txt" --workers 1 >"$log" &
-wrapper=$!
-for _ in $(seq 200); do grep -q '^listening' "$log" 2>/dev/null && break; sleep 0.1; done
-addr=$(sed -n 's/^listening udp=\([^ ]*\) .*/\1/p' "$log")
-knot_pid=$(sed -n 's/.* pid=\([0-9]*\).*/\1/p' "$log")
-trap 'kill $knot_pid $wrapper 2>/dev/null || true' EXIT
-[ -n "$addr" ] || { echo "bench: Knot did not start" >&2; cat "$log" >&2; exit 1; }
+start_knot "$out/net16/zones.txt" "$out/knot.out"
+trap 'kill $knot_pid $knot_wrapper 2>/dev/null || true' EXIT
 echo "bench: Knot on $addr (pid $knot_pid)"
 
 # measure NAME RESOLVER_ADDR DNSPERF_RATE: one timed scan through the resolver, checked.
@@ -145,7 +136,7 @@ if [ "$which" != knot ]; then
     kill "$unbound_pid" "$ubw" 2>/dev/null || true
     wait "$ubw" 2>/dev/null || true
   }
-  trap 'stop_unbound; kill $knot_pid $wrapper 2>/dev/null || true' EXIT
+  trap 'stop_unbound; kill $knot_pid $knot_wrapper 2>/dev/null || true' EXIT
   uresults="$out/scan-runs-unbound.txt"
   : >"$uresults"
   for i in $(seq "$runs"); do
