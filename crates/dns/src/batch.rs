@@ -300,7 +300,6 @@ impl SendBatch {
 const CONTROL_LEN: usize = 32;
 
 /// Room for one `UDP_SEGMENT` control message, aligned as `cmsghdr` requires.
-#[derive(Clone, Copy)]
 #[repr(C, align(8))]
 struct Control([u8; CONTROL_LEN]);
 
