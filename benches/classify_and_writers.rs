@@ -39,8 +39,8 @@ fn rows(n: usize) -> Vec<Row> {
         .into_iter()
         .map(|(ip, name)| Row {
             ip,
-            prefix: ptraudit_scan::prefix_of(ip, 24, 64),
-            ptr_status: "NOERROR".into(),
+            prefix: ptraudit_scan::PrefixLens::DEFAULT.of(ip),
+            ptr_status: ptraudit_scan::Status::Answer,
             ptr: Some(name.clone()),
             ptr_all: vec![name],
             cname_chain: vec![],

@@ -234,6 +234,40 @@ impl Rules {
             .is_some_and(|kinds| kinds & (1 << kind as u8) != 0)
     }
 
+    /// How many trailing labels of `name` (lower case, no trailing dot; `labels` its
+    /// labels) form its registered domain: two, or three under a two-label public suffix
+    /// of the rules (`suffix2`, such as `co.uk`).
+    pub(crate) fn domain_labels(&self, name: &str, labels: &[&str]) -> usize {
+        let n = labels.len();
+        let suffix2 = n >= 3 && {
+            let len = labels[n - 2].len() + labels[n - 1].len() + 1;
+            name.get(name.len() - len..)
+                .is_some_and(|s| self.has(WordKind::Suffix2, s))
+        };
+        if suffix2 { 3 } else { 2 }
+    }
+
+    /// The registered domain of a PTR name (lower case): its last two labels, or three
+    /// under a two-label public suffix of the rules (`co.uk`, `com.au`, `ne.jp`, …). The
+    /// classifier's notion of "the host part" is everything left of it.
+    ///
+    /// ```
+    /// let rules = ptraudit_classify::Rules::builtin();
+    /// assert_eq!(rules.registered_domain("c-1-2-3-4.hsd1.ca.comcast.net."), "comcast.net");
+    /// assert_eq!(rules.registered_domain("host86-1.range86-1.bt.co.uk"), "bt.co.uk");
+    /// assert_eq!(rules.registered_domain("localhost"), "localhost");
+    /// ```
+    pub fn registered_domain<'a>(&self, name: &'a str) -> &'a str {
+        let name = name.trim_end_matches('.');
+        let labels: Vec<&str> = name.split('.').collect();
+        let take = self.domain_labels(name, &labels).min(labels.len());
+        let skip: usize = labels[..labels.len() - take]
+            .iter()
+            .map(|l| l.len() + 1)
+            .sum();
+        &name[skip..]
+    }
+
     pub(crate) fn words(&self, kind: WordKind) -> impl Iterator<Item = &str> {
         self.words[kind as usize].iter().map(|w| &**w)
     }

@@ -81,17 +81,7 @@ pub fn classify_with(rules: &Rules, ip: Option<IpAddr>, name: &str) -> Verdict {
     let labels: Vec<&str> = lower.split('.').collect();
     // The host part: everything left of the registered domain (two labels, three under a
     // two-label public suffix such as co.uk).
-    let domain_len = match labels.len() {
-        n if n >= 3
-            && rules.has(
-                WordKind::Suffix2,
-                &lower[lower.len() - labels[n - 2].len() - labels[n - 1].len() - 1..],
-            ) =>
-        {
-            3
-        }
-        _ => 2,
-    };
+    let domain_len = rules.domain_labels(&lower, &labels);
     let host_len = if labels.len() > domain_len {
         labels.len() - domain_len
     } else {

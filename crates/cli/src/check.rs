@@ -4,15 +4,14 @@ use std::net::IpAddr;
 
 use anyhow::anyhow;
 use clap::Args;
-use ptraudit_classify::Rules;
-use ptraudit_dns::{Name, RecordType, Status, reverse_name_string};
-use ptraudit_scan::{Fcrdns, Row, ScanConfig, Scanner, VecSink};
+use ptraudit_dns::reverse_name_string;
+use ptraudit_scan::{Check, Fcrdns, FcrdnsReason, ForwardAnswer, ScanConfig, Scanner, Status};
 
 use crate::{DnsArgs, Failure, exit, runtime, runtime_for_command, usage};
 
 /// Arguments of `ptraudit check`.
 #[derive(Debug, Args)]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     /// The address to check (IPv4 or IPv6).
     #[arg(value_name = "IP")]
     ip: String,
@@ -25,81 +24,53 @@ pub struct CheckArgs {
     rules: crate::classify::RulesArg,
 }
 
-fn name_from_text(text: &str) -> Option<Name> {
-    Name::from_labels(text.split('.').filter(|l| !l.is_empty()).map(str::as_bytes)).ok()
-}
-
-pub fn run(args: CheckArgs) -> Result<u8, Failure> {
+pub(crate) fn run(args: CheckArgs) -> Result<u8, Failure> {
     let ip: IpAddr = args
         .ip
         .trim()
         .parse()
         .map_err(|_| usage(anyhow!("{:?} is not an IP address", args.ip)))?;
-    let rules = args.rules.load()?;
-    let builder = args.dns.client()?;
+    let mut config = ScanConfig::default();
+    config.rules = args.rules.load()?;
+    let builder = args.dns.client(args.dns.resolvers()?)?;
     let rt = runtime_for_command()?;
-    let (row, details) = rt.block_on(async {
+    let check = rt.block_on(async {
         let client = builder.build().map_err(runtime)?;
-        let mut config = ScanConfig::default();
-        config.rules = rules.clone();
-        let scanner = Scanner::new(client.clone(), config);
-        let mut sink = VecSink::default();
-        scanner
-            .run(std::iter::once(ip), 1, &mut sink, &mut |_| {})
+        Scanner::new(client, config)
+            .check(ip)
             .await
-            .map_err(runtime)?;
-        let row = sink
-            .0
-            .pop()
-            .ok_or_else(|| runtime(anyhow!("the scan produced no row")))?;
-        // Per-name forward answers, for the walkthrough (the verdict comes from the row).
-        let rtype = if ip.is_ipv4() {
-            RecordType::A
-        } else {
-            RecordType::AAAA
-        };
-        let mut details = Vec::new();
-        for text in &row.ptr_all {
-            let line = match name_from_text(text) {
-                Some(name) => match client.query(name, rtype).await {
-                    Ok(o) if o.status == Status::Answer => {
-                        let addrs: Vec<String> = o.addrs().map(|a| a.to_string()).collect();
-                        let alias = o.cname_chain().next().is_some();
-                        let verdict = if o.addrs().any(|a| a == ip) {
-                            "matches"
-                        } else {
-                            "does not match"
-                        };
-                        format!(
-                            "{text} -> {}{}   {verdict}",
-                            addrs.join(", "),
-                            if alias { " (through a CNAME)" } else { "" }
-                        )
-                    }
-                    Ok(o) => format!("{text} -> {} (no {rtype} record)", o.status),
-                    Err(e) => format!("{text} -> lookup failed: {e}"),
-                },
-                None => format!("{text} -> not a valid name"),
-            };
-            details.push(line);
-        }
-        Ok::<_, Failure>((row, details))
+            .map_err(runtime)
     })?;
-    print_walkthrough(&rules, ip, &row, &details, args.expect.as_deref());
-    Ok(match (row.fcrdns, row.generic) {
-        (Fcrdns::Pass, Some(false)) => exit::OK,
-        (Fcrdns::TempError, _) => exit::RUNTIME,
+    print_walkthrough(ip, &check, args.expect.as_deref());
+    let row = &check.row;
+    Ok(match row.fcrdns {
+        _ if row.mail_ready() => exit::OK,
+        Fcrdns::TempError => exit::RUNTIME,
         _ => exit::CHECK_FAILED,
     })
 }
 
-fn print_walkthrough(
-    rules: &Rules,
-    ip: IpAddr,
-    row: &Row,
-    details: &[String],
-    expect: Option<&str>,
-) {
+/// One line per forward lookup: the name, what it resolved to, whether that matches.
+fn forward_line(ip: IpAddr, f: &ForwardAnswer) -> String {
+    if f.status != Status::Answer {
+        return format!("{} -> {} (no {} record)", f.name, f.status, f.rtype);
+    }
+    let addrs: Vec<String> = f.addrs.iter().map(ToString::to_string).collect();
+    let verdict = if f.addrs.contains(&ip) {
+        "matches"
+    } else {
+        "does not match"
+    };
+    let alias = if f.via_cname {
+        " (through a CNAME)"
+    } else {
+        ""
+    };
+    format!("{} -> {}{alias}   {verdict}", f.name, addrs.join(", "))
+}
+
+fn print_walkthrough(ip: IpAddr, check: &Check, expect: Option<&str>) {
+    let row = &check.row;
     let rtype = if ip.is_ipv4() { "A" } else { "AAAA" };
     let resolver = row.resolver.map_or("-".to_string(), |r| r.to_string());
     println!("Checking {ip} (resolver {resolver})\n");
@@ -117,30 +88,36 @@ fn print_walkthrough(
     }
     if !row.ptr_all.is_empty() {
         println!("2. Forward lookup ({rtype}) of each name");
-        for d in details {
-            println!("   {d}");
+        for f in &check.forward {
+            println!("   {}", forward_line(ip, f));
         }
     }
     let ptr = row.ptr.as_deref().unwrap_or("");
-    let reason = row.fcrdns_reason.as_deref().unwrap_or("");
+    let reason = row.fcrdns_reason;
+    let reason_text = reason.map_or("", |r| r.as_str());
     let verdict = match row.fcrdns {
-        Fcrdns::Pass if reason == "ptr-target-cname" => format!(
+        Fcrdns::Pass if reason == Some(FcrdnsReason::PtrTargetCname) => format!(
             "PASS: {ptr} resolves back to {ip}, but through an alias: a PTR should name the \
              host itself, not a CNAME (RFC 1912 section 2.1)"
         ),
         Fcrdns::Pass => format!("PASS: {ptr} resolves back to {ip}"),
         Fcrdns::Fail => match reason {
-            "forward-mismatch" => format!("FAIL: {ptr} resolves, but not to {ip}"),
-            "forward-nodata" => format!("FAIL: {ptr} exists but has no {rtype} record"),
-            "forward-nxdomain" => format!("FAIL: {ptr} does not exist (NXDOMAIN)"),
-            other => format!("FAIL: {other}"),
+            Some(FcrdnsReason::ForwardMismatch) => format!("FAIL: {ptr} resolves, but not to {ip}"),
+            Some(FcrdnsReason::ForwardNodata) => {
+                format!("FAIL: {ptr} exists but has no {rtype} record")
+            }
+            Some(FcrdnsReason::ForwardNxdomain) => {
+                format!("FAIL: {ptr} does not exist (NXDOMAIN)")
+            }
+            _ => format!("FAIL: {reason_text}"),
         },
-        Fcrdns::NoPtr => format!("NO PTR: {ip} has no reverse name ({reason})"),
-        Fcrdns::TempError => format!("UNDECIDED: a lookup failed ({reason}); try again later"),
+        Fcrdns::NoPtr => format!("NO PTR: {ip} has no reverse name ({reason_text})"),
+        Fcrdns::TempError => {
+            format!("UNDECIDED: a lookup failed ({reason_text}); try again later")
+        }
     };
     println!("3. FCrDNS: {verdict}");
-    if let Some(generic) = row.generic {
-        let v = ptraudit_classify::classify_with(rules, Some(ip), ptr);
+    if let (Some(generic), Some(v)) = (row.generic, &check.classified) {
         println!(
             "4. Name: {} ({ptr})",
             if generic {
@@ -182,7 +159,11 @@ fn print_walkthrough(
         (Fcrdns::Fail, _) => {
             println!("Result: FCrDNS fails: mail servers will reject or distrust mail from {ip}.");
             match reason {
-                "forward-mismatch" | "forward-nodata" | "forward-nxdomain" => println!(
+                Some(
+                    FcrdnsReason::ForwardMismatch
+                    | FcrdnsReason::ForwardNodata
+                    | FcrdnsReason::ForwardNxdomain,
+                ) => println!(
                     "What to do: give {ptr} an {rtype} record pointing to {ip} (in the zone of {ptr}), \
                      or have the PTR changed to a name you control that has one: create {target} {rtype} {ip} first, then ask for the PTR. {owner}"
                 ),

@@ -14,7 +14,7 @@ use crate::{Failure, exit, runtime, usage};
 
 /// `--rules FILE`: shared by the commands that classify names.
 #[derive(Debug, Clone, Args)]
-pub struct RulesArg {
+pub(crate) struct RulesArg {
     /// Extra generic-name rules, added to (and overriding) the built-in ones: word lists
     /// and name patterns, in the syntax of the built-in file (`ptraudit classify
     /// --print-rules` shows it).
@@ -24,7 +24,7 @@ pub struct RulesArg {
 
 impl RulesArg {
     /// The built-in rules, extended by the file when one was given.
-    pub fn load(&self) -> Result<Arc<Rules>, Failure> {
+    pub(crate) fn load(&self) -> Result<Arc<Rules>, Failure> {
         let mut rules = Rules::builtin().clone();
         if let Some(path) = &self.rules {
             let text = std::fs::read_to_string(path)
@@ -41,7 +41,7 @@ impl RulesArg {
 
 /// Arguments of `ptraudit classify`.
 #[derive(Debug, Args)]
-pub struct ClassifyArgs {
+pub(crate) struct ClassifyArgs {
     /// Input: one `hostname`, `ip,hostname` or `ip<TAB>hostname` per line (a header row
     /// is recognised); `-` or nothing for stdin. With --eval a third column `label`
     /// (`generic` or `custom`).
@@ -118,7 +118,7 @@ fn is_header(text: &str) -> bool {
     matches!(first.as_str(), "ip" | "hostname" | "name")
 }
 
-pub fn run(args: ClassifyArgs) -> Result<u8, Failure> {
+pub(crate) fn run(args: ClassifyArgs) -> Result<u8, Failure> {
     if args.print_rules {
         print!("{}", ptraudit_classify::DEFAULT_RULES);
         return Ok(exit::OK);

@@ -5,20 +5,20 @@ use std::path::PathBuf;
 
 use anyhow::{Context, anyhow};
 use clap::Args;
-use ptraudit_report::{Format, Summary, Writer};
-use ptraudit_scan::{Order, ScanConfig, Shard, TargetSet};
-use ptraudit_testdns::{Server, Zones};
+use ptraudit_report::{AtomicFile, Format, GroupBy, Report, Summary, Writer, render_html};
+use ptraudit_scan::{Order, PrefixLens, ScanConfig, Shard, TargetSet};
+use ptraudit_testdns::{Server, Zones, fixtures_dir, load_truth};
 
-use crate::scan::{Outputs, Prepared, execute};
-use crate::{Failure, default_fixtures, exit, runtime, usage};
+use crate::scan::{Prepared, close_writers, execute, write_summary};
+use crate::{Failure, exit, runtime, usage};
 
 /// Arguments of `ptraudit demo`.
 #[derive(Debug, Args)]
-pub struct DemoArgs {
+pub(crate) struct DemoArgs {
     /// Fixture folder (zones.txt, zones/, truth.csv).
-    #[arg(long, value_name = "DIR", default_value_os_t = default_fixtures())]
+    #[arg(long, value_name = "DIR", default_value_os_t = fixtures_dir())]
     fixtures: PathBuf,
-    /// Where to write scan.csv and summary.csv.
+    /// Where to write scan.csv, scan.parquet, summary.csv and report.html.
     #[arg(long, value_name = "DIR", default_value = "target/ptraudit-demo")]
     out: PathBuf,
     /// No progress output.
@@ -26,7 +26,7 @@ pub struct DemoArgs {
     quiet: bool,
 }
 
-pub fn run(args: DemoArgs) -> Result<u8, Failure> {
+pub(crate) fn run(args: DemoArgs) -> Result<u8, Failure> {
     // Canonical, so the paths printed below are readable.
     let fixtures = args
         .fixtures
@@ -37,21 +37,14 @@ pub fn run(args: DemoArgs) -> Result<u8, Failure> {
         .with_context(|| format!("loading the fixture zones from {}", manifest.display()))
         .map_err(usage)?;
     // The fixture's address ranges: every address its ground truth describes.
-    let truth_path = fixtures.join("truth.csv");
-    let truth = std::fs::read_to_string(&truth_path)
-        .with_context(|| format!("reading {}", truth_path.display()))
-        .map_err(usage)?;
     let mut targets = TargetSet::new();
-    for line in truth.lines().skip(1) {
-        let ip = line.split(',').next().unwrap_or_default();
-        targets
-            .add_spec(ip)
-            .with_context(|| format!("{}: bad address", truth_path.display()))
-            .map_err(usage)?;
+    for t in load_truth(&fixtures).map_err(usage)? {
+        targets.add_spec(&t.ip.to_string()).map_err(usage)?;
     }
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))
         .map_err(runtime)?;
+    let out = args.out.canonicalize().unwrap_or_else(|_| args.out.clone());
     let server = Server::builder()
         .zones(zones)
         .start()
@@ -66,9 +59,10 @@ pub fn run(args: DemoArgs) -> Result<u8, Failure> {
         "ptraudit demo: scanning {} addresses (198.18.0.0/20 and IPv6 hosts in 2001:db8::/32)",
         targets.len()
     );
-    let csv_path = args.out.join("scan.csv");
-    let summary_path = args.out.join("summary.csv");
-    let parquet_path = args.out.join("scan.parquet");
+    let csv_path = out.join("scan.csv");
+    let parquet_path = out.join("scan.parquet");
+    let summary_path = out.join("summary.csv");
+    let html_path = out.join("report.html");
     let writers = vec![
         Writer::open(Some(&csv_path), Format::Csv, true).map_err(|e| runtime(anyhow!(e)))?,
         Writer::open(Some(&parquet_path), Format::Parquet, true)
@@ -80,10 +74,8 @@ pub fn run(args: DemoArgs) -> Result<u8, Failure> {
         shard: Shard::ALL,
         order: Order::Linear,
     };
-    let mut outputs = Outputs {
-        writers,
-        summary: Summary::default(),
-    };
+    let report = Report::new(GroupBy::Prefix(PrefixLens::DEFAULT));
+    let mut outputs = (writers, (Summary::default(), report));
     let stats = execute(
         client,
         ScanConfig::default(),
@@ -92,14 +84,17 @@ pub fn run(args: DemoArgs) -> Result<u8, Failure> {
         args.quiet,
         &|_| false,
     )?;
-    for w in outputs.writers {
-        w.close().map_err(|e| runtime(anyhow!(e)))?;
-    }
-    let summary = outputs.summary;
-    let mut file = ptraudit_report::AtomicFile::create(&summary_path, true).map_err(runtime)?;
-    summary
-        .write_csv(&mut file)
-        .with_context(|| format!("writing {}", summary_path.display()))
+    let (writers, (summary, report)) = outputs;
+    close_writers(writers)?;
+    write_summary(&summary, &summary_path)?;
+    let page = render_html(
+        &report,
+        "ptraudit demo: the fixture network",
+        &["scan.parquet".to_string()],
+    );
+    let mut file = AtomicFile::create(&html_path, true).map_err(runtime)?;
+    std::io::Write::write_all(&mut file, page.as_bytes())
+        .with_context(|| format!("writing {}", html_path.display()))
         .map_err(runtime)?;
     file.commit().map_err(runtime)?;
     if stats.interrupted {
@@ -121,6 +116,7 @@ pub fn run(args: DemoArgs) -> Result<u8, Failure> {
     println!("rows:    {}", csv_path.display());
     println!("         {}", parquet_path.display());
     println!("summary: {}", summary_path.display());
+    println!("report:  {} (open it in a browser)", html_path.display());
     println!("\nTo walk through one address by hand, serve the fixtures and ask:");
     println!(
         "  cargo run --release -p ptraudit-testdns -- --zones {} --listen 127.0.0.1:5353 &",

@@ -4,7 +4,6 @@
 //! progress display and exit codes. See the README for the commands.
 
 mod check;
-mod checkpoint;
 mod classify;
 mod demo;
 mod progress;
@@ -13,7 +12,6 @@ mod scan;
 
 use std::io::ErrorKind;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -21,18 +19,18 @@ use anyhow::{Context, anyhow};
 use clap::{Args, Parser, Subcommand};
 
 /// Exit codes (documented in the README).
-pub mod exit {
+pub(crate) mod exit {
     /// Success (for `check`: FCrDNS passes and the name is custom).
-    pub const OK: u8 = 0;
+    pub(crate) const OK: u8 = 0;
     /// `check`: the address fails the audit (no PTR, FCrDNS fail, or a generic name).
-    pub const CHECK_FAILED: u8 = 1;
+    pub(crate) const CHECK_FAILED: u8 = 1;
     /// Bad input: arguments, targets, files, resolvers.
-    pub const USAGE: u8 = 2;
+    pub(crate) const USAGE: u8 = 2;
     /// The run failed: I/O, the DNS client, or `check` could not decide (temperror).
-    pub const RUNTIME: u8 = 3;
+    pub(crate) const RUNTIME: u8 = 3;
     /// Interrupted (SIGINT/SIGTERM): the output files are valid and hold every row
     /// completed before the stop, but not every address.
-    pub const INTERRUPTED: u8 = 130;
+    pub(crate) const INTERRUPTED: u8 = 130;
 }
 
 #[derive(Debug, Parser)]
@@ -67,31 +65,31 @@ pub(crate) enum Command {
 
 /// Options shared by the commands that talk DNS.
 #[derive(Debug, Clone, Args)]
-pub struct DnsArgs {
+pub(crate) struct DnsArgs {
     /// Resolvers to query (default: the nameservers of /etc/resolv.conf).
     #[arg(
         long = "resolver",
         value_name = "IP[:PORT]",
         help = "Resolver to query: IP, IP:PORT or [IPv6]:PORT; repeatable. Default: the nameservers of /etc/resolv.conf"
     )]
-    pub resolvers: Vec<String>,
+    resolvers: Vec<String>,
     /// Timeout of the first attempt of each query, in milliseconds (doubles per retry).
     #[arg(long, value_name = "MS", default_value_t = 1500)]
-    pub timeout: u64,
+    timeout: u64,
     /// UDP attempts per query.
     #[arg(long, value_name = "N", default_value_t = 3)]
-    pub attempts: u8,
+    attempts: u8,
 }
 
 /// An error with its exit code.
 #[derive(Debug)]
-pub struct Failure {
+pub(crate) struct Failure {
     code: u8,
     error: anyhow::Error,
 }
 
 /// Bad input: exit 2.
-pub fn usage(error: impl Into<anyhow::Error>) -> Failure {
+pub(crate) fn usage(error: impl Into<anyhow::Error>) -> Failure {
     Failure {
         code: exit::USAGE,
         error: error.into(),
@@ -99,7 +97,7 @@ pub fn usage(error: impl Into<anyhow::Error>) -> Failure {
 }
 
 /// A failed run: exit 3.
-pub fn runtime(error: impl Into<anyhow::Error>) -> Failure {
+pub(crate) fn runtime(error: impl Into<anyhow::Error>) -> Failure {
     Failure {
         code: exit::RUNTIME,
         error: error.into(),
@@ -107,8 +105,9 @@ pub fn runtime(error: impl Into<anyhow::Error>) -> Failure {
 }
 
 impl DnsArgs {
-    /// The resolver addresses, parsed; /etc/resolv.conf when none were given.
-    pub fn resolvers(&self) -> Result<Vec<SocketAddr>, Failure> {
+    /// The resolver addresses, parsed; /etc/resolv.conf when none were given. Read once
+    /// per command: the result goes to [`DnsArgs::client`].
+    pub(crate) fn resolvers(&self) -> Result<Vec<SocketAddr>, Failure> {
         if !self.resolvers.is_empty() {
             return self
                 .resolvers
@@ -117,11 +116,7 @@ impl DnsArgs {
                 .collect();
         }
         let text = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-        let found: Vec<SocketAddr> = text
-            .lines()
-            .filter_map(|l| l.trim().strip_prefix("nameserver"))
-            .filter_map(|a| ptraudit_dns::parse_resolver(a.trim()).ok())
-            .collect();
+        let found = ptraudit_dns::resolv_conf_nameservers(&text);
         if found.is_empty() {
             return Err(usage(anyhow!(
                 "no --resolver given and /etc/resolv.conf lists no usable nameserver"
@@ -130,15 +125,19 @@ impl DnsArgs {
         Ok(found)
     }
 
-    /// A client builder with these options.
-    pub fn client(&self) -> Result<ptraudit_dns::ClientBuilder, Failure> {
+    /// A client builder with these options, for `resolvers` (from
+    /// [`DnsArgs::resolvers`]) that answer a probe.
+    pub(crate) fn client(
+        &self,
+        resolvers: Vec<SocketAddr>,
+    ) -> Result<ptraudit_dns::ClientBuilder, Failure> {
         if self.attempts == 0 {
             return Err(usage(anyhow!("--attempts must be at least 1, got 0")));
         }
         if self.timeout == 0 {
             return Err(usage(anyhow!("--timeout must be at least 1 ms, got 0")));
         }
-        let resolvers = probe(self.resolvers()?)?;
+        let resolvers = probe(resolvers)?;
         Ok(ptraudit_dns::ClientBuilder::new(resolvers)
             .timeout(Duration::from_millis(self.timeout))
             .max_timeout(Duration::from_millis(self.timeout.saturating_mul(4)))
@@ -199,7 +198,7 @@ fn probe(resolvers: Vec<SocketAddr>) -> Result<Vec<SocketAddr>, Failure> {
 
 /// A runtime for one command: the client's driver and the scan loop share one thread,
 /// which is the cheapest arrangement for a packet-bound workload.
-pub fn runtime_for_command() -> Result<tokio::runtime::Runtime, Failure> {
+pub(crate) fn runtime_for_command() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -231,9 +230,4 @@ fn main() -> ExitCode {
             ExitCode::from(f.code)
         }
     }
-}
-
-/// Where the bundled fixtures live when running from the source tree.
-pub fn default_fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/net")
 }

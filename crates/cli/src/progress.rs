@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ptraudit_scan::Progress;
 
-pub struct Reporter {
+pub(crate) struct Reporter {
     bar: Option<ProgressBar>,
     plain: bool,
     start: Instant,
@@ -18,7 +18,7 @@ pub struct Reporter {
 const PLAIN_EVERY: Duration = Duration::from_secs(5);
 
 impl Reporter {
-    pub fn new(total: u64, quiet: bool) -> Self {
+    pub(crate) fn new(total: u64, quiet: bool) -> Self {
         let terminal = std::io::stderr().is_terminal();
         let bar = (!quiet && terminal).then(|| {
             let bar =
@@ -42,7 +42,7 @@ impl Reporter {
         self.last.queries as f64 / self.start.elapsed().as_secs_f64().max(1e-3)
     }
 
-    pub fn update(&mut self, p: &Progress) {
+    pub(crate) fn update(&mut self, p: &Progress) {
         self.last = *p;
         if let Some(bar) = &self.bar {
             bar.set_position(p.done);
@@ -60,7 +60,7 @@ impl Reporter {
         }
     }
 
-    pub fn finish(&mut self) {
+    pub(crate) fn finish(&mut self) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }

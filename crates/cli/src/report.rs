@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, anyhow};
 use clap::{Args, ValueEnum};
 use ptraudit_report::{AtomicFile, GroupBy, Report, for_each_row, render_html};
+use ptraudit_scan::PrefixLens;
 
 use crate::scan::check_output;
 use crate::{Failure, exit, runtime, usage};
@@ -19,7 +20,7 @@ enum By {
 
 /// Arguments of `ptraudit report`.
 #[derive(Debug, Args)]
-pub struct ReportArgs {
+pub(crate) struct ReportArgs {
     /// Scan outputs (.csv, .parquet, .jsonl); shards of one scan are merged.
     #[arg(value_name = "FILE", required = true)]
     files: Vec<PathBuf>,
@@ -46,19 +47,14 @@ pub struct ReportArgs {
     top: usize,
 }
 
-pub fn run(args: ReportArgs) -> Result<u8, Failure> {
-    if args.prefix > 32 || args.prefix_v6 > 128 {
-        return Err(usage(anyhow!(
-            "--prefix must be 0..=32 and --prefix-v6 0..=128, got {} and {}",
-            args.prefix,
-            args.prefix_v6
-        )));
-    }
+pub(crate) fn run(args: ReportArgs) -> Result<u8, Failure> {
+    let lens = PrefixLens::new(args.prefix, args.prefix_v6)
+        .map_err(|e| usage(anyhow!("--prefix/--prefix-v6: {e}")))?;
     for p in args.output.iter().chain(&args.html) {
         check_output(p, args.force)?;
     }
     let by = match args.by {
-        By::Prefix => GroupBy::Prefix(args.prefix, args.prefix_v6),
+        By::Prefix => GroupBy::Prefix(lens),
         By::Domain => GroupBy::Domain,
     };
     let mut report = Report::new(by);

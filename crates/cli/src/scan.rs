@@ -5,13 +5,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow};
 use clap::{Args, ValueEnum};
-use ptraudit_report::{AtomicFile, Format, Summary, Writer};
+use ptraudit_report::{AtomicFile, CheckpointFile, Checkpointed, Format, Summary, Writer};
 use ptraudit_scan::{
-    ForwardMode, Order, Row, ScanConfig, ScanStats, Scanner, Shard, Sink, SinkError, Stop,
-    TargetSet,
+    ForwardMode, Order, PrefixLens, ScanConfig, ScanStats, Scanner, Shard, Sink, Stop, TargetSet,
 };
 
-use crate::checkpoint::{Checkpoint, Checkpointed, Journal};
 use crate::progress::Reporter;
 use crate::{DnsArgs, Failure, exit, runtime, runtime_for_command, usage};
 
@@ -63,7 +61,7 @@ enum ForwardArg {
 
 /// Arguments of `ptraudit scan`.
 #[derive(Debug, Args)]
-pub struct ScanArgs {
+pub(crate) struct ScanArgs {
     /// Targets: CIDRs (198.18.0.0/24, 2001:db8::/120), addresses, ranges (A-B).
     #[arg(value_name = "TARGET")]
     targets: Vec<String>,
@@ -137,26 +135,6 @@ pub struct ScanArgs {
     quiet: bool,
 }
 
-/// Rows go to every writer and the summary.
-pub struct Outputs {
-    /// One writer per output.
-    pub writers: Vec<Writer>,
-    /// Per-prefix counts.
-    pub summary: Summary,
-}
-
-impl Sink for Outputs {
-    fn row(&mut self, row: &Row) -> Result<(), SinkError> {
-        for w in &mut self.writers {
-            w.row(row)?;
-        }
-        self.summary.row(row)
-    }
-    fn finish(&mut self) -> Result<(), SinkError> {
-        self.writers.iter_mut().try_for_each(Sink::finish)
-    }
-}
-
 /// The format of an output: its extension, else `--format`.
 fn output_format(p: &Path, named: Option<&str>) -> Result<Format, Failure> {
     let named = match named {
@@ -176,7 +154,7 @@ fn output_format(p: &Path, named: Option<&str>) -> Result<Format, Failure> {
 }
 
 /// Opens the writers for `-o` paths (stdout when there is none).
-pub fn open_writers(
+fn open_writers(
     outputs: &[PathBuf],
     format: Option<&str>,
     force: bool,
@@ -200,7 +178,7 @@ pub fn open_writers(
 
 /// Checks an output path before any work: its folder exists, and it does not exist unless
 /// `--force`.
-pub fn check_output(path: &Path, force: bool) -> Result<(), Failure> {
+pub(crate) fn check_output(path: &Path, force: bool) -> Result<(), Failure> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -223,7 +201,7 @@ pub fn check_output(path: &Path, force: bool) -> Result<(), Failure> {
 
 /// Queries/s when `--rate` is not given and a resolver is not on this machine: polite to a
 /// shared resolver and to the block owner's authoritative servers behind it.
-pub const DEFAULT_REMOTE_RATE: u32 = 500;
+const DEFAULT_REMOTE_RATE: u32 = 500;
 /// Above this, a rate aimed at a public resolver earns a warning.
 const HIGH_RATE: u32 = 2000;
 
@@ -268,13 +246,13 @@ fn rate_for(
 }
 
 /// Everything a scan needs, checked before any query is sent.
-pub struct Prepared {
+pub(crate) struct Prepared {
     /// Addresses.
-    pub targets: TargetSet,
+    pub(crate) targets: TargetSet,
     /// Shard.
-    pub shard: Shard,
+    pub(crate) shard: Shard,
     /// Order.
-    pub order: Order,
+    pub(crate) order: Order,
 }
 
 fn prepare(args: &ScanArgs) -> Result<Prepared, Failure> {
@@ -325,7 +303,7 @@ fn prepare(args: &ScanArgs) -> Result<Prepared, Failure> {
     })
 }
 
-pub fn run(args: ScanArgs) -> Result<u8, Failure> {
+pub(crate) fn run(args: ScanArgs) -> Result<u8, Failure> {
     if let Some(path) = &args.resume {
         return resume(path);
     }
@@ -335,7 +313,7 @@ pub fn run(args: ScanArgs) -> Result<u8, Failure> {
 }
 
 fn resume(path: &Path) -> Result<u8, Failure> {
-    let checkpoint = Checkpoint::load(path)?;
+    let checkpoint = CheckpointFile::load(path).map_err(usage)?;
     if checkpoint.complete {
         eprintln!(
             "ptraudit: {} records a complete scan: nothing to resume",
@@ -369,12 +347,41 @@ fn resume(path: &Path) -> Result<u8, Failure> {
     run_scan(args, argv, Some(checkpoint))
 }
 
-fn run_scan(args: ScanArgs, argv: Vec<String>, resumed: Option<Checkpoint>) -> Result<u8, Failure> {
-    let prepared = prepare(&args)?;
-    let rate = rate_for(args.rate, &args.dns.resolvers()?)?;
+/// The engine's configuration from the arguments, checked.
+fn scan_config(args: &ScanArgs, rate: Option<NonZeroU32>) -> Result<ScanConfig, Failure> {
     if args.concurrency == 0 {
         return Err(usage(anyhow!("--concurrency must be at least 1, got 0")));
     }
+    let mut config = ScanConfig::default();
+    config.rules = args.rules.load()?;
+    config.concurrency = args.concurrency;
+    config.rate = rate;
+    config.forward = match args.forward {
+        ForwardArg::Matching => ForwardMode::Matching,
+        ForwardArg::Both => ForwardMode::Both,
+    };
+    config.prefix = PrefixLens::new(args.prefix_v4, args.prefix_v6)
+        .map_err(|e| usage(anyhow!("--prefix-v4/--prefix-v6: {e}")))?;
+    Ok(config)
+}
+
+/// How a scan into its outputs ended.
+enum Ended {
+    /// Every address done: the outputs are in place.
+    Complete(ScanStats, Summary),
+    /// Stopped by a signal; the exit status says so.
+    Interrupted,
+}
+
+fn run_scan(
+    args: ScanArgs,
+    argv: Vec<String>,
+    resumed: Option<CheckpointFile>,
+) -> Result<u8, Failure> {
+    let prepared = prepare(&args)?;
+    let resolvers = args.dns.resolvers()?;
+    let rate = rate_for(args.rate, &resolvers)?;
+    let config = scan_config(&args, rate)?;
     let mut seen = std::collections::HashSet::new();
     if let Some(p) = args.outputs.iter().find(|p| !seen.insert(*p)) {
         return Err(usage(anyhow!("{} is given twice with -o", p.display())));
@@ -385,157 +392,23 @@ fn run_scan(args: ScanArgs, argv: Vec<String>, resumed: Option<Checkpoint>) -> R
         )));
     }
     if resumed.is_none() {
-        for p in &args.outputs {
-            check_output(p, args.force)?;
-        }
-        if let Some(p) = &args.summary {
+        for p in args.outputs.iter().chain(&args.summary) {
             check_output(p, args.force)?;
         }
     }
-    let rules = args.rules.load()?;
-    let client = args.dns.client()?;
-    let mut config = ScanConfig::default();
-    config.rules = rules;
-    config.concurrency = args.concurrency;
-    config.rate = rate;
-    config.forward = match args.forward {
-        ForwardArg::Matching => ForwardMode::Matching,
-        ForwardArg::Both => ForwardMode::Both,
-    };
-    config.prefix_v4 = args.prefix_v4.min(32);
-    config.prefix_v6 = args.prefix_v6.min(128);
+    let client = args.dns.client(resolvers)?;
     let total = prepared.targets.plan(prepared.shard, prepared.order).len();
-
-    let (stats, summary) = match &args.checkpoint {
-        None => {
-            let writers = open_writers(&args.outputs, args.format.as_deref(), args.force)?;
-            let mut outputs = Outputs {
-                writers,
-                summary: Summary::default(),
-            };
-            let result = execute(client, config, &prepared, &mut outputs, args.quiet, &|_| {
-                false
-            });
-            let stats = match result {
-                Ok(stats) => stats,
-                Err(f) => {
-                    for w in &outputs.writers {
-                        if let Some(partial) = w.partial_path() {
-                            eprintln!(
-                                "ptraudit: the scan did not complete; {} holds the rows written so \
-                                 far and is NOT a complete result",
-                                partial.display()
-                            );
-                        }
-                    }
-                    return Err(f);
-                }
-            };
-            for w in outputs.writers {
-                let partial = w.partial_path();
-                w.close()
-                    .map_err(|e| anyhow!(e))
-                    .with_context(|| match &partial {
-                        Some(p) => format!("finishing {}", p.display()),
-                        None => "writing rows".to_string(),
-                    })
-                    .map_err(runtime)?;
-            }
-            (stats, outputs.summary)
-        }
+    let ended = match &args.checkpoint {
+        None => scan_to_files(&args, client, config, &prepared)?,
         Some(cp_path) => {
-            let mut sink = match resumed {
-                None => {
-                    let mut journals = Vec::new();
-                    for p in &args.outputs {
-                        let format = output_format(p, args.format.as_deref())?;
-                        journals.push(Journal::create(p, format)?);
-                    }
-                    let states = journals.iter().map(Journal::state).cloned().collect();
-                    let cp = Checkpoint::new(argv, states);
-                    let mut sink =
-                        Checkpointed::new(journals, Summary::default(), cp, cp_path.clone());
-                    // Saved before the first query: a scan killed at once can be resumed too.
-                    sink.save().map_err(|e| {
-                        usage(anyhow!(
-                            "cannot write checkpoint {}: {e}",
-                            cp_path.display()
-                        ))
-                    })?;
-                    sink
-                }
-                Some(cp) => {
-                    let mut summary = Summary::default();
-                    if let Some(first) = cp.outputs.first() {
-                        // Cut the journal back to the checkpoint first: rows after it are redone.
-                        drop(Journal::reopen(first)?);
-                        Journal::replay(first, &mut summary)?;
-                    }
-                    let journals = cp
-                        .outputs
-                        .iter()
-                        .map(Journal::reopen)
-                        .collect::<Result<Vec<_>, _>>()?;
-                    if !args.quiet {
-                        eprintln!(
-                            "ptraudit: resuming {}: {} of {total} addresses already done",
-                            cp_path.display(),
-                            cp.rows
-                        );
-                    }
-                    Checkpointed::new(journals, summary, cp, cp_path.clone())
-                }
-            };
-            let done = sink.checkpoint.clone();
-            let result = execute(client, config, &prepared, &mut sink, args.quiet, &|seq| {
-                done.is_done(seq)
-            });
-            let stats = match result {
-                Ok(stats) => stats,
-                Err(f) => {
-                    let _ = sink.save();
-                    eprintln!(
-                        "ptraudit: the scan did not complete; continue it with: ptraudit scan --resume {}",
-                        cp_path.display()
-                    );
-                    return Err(f);
-                }
-            };
-            if stats.interrupted {
-                sink.save().map_err(|e| runtime(anyhow!(e)))?;
-                eprintln!(
-                    "ptraudit: INTERRUPTED after {} of {total} addresses; continue with: ptraudit scan --resume {}",
-                    sink.checkpoint.rows,
-                    cp_path.display()
-                );
-                return Ok(exit::INTERRUPTED);
-            }
-            let Checkpointed {
-                journals,
-                summary,
-                mut checkpoint,
-                ..
-            } = sink;
-            for j in journals {
-                j.finalize()?;
-            }
-            checkpoint.complete = true;
-            checkpoint
-                .save(cp_path)
-                .with_context(|| format!("writing {}", cp_path.display()))
-                .map_err(runtime)?;
-            (stats, summary)
+            scan_checkpointed(&args, argv, resumed, cp_path, client, config, &prepared)?
         }
+    };
+    let Ended::Complete(stats, summary) = ended else {
+        return Ok(exit::INTERRUPTED);
     };
     if let Some(path) = &args.summary {
-        let mut file = AtomicFile::create(path, true).map_err(runtime)?;
-        summary
-            .write_csv(&mut file)
-            .with_context(|| format!("writing {}", path.display()))
-            .map_err(runtime)?;
-        file.commit()
-            .with_context(|| format!("finishing {}", path.display()))
-            .map_err(runtime)?;
+        write_summary(&summary, path)?;
     }
     if !args.quiet {
         eprint!("{}", summary.table(10));
@@ -556,6 +429,122 @@ fn run_scan(args: ScanArgs, argv: Vec<String>, resumed: Option<Checkpoint>) -> R
         return Ok(exit::INTERRUPTED);
     }
     Ok(exit::OK)
+}
+
+/// Writes the per-prefix summary CSV, complete or not at all.
+pub(crate) fn write_summary(summary: &Summary, path: &Path) -> Result<(), Failure> {
+    let mut file = AtomicFile::create(path, true).map_err(runtime)?;
+    summary
+        .write_csv(&mut file)
+        .with_context(|| format!("writing {}", path.display()))
+        .map_err(runtime)?;
+    file.commit()
+        .with_context(|| format!("finishing {}", path.display()))
+        .map_err(runtime)?;
+    Ok(())
+}
+
+/// Rows straight into the output files (or stdout); each file appears when complete.
+/// An interrupted scan still closes its files valid (reported as complete with
+/// `stats.interrupted`).
+fn scan_to_files(
+    args: &ScanArgs,
+    client: ptraudit_dns::ClientBuilder,
+    config: ScanConfig,
+    prepared: &Prepared,
+) -> Result<Ended, Failure> {
+    let writers = open_writers(&args.outputs, args.format.as_deref(), args.force)?;
+    let mut outputs = (writers, Summary::default());
+    let stats = match execute(client, config, prepared, &mut outputs, args.quiet, &|_| {
+        false
+    }) {
+        Ok(stats) => stats,
+        Err(f) => {
+            for partial in outputs.0.iter().filter_map(Writer::partial_path) {
+                eprintln!(
+                    "ptraudit: the scan did not complete; {} holds the rows written so \
+                     far and is NOT a complete result",
+                    partial.display()
+                );
+            }
+            return Err(f);
+        }
+    };
+    let (writers, summary) = outputs;
+    close_writers(writers)?;
+    Ok(Ended::Complete(stats, summary))
+}
+
+/// Completes each writer: Parquet footer, flush, rename into place.
+pub(crate) fn close_writers(writers: Vec<Writer>) -> Result<(), Failure> {
+    for w in writers {
+        let partial = w.partial_path();
+        w.close()
+            .map_err(|e| anyhow!(e))
+            .with_context(|| match &partial {
+                Some(p) => format!("finishing {}", p.display()),
+                None => "writing rows".to_string(),
+            })
+            .map_err(runtime)?;
+    }
+    Ok(())
+}
+
+/// Rows into journals with a checkpoint file, new or resumed.
+fn scan_checkpointed(
+    args: &ScanArgs,
+    argv: Vec<String>,
+    resumed: Option<CheckpointFile>,
+    cp_path: &Path,
+    client: ptraudit_dns::ClientBuilder,
+    config: ScanConfig,
+    prepared: &Prepared,
+) -> Result<Ended, Failure> {
+    let total = prepared.targets.plan(prepared.shard, prepared.order).len();
+    let mut sink = match resumed {
+        None => {
+            let outputs = args
+                .outputs
+                .iter()
+                .map(|p| Ok((p.clone(), output_format(p, args.format.as_deref())?)))
+                .collect::<Result<Vec<_>, Failure>>()?;
+            Checkpointed::start(argv, &outputs, cp_path).map_err(usage)?
+        }
+        Some(file) => {
+            let sink = Checkpointed::resume(file, cp_path).map_err(usage)?;
+            if !args.quiet {
+                eprintln!(
+                    "ptraudit: resuming {}: {} of {total} addresses already done",
+                    cp_path.display(),
+                    sink.done().rows()
+                );
+            }
+            sink
+        }
+    };
+    let done = sink.done().clone();
+    let result = execute(client, config, prepared, &mut sink, args.quiet, &|seq| {
+        done.is_done(seq)
+    });
+    let continue_with = format!("ptraudit scan --resume {}", cp_path.display());
+    let stats = match result {
+        Ok(stats) => stats,
+        Err(f) => {
+            let _ = sink.save();
+            eprintln!("ptraudit: the scan did not complete; continue it with: {continue_with}");
+            return Err(f);
+        }
+    };
+    if stats.interrupted {
+        sink.save().map_err(runtime)?;
+        eprintln!(
+            "ptraudit: INTERRUPTED after {} of {total} addresses; continue with: {continue_with}",
+            sink.done().rows(),
+        );
+        return Ok(Ended::Interrupted);
+    }
+    let summary = sink.complete().map_err(runtime)?;
+    Ok(Ended::Complete(stats, summary))
 }
 
 /// SIGINT or SIGTERM: stop starting addresses and finish those in flight; a second one:
@@ -592,7 +581,7 @@ fn watch_signals(stop: std::sync::Arc<Stop>) {
 /// Runs a prepared scan into `sink`, skipping plan positions for which `skip` is true
 /// (done before a resume). Prints the DNS counters. Shared by `scan` and `demo`; the
 /// callers finish their outputs.
-pub fn execute<S: Sink>(
+pub(crate) fn execute<S: Sink>(
     client: ptraudit_dns::ClientBuilder,
     config: ScanConfig,
     prepared: &Prepared,
@@ -619,10 +608,6 @@ pub fn execute<S: Sink>(
             .map_err(runtime)?;
         let dns = scanner.client().stats().await.map_err(runtime)?;
         let per = scanner.client().resolver_stats().await.map_err(runtime)?;
-        // The process ends after this scan: freeing the forward cache entry by entry (up
-        // to a million names) would cost a few percent of the whole scan's CPU for nothing.
-        // The runtime's shutdown still stops the DNS driver and closes its sockets.
-        std::mem::forget(scanner);
         Ok::<_, Failure>((stats, (dns, per)))
     });
     reporter.finish();

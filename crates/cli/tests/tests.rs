@@ -147,7 +147,7 @@ fn scan_writes_csv_and_summary_files() {
     assert!(!dir.join("out.csv.partial").exists());
     let sum = std::fs::read_to_string(&summary).unwrap();
     assert!(sum.starts_with(
-        "prefix,addresses,with_ptr,fcrdns_pass,fcrdns_fail,generic,custom_pass,errors\n"
+        "prefix,addresses,with_ptr,fcrdns_pass,fcrdns_fail,generic,mail_ready,errors\n"
     ));
     assert!(sum.contains("\n198.18.0.0/24,256,"), "{sum}");
     assert!(sum.contains("\n198.18.1.0/24,256,"), "{sum}");
@@ -433,8 +433,22 @@ fn report_totals_equal_the_ground_truth_and_html_is_self_contained() {
     let dir = tempdir("report");
     let o = ptraudit(&["demo", "--out", dir.to_str().unwrap(), "-q"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o).1);
+    // The demo writes its own HTML report and says where.
+    let demo_html = dir.join("report.html").canonicalize().unwrap();
+    let page = std::fs::read_to_string(&demo_html).unwrap();
+    assert!(
+        page.contains("<canvas") && page.contains("198.18.0.0/24"),
+        "{page:.300}"
+    );
+    assert!(
+        text(&o)
+            .0
+            .contains(&format!("report:  {}", demo_html.display())),
+        "{}",
+        text(&o).0
+    );
     let groups = dir.join("groups.csv");
-    let html = dir.join("report.html");
+    let html = dir.join("groups.html");
     // The Parquet output, given twice: the second copy must not count.
     let pq = dir.join("scan.parquet");
     let o = ptraudit(&[

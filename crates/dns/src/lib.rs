@@ -69,7 +69,7 @@ pub use crate::core::{
 };
 pub use crate::error::Error;
 pub use crate::names::name_to_text;
-pub use crate::outcome::{Outcome, Rec, RecordValue, Status};
-pub use crate::resolver::parse_resolver;
+pub use crate::outcome::{Outcome, Rec, RecordValue, Status, UnknownStatus};
+pub use crate::resolver::{parse_resolver, resolv_conf_nameservers};
 pub use crate::reverse::{ip_from_reverse, reverse_name, reverse_name_string};
 pub use hickory_proto::rr::{Name, RecordType};

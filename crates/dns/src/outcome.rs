@@ -71,6 +71,42 @@ impl fmt::Display for Status {
     }
 }
 
+/// Text that is not a [`Status`] as [`Display`](fmt::Display) writes it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown status {0:?}")]
+pub struct UnknownStatus(pub String);
+
+impl std::str::FromStr for Status {
+    type Err = UnknownStatus;
+
+    /// What [`Display`](fmt::Display) writes: `NOERROR`, `NXDOMAIN`, …, `FORMERR`,
+    /// `RCODE12`.
+    fn from_str(s: &str) -> Result<Self, UnknownStatus> {
+        let known = [
+            Status::Answer,
+            Status::NxDomain,
+            Status::NoData,
+            Status::ServFail,
+            Status::Refused,
+            Status::Timeout,
+        ];
+        if let Some(status) = known.into_iter().find(|k| k.as_str() == s) {
+            return Ok(status);
+        }
+        if let Some(code) = s.strip_prefix("RCODE").and_then(|n| n.parse::<u16>().ok()) {
+            let status = Status::Rcode(code);
+            // Codes with a mnemonic are written by it, so `RCODE1` is not ours.
+            if status.as_str() == "RCODE" {
+                return Ok(status);
+            }
+        }
+        (0..=16u16)
+            .map(Status::Rcode)
+            .find(|st| st.as_str() != "RCODE" && st.as_str() == s)
+            .ok_or_else(|| UnknownStatus(s.to_string()))
+    }
+}
+
 /// The data of a record the scanner cares about.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum RecordValue {
@@ -396,6 +432,23 @@ mod tests {
         );
         assert_eq!(Status::Rcode(1).as_str(), "FORMERR");
         assert_eq!(Status::Rcode(12).to_string(), "RCODE12");
+        for st in [
+            Status::Answer,
+            Status::NxDomain,
+            Status::NoData,
+            Status::ServFail,
+            Status::Refused,
+            Status::Timeout,
+            Status::Rcode(1),
+            Status::Rcode(4),
+            Status::Rcode(12),
+            Status::Rcode(16),
+            Status::Rcode(4095),
+        ] {
+            assert_eq!(st.to_string().parse::<Status>(), Ok(st));
+        }
+        assert!("RCODE1".parse::<Status>().is_err());
+        assert!("noerror".parse::<Status>().is_err());
     }
 
     #[test]

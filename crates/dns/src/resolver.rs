@@ -31,6 +31,21 @@ pub fn parse_resolver(text: &str) -> Result<SocketAddr, Error> {
     })
 }
 
+/// The nameservers a `resolv.conf` text lists (lines `nameserver ADDR`; comments,
+/// other options and addresses that do not parse are skipped).
+///
+/// ```
+/// let text = "# local\nnameserver 127.0.0.53\noptions edns0\nnameserver ::1\n";
+/// let found = ptraudit_dns::resolv_conf_nameservers(text);
+/// assert_eq!(found, ["127.0.0.53:53".parse().unwrap(), "[::1]:53".parse().unwrap()]);
+/// ```
+pub fn resolv_conf_nameservers(text: &str) -> Vec<SocketAddr> {
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix("nameserver"))
+        .filter_map(|a| parse_resolver(a.trim()).ok())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -136,20 +136,21 @@ impl<W: Write> Sink for CsvSink<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ptraudit_scan::Fcrdns;
+    use ptraudit_scan::{Fcrdns, FcrdnsReason, PrefixLens, Status};
     use std::time::UNIX_EPOCH;
 
-    fn row(i: u32, ptr_all: &[&str], reason: Option<&str>) -> Row {
+    fn row(i: u32, ptr_all: &[&str], reason: Option<FcrdnsReason>) -> Row {
+        let ip = std::net::Ipv4Addr::from(0xc612_0000 + i).into();
         Row {
-            ip: std::net::Ipv4Addr::from(0xc612_0000 + i).into(),
-            prefix: "198.18.0.0/24".into(),
-            ptr_status: "NOERROR".into(),
+            ip,
+            prefix: PrefixLens::DEFAULT.of(ip),
+            ptr_status: Status::Answer,
             ptr: ptr_all.first().map(|s| s.to_string()),
             ptr_all: ptr_all.iter().map(|s| s.to_string()).collect(),
             cname_chain: vec![],
             forward_addrs: vec![std::net::Ipv4Addr::from(0xc612_0000 + i).into()],
             fcrdns: Fcrdns::Fail,
-            fcrdns_reason: reason.map(str::to_string),
+            fcrdns_reason: reason,
             generic: Some(i.is_multiple_of(2)),
             generic_reasons: vec!["keyword:dyn".into()],
             resolver: Some("127.0.0.1:53".parse().unwrap()),
@@ -163,11 +164,15 @@ mod tests {
     fn bytes_equal_the_csv_crates_with_and_without_quotes() {
         let rows = [
             row(1, &["a.test"], None),
-            row(2, &["b,c.test", "d.test"], Some("forward-mismatch")),
-            row(3, &[], Some("ptr-nxdomain")),
+            row(
+                2,
+                &["b,c.test", "d.test"],
+                Some(FcrdnsReason::ForwardMismatch),
+            ),
+            row(3, &[], Some(FcrdnsReason::PtrNxdomain)),
             row(4, &["q\"uote.test"], None),
             row(5, &["line\nbreak.test", "cr\rtest"], None),
-            row(6, &["plain.test"], Some("")),
+            row(6, &["plain.test"], Some(FcrdnsReason::PtrTargetCname)),
         ];
         let mut sink = CsvSink::new(Vec::new()).unwrap();
         for r in &rows {

@@ -5,7 +5,8 @@
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 
-use crate::hygiene::{Hygiene, Report};
+use crate::counts::Counts;
+use crate::hygiene::Report;
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -74,7 +75,7 @@ for (const c of document.querySelectorAll('canvas[data-cells]')) {
 
 /// Renders the report as one HTML page.
 pub fn render(report: &Report, title: &str, sources: &[String]) -> String {
-    let t: Hygiene = report.total();
+    let t: Counts = report.total();
     let mut h = String::with_capacity(1 << 20);
     let _ = write!(
         h,
@@ -160,7 +161,7 @@ pub fn render(report: &Report, title: &str, sources: &[String]) -> String {
         let _ = write!(
             h,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><span class=\"bar\" style=\"width:{}px\"></span>{:.1}</td></tr>",
-            esc(k),
+            esc(&k.to_string()),
             g.addresses,
             g.with_ptr,
             g.pass,

@@ -1,103 +1,44 @@
 //! The hygiene report: scan outputs aggregated per prefix or per PTR domain.
 
 use std::collections::{HashMap, HashSet};
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 use std::io::Write;
 use std::net::IpAddr;
 
-use ptraudit_scan::{Fcrdns, Row, prefix_of};
+use ptraudit_classify::Rules;
+use ptraudit_scan::{Fcrdns, Prefix, PrefixLens, Row, Sink, SinkError};
 
-/// Counts of one group (a prefix, a domain, or everything).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Hygiene {
-    /// Addresses.
-    pub addresses: u64,
-    /// With at least one PTR name.
-    pub with_ptr: u64,
-    /// FCrDNS pass.
-    pub pass: u64,
-    /// FCrDNS fail: the name's addresses do not include the address.
-    pub fail_mismatch: u64,
-    /// FCrDNS fail: the name has no A/AAAA.
-    pub fail_nodata: u64,
-    /// FCrDNS fail: the name does not exist.
-    pub fail_nxdomain: u64,
-    /// No PTR.
-    pub no_ptr: u64,
-    /// The PTR name looks generic.
-    pub generic: u64,
-    /// Custom name and FCrDNS pass: ready to send mail.
-    pub mail_ready: u64,
-    /// temperror rows.
-    pub errors: u64,
-}
-
-impl Hygiene {
-    fn add(&mut self, r: &Row) {
-        self.addresses += 1;
-        self.with_ptr += u64::from(!r.ptr_all.is_empty());
-        match r.fcrdns {
-            Fcrdns::Pass => self.pass += 1,
-            Fcrdns::Fail => match r.fcrdns_reason.as_deref() {
-                Some("forward-nodata") => self.fail_nodata += 1,
-                Some("forward-nxdomain") => self.fail_nxdomain += 1,
-                _ => self.fail_mismatch += 1,
-            },
-            Fcrdns::NoPtr => self.no_ptr += 1,
-            Fcrdns::TempError => self.errors += 1,
-        }
-        self.generic += u64::from(r.generic == Some(true));
-        self.mail_ready += u64::from(r.fcrdns == Fcrdns::Pass && r.generic == Some(false));
-    }
-
-    /// Percentage of the PTR names that look generic.
-    pub fn generic_share(&self) -> f64 {
-        100.0 * self.generic as f64 / self.with_ptr.max(1) as f64
-    }
-
-    /// FCrDNS failures of any reason.
-    pub fn fail(&self) -> u64 {
-        self.fail_mismatch + self.fail_nodata + self.fail_nxdomain
-    }
-
-    /// The hygiene score: the percentage of the addresses that were *decided* (not
-    /// temperror) whose reverse DNS is forward-confirmed. An address without PTR counts
-    /// against it (RFC 1912: every host should have one), as does every PTR that does
-    /// not resolve back. 100 means every address has a PTR that leads back to it.
-    pub fn score(&self) -> f64 {
-        let decided = self.addresses - self.errors;
-        if decided == 0 {
-            return 0.0;
-        }
-        100.0 * self.pass as f64 / decided as f64
-    }
-}
+use crate::counts::Counts;
 
 /// How to group rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupBy {
-    /// By network prefix of the given lengths (IPv4, IPv6).
-    Prefix(u8, u8),
-    /// By the registered domain of the PTR name.
+    /// By network prefix of the given lengths.
+    Prefix(PrefixLens),
+    /// By the registered domain of the PTR name ([`Rules::registered_domain`] of the
+    /// built-in rules: the classifier's own notion).
     Domain,
 }
 
-/// Second-level labels under which registrations happen one level deeper (`co.uk`).
-const TWO_LEVEL: &[&str] = &[
-    "co", "com", "net", "org", "ne", "or", "ac", "gov", "edu", "ad", "gr", "lg", "go",
-];
+/// One group of the report.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Group {
+    /// A network.
+    Prefix(Prefix),
+    /// A registered domain.
+    Domain(String),
+    /// Rows without a PTR name, grouped by domain.
+    NoPtr,
+}
 
-/// The registered domain of a name, approximately: the last two labels, or three under
-/// country second levels like `co.uk`, `com.au`, `ne.jp`.
-pub fn registered_domain(name: &str) -> String {
-    let labels: Vec<&str> = name.trim_end_matches('.').split('.').collect();
-    let n = labels.len();
-    let take = if n >= 3 && labels[n - 1].len() == 2 && TWO_LEVEL.contains(&labels[n - 2]) {
-        3
-    } else {
-        2
-    };
-    labels[n.saturating_sub(take)..].join(".")
+impl fmt::Display for Group {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Group::Prefix(p) => p.fmt(f),
+            Group::Domain(d) => f.write_str(d),
+            Group::NoPtr => f.write_str("(no PTR)"),
+        }
+    }
 }
 
 /// Status of one address for the map.
@@ -131,8 +72,8 @@ impl Cell {
 #[derive(Debug)]
 pub struct Report {
     by: GroupBy,
-    groups: HashMap<String, (Option<IpAddr>, Hygiene)>,
-    total: Hygiene,
+    groups: HashMap<Group, Counts>,
+    total: Counts,
     seen: HashSet<IpAddr>,
     duplicates: u64,
     /// IPv4 statuses per /16 (network as u32 >> 16) for the maps: offset -> cell.
@@ -145,7 +86,7 @@ impl Report {
         Report {
             by,
             groups: HashMap::new(),
-            total: Hygiene::default(),
+            total: Counts::default(),
             seen: HashSet::new(),
             duplicates: 0,
             cells: HashMap::new(),
@@ -160,22 +101,14 @@ impl Report {
             return;
         }
         self.total.add(r);
-        let (key, network) = match self.by {
-            GroupBy::Prefix(v4, v6) => {
-                let p = prefix_of(r.ip, v4, v6);
-                let net = p.split('/').next().and_then(|a| a.parse().ok());
-                (p, net)
+        let key = match (self.by, &r.ptr) {
+            (GroupBy::Prefix(lens), _) => Group::Prefix(lens.of(r.ip)),
+            (GroupBy::Domain, Some(name)) => {
+                Group::Domain(Rules::builtin().registered_domain(name).to_string())
             }
-            GroupBy::Domain => match &r.ptr {
-                Some(name) => (registered_domain(name), None),
-                None => ("(no PTR)".to_string(), None),
-            },
+            (GroupBy::Domain, None) => Group::NoPtr,
         };
-        self.groups
-            .entry(key)
-            .or_insert((network, Hygiene::default()))
-            .1
-            .add(r);
+        self.groups.entry(key).or_default().add(r);
         if let IpAddr::V4(v4) = r.ip {
             let n = u32::from(v4);
             self.cells
@@ -186,7 +119,7 @@ impl Report {
     }
 
     /// Totals over every address.
-    pub fn total(&self) -> Hygiene {
+    pub fn total(&self) -> Counts {
         self.total
     }
 
@@ -195,21 +128,17 @@ impl Report {
         self.duplicates
     }
 
-    /// Groups, worst first: lowest hygiene score, then most addresses.
-    pub fn groups(&self) -> Vec<(&str, Hygiene)> {
-        let mut v: Vec<(&str, Option<IpAddr>, Hygiene)> = self
-            .groups
-            .iter()
-            .map(|(k, (net, h))| (k.as_str(), *net, *h))
-            .collect();
+    /// Groups, worst first: lowest hygiene score, then most addresses, then in address
+    /// or name order.
+    pub fn groups(&self) -> Vec<(&Group, Counts)> {
+        let mut v: Vec<(&Group, Counts)> = self.groups.iter().map(|(k, c)| (k, *c)).collect();
         v.sort_by(|a, b| {
-            a.2.score()
-                .total_cmp(&b.2.score())
-                .then(b.2.addresses.cmp(&a.2.addresses))
-                .then(a.1.cmp(&b.1))
+            a.1.score()
+                .total_cmp(&b.1.score())
+                .then(b.1.addresses.cmp(&a.1.addresses))
                 .then(a.0.cmp(b.0))
         });
-        v.into_iter().map(|(k, _, h)| (k, h)).collect()
+        v
     }
 
     /// What the groups are.
@@ -253,7 +182,7 @@ impl Report {
                 h.mail_ready.to_string(),
                 h.errors.to_string(),
                 format!("{:.1}", h.generic_share()),
-                format!("{:.1}", 100.0 * h.pass as f64 / h.addresses.max(1) as f64),
+                format!("{:.1}", h.pass_share()),
                 format!("{:.1}", h.score()),
             ])?;
         }
@@ -266,7 +195,7 @@ impl Report {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "{:<28} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6}",
+            "{:<28} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>10} {:>6}",
             self.group_name(),
             "addresses",
             "ptr",
@@ -274,13 +203,13 @@ impl Report {
             "fail",
             "no-ptr",
             "generic",
-            "mail-ok",
+            "mail-ready",
             "score"
         );
-        let mut line = |k: &str, h: &Hygiene| {
+        let mut line = |k: &str, h: &Counts| {
             let _ = writeln!(
                 s,
-                "{:<28} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6.1}",
+                "{:<28} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>10} {:>6.1}",
                 k,
                 h.addresses,
                 h.with_ptr,
@@ -294,7 +223,7 @@ impl Report {
         };
         line("total", &self.total);
         for (k, h) in self.groups().iter().take(limit) {
-            line(k, h);
+            line(&k.to_string(), h);
         }
         s
     }
@@ -336,33 +265,39 @@ impl Report {
     }
 }
 
+/// A report built as a scan runs (the demo's HTML page).
+impl Sink for Report {
+    fn row(&mut self, r: &Row) -> Result<(), SinkError> {
+        self.add(r);
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schema::reference::row;
 
     #[test]
-    fn registered_domains() {
+    fn domains_are_the_classifiers_registered_domains() {
+        let mut report = Report::new(GroupBy::Domain);
+        for (ip, name) in [
+            ("198.18.0.1", "c-1-2-3-4.hsd1.ca.comcast.net"),
+            ("198.18.0.2", "host86-1.range86-1.btcentralplus.co.uk"),
+            // A two-letter country code under which `com` is not a public suffix of the
+            // rules: the domain is the last two labels (the old list said three).
+            ("198.18.0.3", "a.b.com.zz"),
+        ] {
+            let mut r = row(ip, true, 0);
+            r.ptr = Some(name.into());
+            report.add(&r);
+        }
+        report.add(&row("198.18.0.4", false, 0));
+        let mut groups: Vec<String> = report.groups().iter().map(|(g, _)| g.to_string()).collect();
+        groups.sort();
         assert_eq!(
-            registered_domain("c-1-2-3-4.hsd1.ca.comcast.net"),
-            "comcast.net"
+            groups,
+            ["(no PTR)", "btcentralplus.co.uk", "com.zz", "comcast.net"]
         );
-        assert_eq!(
-            registered_domain("host86-1.range86-1.btcentralplus.co.uk"),
-            "btcentralplus.co.uk"
-        );
-        assert_eq!(registered_domain("mail.example.test."), "example.test");
-        assert_eq!(registered_domain("localhost"), "localhost");
-    }
-
-    #[test]
-    fn score_definition() {
-        let h = Hygiene {
-            addresses: 10,
-            pass: 6,
-            errors: 2,
-            ..Hygiene::default()
-        };
-        assert!((h.score() - 75.0).abs() < 1e-9);
-        assert_eq!(Hygiene::default().score(), 0.0);
     }
 }

@@ -2,29 +2,36 @@
 //!
 //! - [`CsvSink`] — one CSV line per address, columns [`COLUMNS`] in order, written as rows
 //!   complete and flushed regularly;
-//! - [`ParquetSink`] — typed columns ([`arrow_schema()`]: lists as `List<Utf8>`, `generic`
-//!   nullable boolean, integers, `scanned_at` a UTC timestamp, plus `ip_version`), zstd,
-//!   streamed in row groups;
+//! - [`ParquetSink`] — typed columns (lists as `List<Utf8>`, `generic` a nullable boolean,
+//!   integers, `scanned_at` a UTC timestamp, plus `ip_version`), zstd, streamed in row
+//!   groups;
 //! - [`JsonlSink`] — one JSON object per address, lists as arrays, `null` where absent;
-//! - [`Writer`] — any of the three to a file or stdout; [`read_rows`] reads any back;
+//! - [`Writer`] — any of the three to a file or stdout; [`read_rows`] and
+//!   [`for_each_row`] read any back;
+//! - [`Summary`] — [`Counts`] per prefix as rows stream by (the ISP's hygiene report),
+//!   as CSV or a short text table;
 //! - [`Report`] — scan outputs aggregated per prefix or PTR domain with a hygiene score,
 //!   as CSV, a text table, or one self-contained HTML page ([`render_html`]) with a
 //!   Hilbert-curve map of the address space;
-//! - [`Summary`] — counts per prefix (the ISP's hygiene report): addresses, with PTR,
-//!   FCrDNS pass, fail, generic, custom-and-pass, errors; as CSV or a short text table;
+//! - [`Checkpointed`] — resumable outputs: journals plus a [`CheckpointFile`];
 //! - [`AtomicFile`] — a file that appears under its final name only when complete
 //!   (written as `NAME.partial`, renamed by [`AtomicFile::commit`]).
+//!
+//! Every writer renders a row through one mapping of the row to its columns (the
+//! crate's `schema` module), and every text rendering (addresses, prefixes, RFC 3339
+//! times) has one home (`text`): the formats cannot drift apart.
 //!
 //! # Example
 //!
 //! ```
 //! use ptraudit_report::{CsvSink, Summary};
-//! use ptraudit_scan::{Fcrdns, Row, Sink};
+//! use ptraudit_scan::{Fcrdns, PrefixLens, Row, Sink, Status};
 //!
+//! let ip = "198.18.0.7".parse().unwrap();
 //! let row = Row {
-//!     ip: "198.18.0.7".parse().unwrap(),
-//!     prefix: "198.18.0.0/24".into(),
-//!     ptr_status: "NOERROR".into(),
+//!     ip,
+//!     prefix: PrefixLens::DEFAULT.of(ip),
+//!     ptr_status: Status::Answer,
 //!     ptr: Some("mail.example.test".into()),
 //!     ptr_all: vec!["mail.example.test".into()],
 //!     cname_chain: vec![],
@@ -45,15 +52,17 @@
 //! let text = String::from_utf8(csv.into_inner().unwrap()).unwrap();
 //! assert!(text.starts_with("ip,prefix,ptr_status,"));
 //! assert!(text.contains("198.18.0.7,198.18.0.0/24,NOERROR,mail.example.test,"));
-//! assert_eq!(summary.totals().custom_pass, 1);
+//! assert_eq!(summary.totals().mail_ready, 1);
 //! ```
 
 #![deny(missing_docs)]
 
+mod counts;
 mod csv_sink;
 mod file;
 mod html;
 mod hygiene;
+mod journal;
 mod jsonl;
 mod parquet_sink;
 mod read;
@@ -62,14 +71,15 @@ mod summary;
 mod text;
 mod writer;
 
+pub use crate::counts::Counts;
 pub use crate::csv_sink::CsvSink;
 pub use crate::file::AtomicFile;
 pub use crate::html::render as render_html;
-pub use crate::hygiene::{Cell, GroupBy, Hygiene, Report, registered_domain};
-pub use crate::jsonl::{JsonlSink, row_to_json};
+pub use crate::hygiene::{Group, GroupBy, Report};
+pub use crate::journal::{CheckpointFile, Checkpointed, JournalError, JournalState};
+pub use crate::jsonl::JsonlSink;
 pub use crate::parquet_sink::ParquetSink;
-pub use crate::read::{Format, ReadError, for_each_row, for_each_row_as, read_rows, to_millis};
-pub use crate::schema::{KINDS, Kind, Value, arrow_schema, values};
-pub use crate::summary::{Counts, SUMMARY_COLUMNS, Summary};
-pub use crate::writer::{Dest, Writer};
+pub use crate::read::{Format, ReadError, for_each_row, read_rows};
+pub use crate::summary::Summary;
+pub use crate::writer::Writer;
 pub use ptraudit_scan::{COLUMNS, Row, Sink};

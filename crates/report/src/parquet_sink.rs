@@ -1,8 +1,9 @@
 //! Parquet: typed columns, zstd, streamed in row groups (memory stays bounded).
 
 use std::io::Write;
+use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::UNIX_EPOCH;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use arrow_array::builder::{
     BooleanBuilder, ListBuilder, StringBuilder, TimestampMillisecondBuilder, UInt8Builder,
@@ -16,124 +17,141 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 use ptraudit_scan::{Row, Sink, SinkError};
 
-use crate::schema::arrow_schema;
-use crate::text::{SocketText, push_ip};
+use crate::schema::{Cells, KINDS, Kind, Renderer, arrow_schema};
 
 /// Rows per Arrow batch handed to the writer.
 const BATCH_ROWS: usize = 8192;
 /// Rows per Parquet row group.
 const ROW_GROUP_ROWS: usize = 65_536;
 
+/// One Arrow builder per column, by the column's [`Kind`].
+enum Builder {
+    Text(StringBuilder),
+    List(ListBuilder<StringBuilder>),
+    Bool(BooleanBuilder),
+    UInt32(UInt32Builder),
+    UInt64(UInt64Builder),
+    Time(TimestampMillisecondBuilder),
+}
+
+/// The columns being built: [`Cells`] in schema order, plus `ip_version`.
 struct Builders {
-    ip: StringBuilder,
+    columns: Vec<Builder>,
     ip_version: UInt8Builder,
-    prefix: StringBuilder,
-    ptr_status: StringBuilder,
-    ptr: StringBuilder,
-    ptr_all: ListBuilder<StringBuilder>,
-    cname_chain: ListBuilder<StringBuilder>,
-    forward_addrs: ListBuilder<StringBuilder>,
-    fcrdns: StringBuilder,
-    fcrdns_reason: StringBuilder,
-    generic: BooleanBuilder,
-    generic_reasons: ListBuilder<StringBuilder>,
-    resolver: StringBuilder,
-    attempts: UInt32Builder,
-    rtt_ms: UInt64Builder,
-    scanned_at: TimestampMillisecondBuilder,
-    /// Reused for addresses rendered as text.
-    scratch: String,
-    resolver_text: SocketText,
+    /// The column of the open list.
+    list: usize,
+    renderer: Renderer,
 }
 
 impl Builders {
     fn new() -> Self {
+        let columns = KINDS
+            .iter()
+            .map(|kind| match kind {
+                Kind::Text | Kind::OptText => Builder::Text(StringBuilder::new()),
+                Kind::List => Builder::List(ListBuilder::new(StringBuilder::new())),
+                Kind::OptBool => Builder::Bool(BooleanBuilder::new()),
+                Kind::UInt32 => Builder::UInt32(UInt32Builder::new()),
+                Kind::OptUInt64 => Builder::UInt64(UInt64Builder::new()),
+                Kind::Timestamp => {
+                    Builder::Time(TimestampMillisecondBuilder::new().with_timezone("UTC"))
+                }
+            })
+            .collect();
         Builders {
-            ip: StringBuilder::new(),
+            columns,
             ip_version: UInt8Builder::new(),
-            prefix: StringBuilder::new(),
-            ptr_status: StringBuilder::new(),
-            ptr: StringBuilder::new(),
-            ptr_all: ListBuilder::new(StringBuilder::new()),
-            cname_chain: ListBuilder::new(StringBuilder::new()),
-            forward_addrs: ListBuilder::new(StringBuilder::new()),
-            fcrdns: StringBuilder::new(),
-            fcrdns_reason: StringBuilder::new(),
-            generic: BooleanBuilder::new(),
-            generic_reasons: ListBuilder::new(StringBuilder::new()),
-            resolver: StringBuilder::new(),
-            attempts: UInt32Builder::new(),
-            rtt_ms: UInt64Builder::new(),
-            scanned_at: TimestampMillisecondBuilder::new().with_timezone("UTC"),
-            scratch: String::new(),
-            resolver_text: SocketText::default(),
+            list: 0,
+            renderer: Renderer::default(),
         }
     }
 
     fn push(&mut self, r: &Row) {
-        fn list(b: &mut ListBuilder<StringBuilder>, items: &[String]) {
-            for i in items {
-                b.values().append_value(i);
-            }
-            b.append(true);
-        }
-        let s = &mut self.scratch;
-        s.clear();
-        push_ip(s, r.ip);
-        self.ip.append_value(&*s);
-        self.ip_version
-            .append_value(if r.ip.is_ipv4() { 4 } else { 6 });
-        self.prefix.append_value(&r.prefix);
-        self.ptr_status.append_value(&r.ptr_status);
-        self.ptr.append_option(r.ptr.as_deref());
-        list(&mut self.ptr_all, &r.ptr_all);
-        list(&mut self.cname_chain, &r.cname_chain);
-        for a in &r.forward_addrs {
-            s.clear();
-            push_ip(s, *a);
-            self.forward_addrs.values().append_value(&*s);
-        }
-        self.forward_addrs.append(true);
-        self.fcrdns.append_value(r.fcrdns.as_str());
-        self.fcrdns_reason.append_option(r.fcrdns_reason.as_deref());
-        self.generic.append_option(r.generic);
-        list(&mut self.generic_reasons, &r.generic_reasons);
-        match r.resolver {
-            Some(a) => self.resolver.append_value(self.resolver_text.get(a)),
-            None => self.resolver.append_null(),
-        }
-        self.attempts.append_value(r.attempts);
-        self.rtt_ms.append_option(r.rtt_ms);
-        let ms = r
-            .scanned_at
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        self.scanned_at.append_value(ms);
+        let mut renderer = std::mem::take(&mut self.renderer);
+        renderer.visit(r, self);
+        self.renderer = renderer;
     }
 
     fn finish(&mut self) -> Vec<ArrayRef> {
-        vec![
-            Arc::new(self.ip.finish()),
-            Arc::new(self.ip_version.finish()),
-            Arc::new(self.prefix.finish()),
-            Arc::new(self.ptr_status.finish()),
-            Arc::new(self.ptr.finish()),
-            Arc::new(self.ptr_all.finish()),
-            Arc::new(self.cname_chain.finish()),
-            Arc::new(self.forward_addrs.finish()),
-            Arc::new(self.fcrdns.finish()),
-            Arc::new(self.fcrdns_reason.finish()),
-            Arc::new(self.generic.finish()),
-            Arc::new(self.generic_reasons.finish()),
-            Arc::new(self.resolver.finish()),
-            Arc::new(self.attempts.finish()),
-            Arc::new(self.rtt_ms.finish()),
-            Arc::new(self.scanned_at.finish()),
-        ]
+        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.columns.len() + 1);
+        for (i, b) in self.columns.iter_mut().enumerate() {
+            arrays.push(match b {
+                Builder::Text(b) => Arc::new(b.finish()),
+                Builder::List(b) => Arc::new(b.finish()),
+                Builder::Bool(b) => Arc::new(b.finish()),
+                Builder::UInt32(b) => Arc::new(b.finish()),
+                Builder::UInt64(b) => Arc::new(b.finish()),
+                Builder::Time(b) => Arc::new(b.finish()),
+            });
+            if i == 0 {
+                arrays.push(Arc::new(self.ip_version.finish()));
+            }
+        }
+        arrays
     }
 }
 
-/// Writes rows as Parquet (schema: [`arrow_schema()`]). Call [`ParquetSink::close`] to write
+// A cell of the wrong kind for its column cannot happen (KINDS and `Renderer::visit`
+// are checked against each other by the writer tests); it is dropped rather than
+// panicking, and the batch then fails to build with a clear error.
+impl Cells for Builders {
+    fn text(&mut self, col: usize, v: &str) {
+        if let Builder::Text(b) = &mut self.columns[col] {
+            b.append_value(v);
+        }
+    }
+    fn null(&mut self, col: usize) {
+        match &mut self.columns[col] {
+            Builder::Text(b) => b.append_null(),
+            Builder::Bool(b) => b.append_null(),
+            Builder::UInt64(b) => b.append_null(),
+            Builder::UInt32(b) => b.append_null(),
+            Builder::List(b) => b.append_null(),
+            Builder::Time(b) => b.append_null(),
+        }
+    }
+    fn list_start(&mut self, col: usize) {
+        self.list = col;
+    }
+    fn item(&mut self, v: &str) {
+        if let Builder::List(b) = &mut self.columns[self.list] {
+            b.values().append_value(v);
+        }
+    }
+    fn list_end(&mut self) {
+        if let Builder::List(b) = &mut self.columns[self.list] {
+            b.append(true);
+        }
+    }
+    fn bool(&mut self, col: usize, v: bool) {
+        if let Builder::Bool(b) = &mut self.columns[col] {
+            b.append_value(v);
+        }
+    }
+    fn uint(&mut self, col: usize, v: u64) {
+        match &mut self.columns[col] {
+            Builder::UInt32(b) => b.append_value(u32::try_from(v).unwrap_or(u32::MAX)),
+            Builder::UInt64(b) => b.append_value(v),
+            _ => {}
+        }
+    }
+    fn time(&mut self, col: usize, t: SystemTime) {
+        if let Builder::Time(b) = &mut self.columns[col] {
+            let ms = t
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+            b.append_value(ms);
+        }
+    }
+    fn ip(&mut self, col: usize, ip: IpAddr, text: &str) {
+        self.text(col, text);
+        self.ip_version
+            .append_value(if ip.is_ipv4() { 4 } else { 6 });
+    }
+}
+
+/// Writes rows as Parquet (typed columns: lists as `List<Utf8>`, `generic` a nullable
+/// boolean, integers, `scanned_at` a UTC millisecond timestamp, plus `ip_version`). Call [`ParquetSink::close`] to write
 /// the footer; a file without it is not valid Parquet.
 pub struct ParquetSink<W: Write + Send> {
     writer: ArrowWriter<W>,

@@ -5,13 +5,16 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{TimestampMillisecondType, UInt32Type, UInt64Type};
 use arrow_array::{Array, RecordBatch};
+use arrow_schema::TimeUnit;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use ptraudit_scan::{COLUMNS, Fcrdns, Row, parse_rfc3339};
+use ptraudit_scan::{COLUMNS, Row};
+
+use crate::text::{parse_rfc3339, rfc3339};
 use serde_json::Value;
 
 /// The output formats.
@@ -33,6 +36,15 @@ impl Format {
             "parquet" | "pq" => Some(Format::Parquet),
             "jsonl" | "ndjson" => Some(Format::Jsonl),
             _ => None,
+        }
+    }
+
+    /// The `--format` name: `csv`, `parquet` or `jsonl`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Parquet => "parquet",
+            Format::Jsonl => "jsonl",
         }
     }
 
@@ -96,8 +108,8 @@ fn row_from_cells(c: &Cells) -> Result<Row, String> {
     let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
     Ok(Row {
         ip: c[0].parse().map_err(|_| format!("bad ip {:?}", c[0]))?,
-        prefix: c[1].clone(),
-        ptr_status: c[2].clone(),
+        prefix: c[1].parse().map_err(|e| format!("bad prefix: {e}"))?,
+        ptr_status: c[2].parse().map_err(|e| format!("bad ptr_status: {e}"))?,
         ptr: opt(&c[3]),
         ptr_all: list(&c[4]),
         cname_chain: list(&c[5]),
@@ -108,8 +120,11 @@ fn row_from_cells(c: &Cells) -> Result<Row, String> {
                     .map_err(|_| format!("bad forward address {a:?}"))
             })
             .collect::<Result<_, _>>()?,
-        fcrdns: c[7].parse::<Fcrdns>()?,
-        fcrdns_reason: opt(&c[8]),
+        fcrdns: c[7].parse().map_err(|e| format!("{e}"))?,
+        fcrdns_reason: match c[8].as_str() {
+            "" => None,
+            s => Some(s.parse().map_err(|e| format!("{e}"))?),
+        },
         generic: match c[9].as_str() {
             "" => None,
             "true" => Some(true),
@@ -245,10 +260,10 @@ fn parquet_cells(batch: &RecordBatch, i: usize) -> Result<Cells, String> {
             arrow_schema::DataType::Boolean => a.as_boolean().value(i).to_string(),
             arrow_schema::DataType::UInt32 => a.as_primitive::<UInt32Type>().value(i).to_string(),
             arrow_schema::DataType::UInt64 => a.as_primitive::<UInt64Type>().value(i).to_string(),
-            arrow_schema::DataType::Timestamp(..) => {
+            arrow_schema::DataType::Timestamp(TimeUnit::Millisecond, _) => {
                 let ms = a.as_primitive::<TimestampMillisecondType>().value(i);
                 let t = UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0));
-                ptraudit_scan::rfc3339(t)
+                rfc3339(t)
             }
             arrow_schema::DataType::List(_) => {
                 let list = a.as_list::<i32>().value(i);
@@ -262,10 +277,4 @@ fn parquet_cells(batch: &RecordBatch, i: usize) -> Result<Cells, String> {
         };
     }
     Ok(cells)
-}
-
-/// `t` truncated to whole milliseconds, the precision every format keeps.
-pub fn to_millis(t: SystemTime) -> SystemTime {
-    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    UNIX_EPOCH + Duration::from_millis(d.as_millis() as u64)
 }

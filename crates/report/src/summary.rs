@@ -1,47 +1,18 @@
-//! Counts per prefix: the hygiene report.
+//! Counts per prefix, as rows stream by: the summary a scan writes.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write;
-use std::net::IpAddr;
 
-use ptraudit_scan::{Fcrdns, Row, Sink, SinkError};
+use ptraudit_scan::{Prefix, Row, Sink, SinkError};
 
-/// Counts for one prefix (or the total).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts {
-    /// Addresses scanned.
-    pub addresses: u64,
-    /// With at least one PTR name.
-    pub with_ptr: u64,
-    /// FCrDNS pass.
-    pub fcrdns_pass: u64,
-    /// FCrDNS fail (PTR present, no forward confirmation).
-    pub fcrdns_fail: u64,
-    /// PTR name looks generic.
-    pub generic: u64,
-    /// FCrDNS pass and a custom name: what a mail server needs.
-    pub custom_pass: u64,
-    /// temperror rows (SERVFAIL, REFUSED, TIMEOUT).
-    pub errors: u64,
-}
+use crate::counts::Counts;
 
-impl Counts {
-    fn add(&mut self, r: &Row) {
-        self.addresses += 1;
-        self.with_ptr += u64::from(!r.ptr_all.is_empty());
-        self.fcrdns_pass += u64::from(r.fcrdns == Fcrdns::Pass);
-        self.fcrdns_fail += u64::from(r.fcrdns == Fcrdns::Fail);
-        self.generic += u64::from(r.generic == Some(true));
-        self.custom_pass += u64::from(r.fcrdns == Fcrdns::Pass && r.generic == Some(false));
-        self.errors += u64::from(r.fcrdns == Fcrdns::TempError);
-    }
-}
-
-/// Aggregates rows per their `prefix` column.
+/// Aggregates rows per their `prefix` column. Memory grows with the number of prefixes,
+/// not of rows.
 #[derive(Debug, Default)]
 pub struct Summary {
-    prefixes: HashMap<String, (IpAddr, Counts)>,
+    prefixes: HashMap<Prefix, Counts>,
     totals: Counts,
 }
 
@@ -53,25 +24,27 @@ pub const SUMMARY_COLUMNS: [&str; 8] = [
     "fcrdns_pass",
     "fcrdns_fail",
     "generic",
-    "custom_pass",
+    "mail_ready",
     "errors",
 ];
 
 impl Summary {
+    /// Counts one more row.
+    pub fn add(&mut self, r: &Row) {
+        self.prefixes.entry(r.prefix).or_default().add(r);
+        self.totals.add(r);
+    }
+
     /// Counts over every row.
     pub fn totals(&self) -> Counts {
         self.totals
     }
 
     /// `(prefix, counts)` in address order.
-    pub fn prefixes(&self) -> Vec<(&str, Counts)> {
-        let mut v: Vec<(&str, IpAddr, Counts)> = self
-            .prefixes
-            .iter()
-            .map(|(p, (ip, c))| (p.as_str(), *ip, *c))
-            .collect();
-        v.sort_by_key(|(_, ip, _)| *ip);
-        v.into_iter().map(|(p, _, c)| (p, c)).collect()
+    pub fn prefixes(&self) -> Vec<(Prefix, Counts)> {
+        let mut v: Vec<(Prefix, Counts)> = self.prefixes.iter().map(|(p, c)| (*p, *c)).collect();
+        v.sort_by_key(|(p, _)| *p);
+        v
     }
 
     /// Writes the summary as CSV (header [`SUMMARY_COLUMNS`], one line per prefix).
@@ -83,10 +56,10 @@ impl Summary {
                 prefix.to_string(),
                 c.addresses.to_string(),
                 c.with_ptr.to_string(),
-                c.fcrdns_pass.to_string(),
-                c.fcrdns_fail.to_string(),
+                c.pass.to_string(),
+                c.fail().to_string(),
                 c.generic.to_string(),
-                c.custom_pass.to_string(),
+                c.mail_ready.to_string(),
                 c.errors.to_string(),
             ])?;
         }
@@ -95,36 +68,33 @@ impl Summary {
     }
 
     /// A short table for a terminal: the totals, then up to `limit` prefixes, those with
-    /// the smallest share of mail-ready (custom + pass) addresses first.
+    /// the smallest share of mail-ready addresses first.
     pub fn table(&self, limit: usize) -> String {
         let mut rows = self.prefixes();
-        rows.sort_by(|a, b| {
-            let share = |c: &Counts| c.custom_pass as f64 / c.addresses.max(1) as f64;
-            share(&a.1).total_cmp(&share(&b.1))
-        });
+        rows.sort_by(|a, b| a.1.mail_ready_share().total_cmp(&b.1.mail_ready_share()));
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "{:<24} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7}",
-            "prefix", "addresses", "with_ptr", "pass", "fail", "generic", "mail-ok", "errors"
+            "{:<24} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>7}",
+            "prefix", "addresses", "with_ptr", "pass", "fail", "generic", "mail-ready", "errors"
         );
         let mut line = |name: &str, c: &Counts| {
             let _ = writeln!(
                 s,
-                "{:<24} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7}",
+                "{:<24} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>7}",
                 name,
                 c.addresses,
                 c.with_ptr,
-                c.fcrdns_pass,
-                c.fcrdns_fail,
+                c.pass,
+                c.fail(),
                 c.generic,
-                c.custom_pass,
+                c.mail_ready,
                 c.errors
             );
         };
         line("total", &self.totals);
         for (p, c) in rows.iter().take(limit) {
-            line(p, c);
+            line(&p.to_string(), c);
         }
         if rows.len() > limit {
             let _ = writeln!(
@@ -139,22 +109,7 @@ impl Summary {
 
 impl Sink for Summary {
     fn row(&mut self, r: &Row) -> Result<(), SinkError> {
-        // Looked up by reference first: a new key (and its parsed network) only once per
-        // prefix, not per row.
-        if let Some((_, counts)) = self.prefixes.get_mut(&r.prefix) {
-            counts.add(r);
-        } else {
-            let network = r
-                .prefix
-                .split('/')
-                .next()
-                .and_then(|a| a.parse().ok())
-                .unwrap_or(r.ip);
-            let mut counts = Counts::default();
-            counts.add(r);
-            self.prefixes.insert(r.prefix.clone(), (network, counts));
-        }
-        self.totals.add(r);
+        self.add(r);
         Ok(())
     }
 }

@@ -1,106 +1,42 @@
-//! Rendering a row's cells as text into one reusable buffer: the writers' hot path.
+//! Text renderings shared by the writers and readers: addresses, prefixes, statuses,
+//! numbers and RFC 3339 times (the one home of each), and [`TextCells`], a row's cells
+//! rendered into one reusable buffer for CSV.
 //!
-//! Same text as [`crate::schema::Value::to_text`] (a test holds them equal), without an
-//! allocation per cell and without the `fmt` machinery for addresses, numbers and times:
-//! those were most of the CSV writer's time.
+//! The renderings equal `fmt`'s (tests hold them equal) without an allocation per cell
+//! and without the `fmt` machinery for IPv4 addresses, numbers and times: those were
+//! most of the writers' time.
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ptraudit_scan::{Row, UtcParts};
+use ptraudit_scan::{Prefix, Row, Status};
 
-/// The 15 text cells of a row, rendered into one buffer.
+use crate::schema::{Cells, Renderer};
+
+/// The 15 text cells of a row, rendered into one buffer: lists `;`-joined, absent
+/// values empty.
 #[derive(Debug, Default)]
 pub(crate) struct TextCells {
     buf: String,
     ends: [usize; 15],
-    resolver: SocketText,
+    n: usize,
+    /// Items pushed into the open list.
+    items: usize,
+    renderer: Renderer,
     /// The last `scanned_at` rendered, by millisecond: rows finish ~100 to a millisecond.
     time: Option<(u128, String)>,
-}
-
-/// A socket address's text, kept for the next row: nearly every row has the same
-/// resolver.
-#[derive(Debug, Default)]
-pub(crate) struct SocketText(Option<(SocketAddr, String)>);
-
-impl SocketText {
-    pub(crate) fn get(&mut self, a: SocketAddr) -> &str {
-        if self.0.as_ref().is_none_or(|(last, _)| *last != a) {
-            let mut text = String::new();
-            push_socket(&mut text, a);
-            self.0 = Some((a, text));
-        }
-        self.0.as_ref().map_or("", |(_, text)| text.as_str())
-    }
 }
 
 impl TextCells {
     /// Renders `r`, replacing the previous row.
     pub(crate) fn render(&mut self, r: &Row) {
-        let b = &mut self.buf;
-        b.clear();
-        let mut n = 0;
-        let mut end = |b: &String, n: &mut usize| {
-            self.ends[*n] = b.len();
-            *n += 1;
-        };
-        push_ip(b, r.ip);
-        end(b, &mut n);
-        b.push_str(&r.prefix);
-        end(b, &mut n);
-        b.push_str(&r.ptr_status);
-        end(b, &mut n);
-        b.push_str(r.ptr.as_deref().unwrap_or(""));
-        end(b, &mut n);
-        push_joined(b, &r.ptr_all);
-        end(b, &mut n);
-        push_joined(b, &r.cname_chain);
-        end(b, &mut n);
-        for (i, a) in r.forward_addrs.iter().enumerate() {
-            if i > 0 {
-                b.push(';');
-            }
-            push_ip(b, *a);
-        }
-        end(b, &mut n);
-        b.push_str(r.fcrdns.as_str());
-        end(b, &mut n);
-        b.push_str(r.fcrdns_reason.as_deref().unwrap_or(""));
-        end(b, &mut n);
-        b.push_str(match r.generic {
-            Some(true) => "true",
-            Some(false) => "false",
-            None => "",
-        });
-        end(b, &mut n);
-        push_joined(b, &r.generic_reasons);
-        end(b, &mut n);
-        if let Some(a) = r.resolver {
-            b.push_str(self.resolver.get(a));
-        }
-        end(b, &mut n);
-        push_u64(b, u64::from(r.attempts));
-        end(b, &mut n);
-        if let Some(ms) = r.rtt_ms {
-            push_u64(b, ms);
-        }
-        end(b, &mut n);
-        match r.scanned_at.duration_since(std::time::UNIX_EPOCH) {
-            Ok(d) => {
-                let ms = d.as_millis();
-                if self.time.as_ref().is_none_or(|(last, _)| *last != ms) {
-                    let mut text = String::new();
-                    push_rfc3339(&mut text, r.scanned_at);
-                    self.time = Some((ms, text));
-                }
-                b.push_str(self.time.as_ref().map_or("", |(_, t)| t.as_str()));
-            }
-            Err(_) => push_rfc3339(b, r.scanned_at),
-        }
-        end(b, &mut n);
-        debug_assert_eq!(n, 15);
+        self.buf.clear();
+        self.n = 0;
+        let mut renderer = std::mem::take(&mut self.renderer);
+        renderer.visit(r, self);
+        self.renderer = renderer;
+        debug_assert_eq!(self.n, 15);
     }
 
     /// The cells of the last rendered row, in column order.
@@ -110,14 +46,57 @@ impl TextCells {
             &self.buf[start..self.ends[i]]
         })
     }
+
+    fn end(&mut self) {
+        self.ends[self.n] = self.buf.len();
+        self.n += 1;
+    }
 }
 
-fn push_joined(b: &mut String, items: &[String]) {
-    for (i, s) in items.iter().enumerate() {
-        if i > 0 {
-            b.push(';');
+impl Cells for TextCells {
+    fn text(&mut self, _: usize, v: &str) {
+        self.buf.push_str(v);
+        self.end();
+    }
+    fn null(&mut self, _: usize) {
+        self.end();
+    }
+    fn list_start(&mut self, _: usize) {
+        self.items = 0;
+    }
+    fn item(&mut self, v: &str) {
+        if self.items > 0 {
+            self.buf.push(';');
         }
-        b.push_str(s);
+        self.buf.push_str(v);
+        self.items += 1;
+    }
+    fn list_end(&mut self) {
+        self.end();
+    }
+    fn bool(&mut self, _: usize, v: bool) {
+        self.buf.push_str(if v { "true" } else { "false" });
+        self.end();
+    }
+    fn uint(&mut self, _: usize, v: u64) {
+        push_u64(&mut self.buf, v);
+        self.end();
+    }
+    fn time(&mut self, _: usize, t: SystemTime) {
+        match t.duration_since(UNIX_EPOCH) {
+            Ok(d) => {
+                let ms = d.as_millis();
+                if self.time.as_ref().is_none_or(|(last, _)| *last != ms) {
+                    let mut text = String::new();
+                    push_rfc3339(&mut text, t);
+                    self.time = Some((ms, text));
+                }
+                self.buf
+                    .push_str(self.time.as_ref().map_or("", |(_, t)| t.as_str()));
+            }
+            Err(_) => push_rfc3339(&mut self.buf, t),
+        }
+        self.end();
     }
 }
 
@@ -170,6 +149,24 @@ pub(crate) fn push_ip(b: &mut String, ip: IpAddr) {
     }
 }
 
+/// `ADDR/LEN`, as `Display` writes it.
+pub(crate) fn push_prefix(b: &mut String, p: Prefix) {
+    push_ip(b, p.network());
+    b.push('/');
+    push_u64(b, u64::from(p.len()));
+}
+
+/// A status as `Display` writes it (`NOERROR`, …, `RCODE12`); no `fmt` but for RCODEs
+/// without a mnemonic.
+pub(crate) fn push_status(b: &mut String, s: Status) {
+    match s {
+        Status::Rcode(_) if s.as_str() == "RCODE" => {
+            let _ = write!(b, "{s}");
+        }
+        _ => b.push_str(s.as_str()),
+    }
+}
+
 pub(crate) fn push_socket(b: &mut String, a: SocketAddr) {
     match a {
         SocketAddr::V4(v4) => {
@@ -183,12 +180,51 @@ pub(crate) fn push_socket(b: &mut String, a: SocketAddr) {
     }
 }
 
+/// A UTC time split into its calendar fields (milliseconds kept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct UtcParts {
+    year: i64,
+    month: u8,
+    day: u8,
+    hour: u8,
+    minute: u8,
+    second: u8,
+    millis: u16,
+}
+
+impl UtcParts {
+    /// The fields of `t` (times before 1970 count as 1970-01-01T00:00:00.000Z).
+    fn of(t: SystemTime) -> Self {
+        let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+        let secs = d.as_secs();
+        let (days, rem) = (secs / 86_400, secs % 86_400);
+        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+        let z = days as i64 + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        UtcParts {
+            year: yoe + era * 400 + i64::from(month <= 2),
+            month: month as u8,
+            day: day as u8,
+            hour: (rem / 3600) as u8,
+            minute: (rem / 60 % 60) as u8,
+            second: (rem % 60) as u8,
+            millis: d.subsec_millis() as u16,
+        }
+    }
+}
+
 fn push_2(b: &mut String, n: u64) {
     b.push(char::from(b'0' + (n / 10 % 10) as u8));
     b.push(char::from(b'0' + (n % 10) as u8));
 }
 
-/// What [`ptraudit_scan::rfc3339`] writes, into `b`.
+/// RFC 3339 UTC with milliseconds (`2026-11-26T10:31:49.123Z`), into `b`.
 pub(crate) fn push_rfc3339(b: &mut String, t: SystemTime) {
     let p = UtcParts::of(t);
     if (0..10_000).contains(&p.year) {
@@ -215,68 +251,85 @@ pub(crate) fn push_rfc3339(b: &mut String, t: SystemTime) {
     b.push('Z');
 }
 
+/// RFC 3339 UTC with milliseconds: `2026-11-26T10:31:49.123Z`.
+pub(crate) fn rfc3339(t: SystemTime) -> String {
+    let mut s = String::with_capacity(24);
+    push_rfc3339(&mut s, t);
+    s
+}
+
+/// Parses what [`rfc3339`] writes (`YYYY-MM-DDTHH:MM:SS[.fraction]Z`), to the millisecond.
+pub(crate) fn parse_rfc3339(s: &str) -> Option<SystemTime> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || !s.ends_with('Z') {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+        return None;
+    }
+    let millis = match s.get(19..s.len() - 1)? {
+        "" => 0,
+        frac => {
+            let digits = frac.strip_prefix('.')?;
+            if digits.is_empty() || digits.len() > 9 || !digits.bytes().all(|c| c.is_ascii_digit())
+            {
+                return None;
+            }
+            let padded = format!("{digits:0<9}");
+            padded[..3].parse::<u64>().ok()?
+        }
+    };
+    // Days from civil (Howard Hinnant), the inverse of `UtcParts::of`.
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = u64::try_from(days * 86_400 + h * 3600 + mi * 60 + se).ok()?;
+    Some(UNIX_EPOCH + Duration::from_millis(secs * 1000 + millis))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::values;
-    use ptraudit_scan::{Fcrdns, rfc3339};
-    use std::time::{Duration, UNIX_EPOCH};
-
-    fn row(ip: &str, full: bool, secs: u64) -> Row {
-        Row {
-            ip: ip.parse().unwrap(),
-            prefix: "198.18.0.0/24".into(),
-            ptr_status: "NOERROR".into(),
-            ptr: full.then(|| "a.example.test".into()),
-            ptr_all: if full {
-                vec!["a.example.test".into(), "b,\"q\".test".into()]
-            } else {
-                vec![]
-            },
-            cname_chain: vec![],
-            forward_addrs: if full {
-                vec![
-                    "198.18.0.7".parse().unwrap(),
-                    "2001:db8::1".parse().unwrap(),
-                ]
-            } else {
-                vec![]
-            },
-            fcrdns: if full { Fcrdns::Pass } else { Fcrdns::NoPtr },
-            fcrdns_reason: (!full).then(|| "ptr-nxdomain".into()),
-            generic: full.then_some(false),
-            generic_reasons: if full {
-                vec!["service-label:mail".into(), "no-ip-signal".into()]
-            } else {
-                vec![]
-            },
-            resolver: if full {
-                Some("127.0.0.1:5353".parse().unwrap())
-            } else {
-                Some("[::1]:53".parse().unwrap())
-            },
-            attempts: if full { 3 } else { 0 },
-            rtt_ms: full.then_some(12_345),
-            scanned_at: UNIX_EPOCH + Duration::from_millis(secs * 1000 + 7),
-        }
-    }
+    use crate::schema::reference::{row, values};
 
     #[test]
-    fn cells_equal_the_schema_text_of_every_column() {
+    fn cells_equal_the_fmt_text_of_every_column() {
         let mut t = TextCells::default();
         for r in [
-            row("198.18.0.7", true, 1_790_000_000),
+            row("198.18.0.7", true, 1_790_000_000_007),
             // The same millisecond and resolver again: the kept texts are reused.
-            row("198.18.0.8", true, 1_790_000_000),
-            row("2001:db8::15", false, 0),
-            row("0.0.0.0", true, 951_782_400), // 2000-02-29
-            row("255.255.255.255", false, 4_102_444_799), // 2099-12-31T23:59:59
+            row("198.18.0.8", true, 1_790_000_000_007),
+            row("2001:db8::15", false, 7),
+            row("0.0.0.0", true, 951_782_400_007), // 2000-02-29
+            row("255.255.255.255", false, 4_102_444_799_007), // 2099-12-31T23:59:59
         ] {
             t.render(&r);
             let expected: Vec<String> = values(&r).iter().map(|v| v.to_text()).collect();
             let got: Vec<&str> = t.cells().collect();
             assert_eq!(got, expected);
         }
+    }
+
+    #[test]
+    fn timestamps_round_trip() {
+        for ms in [0u64, 951_782_400_000, 1_795_689_109_123, 4_102_444_799_999] {
+            let t = UNIX_EPOCH + Duration::from_millis(ms);
+            assert_eq!(parse_rfc3339(&rfc3339(t)), Some(t));
+        }
+        assert_eq!(parse_rfc3339("2026-13-01T00:00:00Z"), None);
+        assert_eq!(parse_rfc3339("yesterday"), None);
+        let t = UNIX_EPOCH + Duration::from_millis(1_795_689_109_123);
+        assert_eq!(rfc3339(t), "2026-11-26T10:31:49.123Z");
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
+        assert_eq!(rfc3339(leap), "2000-02-29T00:00:00.000Z");
     }
 
     #[test]
@@ -291,9 +344,13 @@ mod tests {
         ] {
             for ms in [0u64, 7, 99, 100, 999] {
                 let t = UNIX_EPOCH + Duration::from_millis(secs * 1000 + ms);
-                let mut b = String::new();
-                push_rfc3339(&mut b, t);
-                assert_eq!(b, rfc3339(t));
+                // The reference: the civil date through chrono-free fmt of the parts.
+                let p = UtcParts::of(t);
+                let want = format!(
+                    "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+                    p.year, p.month, p.day, p.hour, p.minute, p.second, p.millis
+                );
+                assert_eq!(rfc3339(t), want);
             }
         }
         for n in [0u64, 9, 10, 255, 65_535, u64::MAX] {
@@ -318,6 +375,20 @@ mod tests {
             let mut b = String::new();
             push_ip(&mut b, ip);
             assert_eq!(b, ip.to_string());
+            let p = ptraudit_scan::PrefixLens::DEFAULT.of(ip);
+            let mut b = String::new();
+            push_prefix(&mut b, p);
+            assert_eq!(b, p.to_string());
+        }
+        for s in [
+            Status::Answer,
+            Status::Timeout,
+            Status::Rcode(1),
+            Status::Rcode(12),
+        ] {
+            let mut b = String::new();
+            push_status(&mut b, s);
+            assert_eq!(b, s.to_string());
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::read::Format;
 
 /// Where bytes go.
 #[derive(Debug)]
-pub enum Dest {
+enum Dest {
     /// A file that appears only when complete.
     File(AtomicFile),
     /// Standard output.
@@ -35,15 +35,16 @@ impl Write for Dest {
     }
 }
 
-/// A sink in one of the formats. (Few exist per run, so variant sizes do not matter.)
+/// A sink in one of the formats, to a file that appears only when complete, or stdout.
+#[derive(Debug)]
+pub struct Writer(Inner);
+
+/// (Few exist per run, so variant sizes do not matter.)
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)]
-pub enum Writer {
-    /// CSV.
+enum Inner {
     Csv(CsvSink<Dest>),
-    /// Parquet.
     Parquet(ParquetSink<Dest>),
-    /// JSON lines.
     Jsonl(JsonlSink<Dest>),
 }
 
@@ -55,20 +56,20 @@ impl Writer {
             Some(p) => Dest::File(AtomicFile::create(p, force)?),
             None => Dest::Stdout(io::stdout()),
         };
-        Ok(match format {
-            Format::Csv => Writer::Csv(CsvSink::new(dest)?),
-            Format::Parquet => Writer::Parquet(ParquetSink::new(dest)?),
-            Format::Jsonl => Writer::Jsonl(JsonlSink::new(dest)),
-        })
+        Ok(Writer(match format {
+            Format::Csv => Inner::Csv(CsvSink::new(dest)?),
+            Format::Parquet => Inner::Parquet(ParquetSink::new(dest)?),
+            Format::Jsonl => Inner::Jsonl(JsonlSink::new(dest)),
+        }))
     }
 
     /// Completes the output: Parquet footer, flush, and the rename into place. Returns the
     /// final path for files.
     pub fn close(self) -> Result<Option<PathBuf>, SinkError> {
-        let dest = match self {
-            Writer::Csv(s) => s.into_inner()?,
-            Writer::Parquet(s) => s.close()?,
-            Writer::Jsonl(s) => s.into_inner()?,
+        let dest = match self.0 {
+            Inner::Csv(s) => s.into_inner()?,
+            Inner::Parquet(s) => s.close()?,
+            Inner::Jsonl(s) => s.into_inner()?,
         };
         match dest {
             Dest::File(f) => Ok(Some(f.commit()?)),
@@ -81,10 +82,10 @@ impl Writer {
 
     /// The temporary path of a file output (what is left if the run fails).
     pub fn partial_path(&self) -> Option<PathBuf> {
-        let dest = match self {
-            Writer::Csv(s) => s.get_ref(),
-            Writer::Parquet(s) => s.get_ref(),
-            Writer::Jsonl(s) => s.get_ref(),
+        let dest = match &self.0 {
+            Inner::Csv(s) => s.get_ref(),
+            Inner::Parquet(s) => s.get_ref(),
+            Inner::Jsonl(s) => s.get_ref(),
         };
         match dest {
             Dest::File(f) => Some(f.partial_path().to_owned()),
@@ -95,17 +96,17 @@ impl Writer {
 
 impl Sink for Writer {
     fn row(&mut self, row: &Row) -> Result<(), SinkError> {
-        match self {
-            Writer::Csv(s) => s.row(row),
-            Writer::Parquet(s) => s.row(row),
-            Writer::Jsonl(s) => s.row(row),
+        match &mut self.0 {
+            Inner::Csv(s) => s.row(row),
+            Inner::Parquet(s) => s.row(row),
+            Inner::Jsonl(s) => s.row(row),
         }
     }
     fn finish(&mut self) -> Result<(), SinkError> {
-        match self {
-            Writer::Csv(s) => s.finish(),
-            Writer::Parquet(s) => s.finish(),
-            Writer::Jsonl(s) => s.finish(),
+        match &mut self.0 {
+            Inner::Csv(s) => s.finish(),
+            Inner::Parquet(s) => s.finish(),
+            Inner::Jsonl(s) => s.finish(),
         }
     }
 }

@@ -11,8 +11,9 @@ use dashmap::DashMap;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use ptraudit_classify::Rules;
 use ptraudit_dns::{Client, Name, Outcome, RecordType, Status, name_to_text, reverse_name};
+use slab::Slab;
 
-use crate::row::{Fcrdns, Row, Sink, SinkError, prefix_network, prefix_of};
+use crate::row::{Fcrdns, FcrdnsReason, PrefixLens, Row, Sink, SinkError};
 
 /// Which forward records to ask for each PTR name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -34,10 +35,8 @@ pub struct ScanConfig {
     pub rate: Option<NonZeroU32>,
     /// Forward record types.
     pub forward: ForwardMode,
-    /// Summary prefix length for IPv4 rows.
-    pub prefix_v4: u8,
-    /// Summary prefix length for IPv6 rows.
-    pub prefix_v6: u8,
+    /// Summary prefix lengths of the rows.
+    pub prefix: PrefixLens,
     /// CNAMEs followed from a reverse name across queries.
     pub max_cname: usize,
     /// Forward answers kept in the cache (oldest evicted first).
@@ -52,8 +51,7 @@ impl Default for ScanConfig {
             concurrency: 200,
             rate: None,
             forward: ForwardMode::Matching,
-            prefix_v4: 24,
-            prefix_v6: 64,
+            prefix: PrefixLens::DEFAULT,
             max_cname: 8,
             cache_capacity: 100_000,
             rules: Arc::new(Rules::builtin().clone()),
@@ -109,6 +107,34 @@ pub struct ScanStats {
     pub cache_hits: u64,
     /// The scan was stopped before every address was done.
     pub interrupted: bool,
+}
+
+/// One forward lookup of a PTR name, as [`Scanner::check`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ForwardAnswer {
+    /// The PTR name asked (as in `ptr_all`).
+    pub name: String,
+    /// A or AAAA.
+    pub rtype: RecordType,
+    /// How the lookup ended.
+    pub status: Status,
+    /// The addresses found.
+    pub addrs: Vec<IpAddr>,
+    /// The name is an alias (the addresses came through a CNAME).
+    pub via_cname: bool,
+}
+
+/// One address checked by [`Scanner::check`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Check {
+    /// The row, as a scan writes it.
+    pub row: Row,
+    /// Each PTR name's forward lookups, in name order.
+    pub forward: Vec<ForwardAnswer>,
+    /// The classifier's verdict on `row.ptr`, with the message of every reason.
+    pub classified: Option<ptraudit_classify::Verdict>,
 }
 
 /// The result of one forward lookup, shared by every address whose PTR names it.
@@ -181,22 +207,28 @@ struct Job {
 struct PendingForward {
     key: Key,
     /// (job, slot) pairs waiting for this answer.
-    waiters: Vec<(u32, usize)>,
+    waiters: Vec<(usize, usize)>,
 }
 
 struct Run<'a, S: Sink> {
     scanner: &'a Scanner,
     sink: &'a mut S,
-    jobs: Vec<Option<Job>>,
-    free_jobs: Vec<u32>,
-    pending: Vec<Option<PendingForward>>,
-    free_pending: Vec<u32>,
-    pending_by_key: HashMap<Key, u32, ahash::RandomState>,
+    jobs: Slab<Job>,
+    pending: Slab<PendingForward>,
+    pending_by_key: HashMap<Key, usize, ahash::RandomState>,
     /// Queries ready to go once the window has room, started jobs first.
     queue: VecDeque<(Name, RecordType, u64)>,
     stats: ScanStats,
-    /// The network and text of the last row's prefix.
-    last_prefix: Option<(IpAddr, String)>,
+    /// For [`Scanner::check`]: the forward answers and the classifier's verdict of the
+    /// last row, kept instead of dropped.
+    details: Option<Details>,
+}
+
+/// What [`Scanner::check`] keeps beyond the row.
+#[derive(Debug, Default)]
+struct Details {
+    forward: Vec<ForwardAnswer>,
+    verdict: Option<ptraudit_classify::Verdict>,
 }
 
 impl Scanner {
@@ -214,6 +246,42 @@ impl Scanner {
             limiter,
             cache: ForwardCache::default(),
         }
+    }
+
+    /// The forward record types asked for `ip`'s PTR names, in slot order.
+    fn rtypes(&self, ip: IpAddr) -> &'static [RecordType] {
+        match (self.config.forward, ip) {
+            (ForwardMode::Both, _) => &[RecordType::A, RecordType::AAAA],
+            (ForwardMode::Matching, IpAddr::V4(_)) => &[RecordType::A],
+            (ForwardMode::Matching, IpAddr::V6(_)) => &[RecordType::AAAA],
+        }
+    }
+
+    /// One address, with what a person checking it wants to see beyond the row: the
+    /// answer of each forward lookup and the classifier's reasons with their messages.
+    /// The same stages, cache and verdict as [`Scanner::run`].
+    pub async fn check(&self, ip: IpAddr) -> Result<Check, ScanError> {
+        let mut rows = crate::VecSink::default();
+        let (_, details) = self
+            .run_inner(
+                std::iter::once((0, ip)),
+                1,
+                &mut rows,
+                &mut |_| {},
+                &Stop::default(),
+                true,
+            )
+            .await?;
+        let row = rows
+            .0
+            .pop()
+            .ok_or(ScanError::Dns(ptraudit_dns::Error::Closed))?;
+        let details = details.unwrap_or_default();
+        Ok(Check {
+            row,
+            forward: details.forward,
+            classified: details.verdict,
+        })
     }
 
     /// The DNS client (for its counters).
@@ -254,18 +322,31 @@ impl Scanner {
         progress: &mut dyn FnMut(&Progress),
         stop: &Stop,
     ) -> Result<ScanStats, ScanError> {
+        let (stats, _) = self
+            .run_inner(targets, total, sink, progress, stop, false)
+            .await?;
+        Ok(stats)
+    }
+
+    async fn run_inner<S: Sink>(
+        &self,
+        targets: impl Iterator<Item = (u64, IpAddr)>,
+        total: u64,
+        sink: &mut S,
+        progress: &mut dyn FnMut(&Progress),
+        stop: &Stop,
+        details: bool,
+    ) -> Result<(ScanStats, Option<Details>), ScanError> {
         let (tx, mut rx) = self.client.pipeline();
         let mut run = Run {
             scanner: self,
             sink,
-            jobs: Vec::new(),
-            free_jobs: Vec::new(),
-            pending: Vec::new(),
-            free_pending: Vec::new(),
+            jobs: Slab::new(),
+            pending: Slab::new(),
             pending_by_key: HashMap::default(),
             queue: VecDeque::new(),
             stats: ScanStats::default(),
-            last_prefix: None,
+            details: details.then(Details::default),
         };
         let mut targets = targets.fuse();
         let window = self.config.concurrency.max(1);
@@ -283,7 +364,7 @@ impl Scanner {
                     None => match targets.next() {
                         Some((seq, ip)) => {
                             let job = run.new_job(seq, ip);
-                            (reverse_name(ip), RecordType::PTR, u64::from(job))
+                            (reverse_name(ip), RecordType::PTR, job as u64)
                         }
                         None => break,
                     },
@@ -308,9 +389,9 @@ impl Scanner {
             for (tag, outcome) in batch.drain(..) {
                 in_flight -= 1;
                 if tag & FORWARD != 0 {
-                    run.forward_done((tag & !FORWARD) as u32, outcome)?;
+                    run.forward_done((tag & !FORWARD) as usize, outcome)?;
                 } else {
-                    run.ptr_done(tag as u32, outcome)?;
+                    run.ptr_done(tag as usize, outcome)?;
                 }
             }
             progress(&Progress {
@@ -323,7 +404,7 @@ impl Scanner {
         }
         run.stats.interrupted = stop.state() >= DRAIN;
         run.sink.finish().map_err(ScanError::Sink)?;
-        Ok(run.stats)
+        Ok((run.stats, run.details))
     }
 }
 
@@ -371,8 +452,8 @@ impl Stop {
 }
 
 impl<S: Sink> Run<'_, S> {
-    fn new_job(&mut self, seq: u64, ip: IpAddr) -> u32 {
-        let job = Job {
+    fn new_job(&mut self, seq: u64, ip: IpAddr) -> usize {
+        self.jobs.insert(Job {
             seq,
             ip,
             chain: Vec::new(),
@@ -382,22 +463,12 @@ impl<S: Sink> Run<'_, S> {
             forward: Vec::new(),
             waiting: 0,
             attempts: 0,
-        };
-        match self.free_jobs.pop() {
-            Some(id) => {
-                self.jobs[id as usize] = Some(job);
-                id
-            }
-            None => {
-                self.jobs.push(Some(job));
-                (self.jobs.len() - 1) as u32
-            }
-        }
+        })
     }
 
-    fn ptr_done(&mut self, id: u32, outcome: Outcome) -> Result<(), ScanError> {
+    fn ptr_done(&mut self, id: usize, outcome: Outcome) -> Result<(), ScanError> {
         let max_cname = self.scanner.config.max_cname;
-        let Some(job) = self.jobs.get_mut(id as usize).and_then(Option::as_mut) else {
+        let Some(job) = self.jobs.get_mut(id) else {
             return Ok(());
         };
         job.attempts += u32::from(outcome.attempts);
@@ -426,40 +497,26 @@ impl<S: Sink> Run<'_, S> {
         job.ptr = Some(outcome);
         if let Some(target) = next {
             // RFC 2317: the reverse name is an alias; ask for the PTR at its target.
-            self.queue
-                .push_front((target, RecordType::PTR, u64::from(id)));
+            self.queue.push_front((target, RecordType::PTR, id as u64));
             return Ok(());
         }
         let reason = match status {
             Status::Answer => return self.start_forward(id),
-            _ if looped => "ptr-cname-loop",
-            Status::NxDomain => "ptr-nxdomain",
-            Status::NoData => "ptr-nodata",
-            Status::ServFail => "ptr-servfail",
-            Status::Refused => "ptr-refused",
-            Status::Timeout => "ptr-timeout",
-            _ => "ptr-rcode",
+            _ if looped => FcrdnsReason::PtrCnameLoop,
+            other => FcrdnsReason::of_ptr(other),
         };
         let verdict = if status.is_transient() || matches!(status, Status::Rcode(_)) {
             Fcrdns::TempError
         } else {
             Fcrdns::NoPtr
         };
-        self.finish(id, verdict, Some(reason.to_string()), None)
+        self.finish(id, verdict, Some(reason), None)
     }
 
-    fn rtypes(&self, ip: IpAddr) -> &'static [RecordType] {
-        match (self.scanner.config.forward, ip) {
-            (ForwardMode::Both, _) => &[RecordType::A, RecordType::AAAA],
-            (ForwardMode::Matching, IpAddr::V4(_)) => &[RecordType::A],
-            (ForwardMode::Matching, IpAddr::V6(_)) => &[RecordType::AAAA],
-        }
-    }
-
-    fn start_forward(&mut self, id: u32) -> Result<(), ScanError> {
-        let ip = self.jobs[id as usize].as_ref().expect("live job").ip;
-        let rtypes = self.rtypes(ip);
-        let job = self.jobs[id as usize].as_mut().expect("live job");
+    fn start_forward(&mut self, id: usize) -> Result<(), ScanError> {
+        let ip = self.jobs[id].ip;
+        let rtypes = self.scanner.rtypes(ip);
+        let job = &mut self.jobs[id];
         // Taken out for the loop (which borrows self) and put back after it.
         let names = std::mem::take(&mut job.names);
         let texts = std::mem::take(&mut job.texts);
@@ -478,31 +535,21 @@ impl<S: Sink> Run<'_, S> {
                 waiting += 1;
                 if let Some(&pid) = self.pending_by_key.get(&key) {
                     // Another address asked already: wait for the same answer.
-                    if let Some(p) = self.pending[pid as usize].as_mut() {
+                    if let Some(p) = self.pending.get_mut(pid) {
                         p.waiters.push((id, slot));
                     }
                     continue;
                 }
-                let pending = PendingForward {
+                let pid = self.pending.insert(PendingForward {
                     key: key.clone(),
                     waiters: vec![(id, slot)],
-                };
-                let pid = match self.free_pending.pop() {
-                    Some(pid) => {
-                        self.pending[pid as usize] = Some(pending);
-                        pid
-                    }
-                    None => {
-                        self.pending.push(Some(pending));
-                        (self.pending.len() - 1) as u32
-                    }
-                };
+                });
                 self.pending_by_key.insert(key, pid);
                 self.queue
-                    .push_front((name.clone(), rtype, FORWARD | u64::from(pid)));
+                    .push_front((name.clone(), rtype, FORWARD | pid as u64));
             }
         }
-        let job = self.jobs[id as usize].as_mut().expect("live job");
+        let job = &mut self.jobs[id];
         job.names = names;
         job.texts = texts;
         job.forward = slots;
@@ -513,11 +560,10 @@ impl<S: Sink> Run<'_, S> {
         Ok(())
     }
 
-    fn forward_done(&mut self, pid: u32, outcome: Outcome) -> Result<(), ScanError> {
-        let Some(p) = self.pending.get_mut(pid as usize).and_then(Option::take) else {
+    fn forward_done(&mut self, pid: usize, outcome: Outcome) -> Result<(), ScanError> {
+        let Some(p) = self.pending.try_remove(pid) else {
             return Ok(());
         };
-        self.free_pending.push(pid);
         self.pending_by_key.remove(&p.key);
         let answer = Arc::new(Forward {
             status: outcome.status,
@@ -533,7 +579,7 @@ impl<S: Sink> Run<'_, S> {
         }
         let mut charged = false;
         for (job_id, slot) in p.waiters {
-            let Some(job) = self.jobs.get_mut(job_id as usize).and_then(Option::as_mut) else {
+            let Some(job) = self.jobs.get_mut(job_id) else {
                 continue;
             };
             if !charged {
@@ -552,9 +598,9 @@ impl<S: Sink> Run<'_, S> {
 
     /// FCrDNS over every PTR name: pass if any name's addresses of the target's family
     /// contain it.
-    fn verdict(&mut self, id: u32) -> Result<(), ScanError> {
-        let job = self.jobs[id as usize].as_ref().expect("live job");
-        let rtypes = self.rtypes(job.ip);
+    fn verdict(&mut self, id: usize) -> Result<(), ScanError> {
+        let job = &self.jobs[id];
+        let rtypes = self.scanner.rtypes(job.ip);
         let matching = match job.ip {
             IpAddr::V4(_) => RecordType::A,
             IpAddr::V6(_) => RecordType::AAAA,
@@ -584,52 +630,37 @@ impl<S: Sink> Run<'_, S> {
         let (verdict, reason) = match (confirmed, transient) {
             (Some((_, via_cname)), _) => (
                 Fcrdns::Pass,
-                via_cname.then(|| "ptr-target-cname".to_string()),
+                via_cname.then_some(FcrdnsReason::PtrTargetCname),
             ),
             (None, Some(status)) => (
                 Fcrdns::TempError,
-                Some(format!("forward-{}", status.as_str().to_ascii_lowercase())),
+                Some(FcrdnsReason::of_forward_error(status)),
             ),
             (None, None) => {
                 let r = if mismatch {
-                    "forward-mismatch"
+                    FcrdnsReason::ForwardMismatch
                 } else if nodata {
-                    "forward-nodata"
+                    FcrdnsReason::ForwardNodata
                 } else if nxdomain {
-                    "forward-nxdomain"
+                    FcrdnsReason::ForwardNxdomain
                 } else {
-                    "forward-none"
+                    FcrdnsReason::ForwardNone
                 };
-                (Fcrdns::Fail, Some(r.to_string()))
+                (Fcrdns::Fail, Some(r))
             }
         };
         let chosen = confirmed.map_or(0, |(i, _)| i);
         self.finish(id, verdict, reason, Some(chosen))
     }
 
-    /// The row's prefix text; the last one is kept, as consecutive rows mostly share it.
-    fn prefix_text(&mut self, ip: IpAddr) -> String {
-        let config = &self.scanner.config;
-        let network = prefix_network(ip, config.prefix_v4, config.prefix_v6);
-        match &self.last_prefix {
-            Some((last, text)) if *last == network => text.clone(),
-            _ => {
-                let text = prefix_of(ip, config.prefix_v4, config.prefix_v6);
-                self.last_prefix = Some((network, text.clone()));
-                text
-            }
-        }
-    }
-
     fn finish(
         &mut self,
-        id: u32,
+        id: usize,
         fcrdns: Fcrdns,
-        fcrdns_reason: Option<String>,
+        fcrdns_reason: Option<FcrdnsReason>,
         chosen: Option<usize>,
     ) -> Result<(), ScanError> {
-        let job = self.jobs[id as usize].take().expect("live job");
-        self.free_jobs.push(id);
+        let job = self.jobs.remove(id);
         let config = &self.scanner.config;
         let ptr_all = job.texts;
         let ptr = chosen.and_then(|i| ptr_all.get(i).cloned());
@@ -641,23 +672,37 @@ impl<S: Sink> Run<'_, S> {
             .collect();
         forward_addrs.sort_unstable();
         forward_addrs.dedup();
-        let (generic, generic_reasons) = match &ptr {
-            Some(name) => {
-                let v = ptraudit_classify::classify_with(&config.rules, Some(job.ip), name);
-                (Some(v.generic), v.codes().map(str::to_string).collect())
-            }
+        let verdict = ptr
+            .as_ref()
+            .map(|name| ptraudit_classify::classify_with(&config.rules, Some(job.ip), name));
+        let (generic, generic_reasons) = match &verdict {
+            Some(v) => (Some(v.generic), v.codes().map(str::to_string).collect()),
             None => (None, Vec::new()),
         };
         let ptr_outcome = job.ptr.as_ref();
+        if let Some(details) = &mut self.details {
+            let rtypes = self.scanner.rtypes(job.ip);
+            details.verdict = verdict;
+            details.forward = job
+                .forward
+                .iter()
+                .enumerate()
+                .filter_map(|(slot, f)| {
+                    let f = f.as_ref()?;
+                    Some(ForwardAnswer {
+                        name: ptr_all[slot / rtypes.len()].clone(),
+                        rtype: rtypes[slot % rtypes.len()],
+                        status: f.status,
+                        addrs: f.addrs.clone(),
+                        via_cname: f.via_cname,
+                    })
+                })
+                .collect();
+        }
         let row = Row {
             ip: job.ip,
-            prefix: self.prefix_text(job.ip),
-            ptr_status: match ptr_outcome.map(|o| o.status) {
-                None => "TIMEOUT".into(),
-                // Display adds the number only for other RCODEs; no fmt for the rest.
-                Some(s @ Status::Rcode(_)) => s.to_string(),
-                Some(s) => s.as_str().into(),
-            },
+            prefix: config.prefix.of(job.ip),
+            ptr_status: ptr_outcome.map_or(Status::Timeout, |o| o.status),
             ptr,
             ptr_all,
             cname_chain: job.chain.iter().map(name_to_text).collect(),

@@ -52,13 +52,17 @@
 
 #![deny(missing_docs)]
 
+mod checkpoint;
 mod engine;
 mod row;
 mod targets;
 
-pub use crate::engine::{ForwardMode, Progress, ScanConfig, ScanError, ScanStats, Scanner, Stop};
+pub use crate::checkpoint::Checkpoint;
+pub use crate::engine::{
+    Check, ForwardAnswer, ForwardMode, Progress, ScanConfig, ScanError, ScanStats, Scanner, Stop,
+};
 pub use crate::row::{
-    COLUMNS, Fcrdns, Row, Sink, SinkError, UtcParts, VecSink, parse_rfc3339, prefix_network,
-    prefix_of, rfc3339,
+    COLUMNS, Fcrdns, FcrdnsReason, Prefix, PrefixError, PrefixLens, Row, Sink, SinkError, Status,
+    UnknownValue, VecSink,
 };
 pub use crate::targets::{Order, Plan, Shard, Target, TargetError, TargetSet};

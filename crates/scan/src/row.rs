@@ -1,8 +1,23 @@
-//! The result row (one per scanned address) and the sink that receives rows.
+//! The result row (one per scanned address), its typed values, and the sink that
+//! receives rows. Text exists only where rows are written or read (`ptraudit-report`);
+//! here every cell is a value.
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+use std::str::FromStr;
 use std::time::SystemTime;
+
+pub use ptraudit_dns::Status;
+
+/// A value that is not one of a typed column's spellings (`fcrdns`, `fcrdns_reason`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {column} value {value:?}")]
+pub struct UnknownValue {
+    /// The column.
+    pub column: &'static str,
+    /// The text as found.
+    pub value: String,
+}
 
 /// The FCrDNS verdict, in the spirit of RFC 8601's `iprev`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -18,6 +33,9 @@ pub enum Fcrdns {
 }
 
 impl Fcrdns {
+    /// Every verdict.
+    pub const ALL: [Fcrdns; 4] = [Fcrdns::Pass, Fcrdns::Fail, Fcrdns::NoPtr, Fcrdns::TempError];
+
     /// `pass`, `fail`, `no-ptr` or `temperror`.
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -29,17 +47,17 @@ impl Fcrdns {
     }
 }
 
-impl std::str::FromStr for Fcrdns {
-    type Err = String;
+impl FromStr for Fcrdns {
+    type Err = UnknownValue;
 
-    fn from_str(s: &str) -> Result<Self, String> {
-        Ok(match s {
-            "pass" => Fcrdns::Pass,
-            "fail" => Fcrdns::Fail,
-            "no-ptr" => Fcrdns::NoPtr,
-            "temperror" => Fcrdns::TempError,
-            other => return Err(format!("unknown fcrdns value {other:?}")),
-        })
+    fn from_str(s: &str) -> Result<Self, UnknownValue> {
+        Fcrdns::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| UnknownValue {
+                column: "fcrdns",
+                value: s.to_string(),
+            })
     }
 }
 
@@ -49,16 +67,336 @@ impl fmt::Display for Fcrdns {
     }
 }
 
+/// Why a row has its verdict: the `fcrdns_reason` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum FcrdnsReason {
+    /// The reverse name does not exist.
+    PtrNxdomain,
+    /// The reverse name exists but holds no PTR.
+    PtrNodata,
+    /// The RFC 2317 CNAME chain loops or is longer than allowed.
+    PtrCnameLoop,
+    /// The PTR lookup ended in SERVFAIL.
+    PtrServfail,
+    /// The PTR lookup was REFUSED.
+    PtrRefused,
+    /// The PTR lookup timed out.
+    PtrTimeout,
+    /// The PTR lookup ended in another RCODE.
+    PtrRcode,
+    /// A PTR name resolves, but not to the address.
+    ForwardMismatch,
+    /// A PTR name exists but has no address of the family.
+    ForwardNodata,
+    /// A PTR name does not exist.
+    ForwardNxdomain,
+    /// No forward answer of the address's family was asked for.
+    ForwardNone,
+    /// A forward lookup ended in SERVFAIL.
+    ForwardServfail,
+    /// A forward lookup was REFUSED.
+    ForwardRefused,
+    /// A forward lookup timed out.
+    ForwardTimeout,
+    /// A forward lookup ended in another RCODE.
+    ForwardRcode,
+    /// A pass, but the confirmed name is an alias (RFC 1912 §2.1).
+    PtrTargetCname,
+}
+
+impl FcrdnsReason {
+    /// Every reason.
+    pub const ALL: [FcrdnsReason; 16] = [
+        FcrdnsReason::PtrNxdomain,
+        FcrdnsReason::PtrNodata,
+        FcrdnsReason::PtrCnameLoop,
+        FcrdnsReason::PtrServfail,
+        FcrdnsReason::PtrRefused,
+        FcrdnsReason::PtrTimeout,
+        FcrdnsReason::PtrRcode,
+        FcrdnsReason::ForwardMismatch,
+        FcrdnsReason::ForwardNodata,
+        FcrdnsReason::ForwardNxdomain,
+        FcrdnsReason::ForwardNone,
+        FcrdnsReason::ForwardServfail,
+        FcrdnsReason::ForwardRefused,
+        FcrdnsReason::ForwardTimeout,
+        FcrdnsReason::ForwardRcode,
+        FcrdnsReason::PtrTargetCname,
+    ];
+
+    /// The column's spelling: `ptr-nxdomain`, `forward-mismatch`, …
+    pub fn as_str(&self) -> &'static str {
+        use FcrdnsReason::*;
+        match self {
+            PtrNxdomain => "ptr-nxdomain",
+            PtrNodata => "ptr-nodata",
+            PtrCnameLoop => "ptr-cname-loop",
+            PtrServfail => "ptr-servfail",
+            PtrRefused => "ptr-refused",
+            PtrTimeout => "ptr-timeout",
+            PtrRcode => "ptr-rcode",
+            ForwardMismatch => "forward-mismatch",
+            ForwardNodata => "forward-nodata",
+            ForwardNxdomain => "forward-nxdomain",
+            ForwardNone => "forward-none",
+            ForwardServfail => "forward-servfail",
+            ForwardRefused => "forward-refused",
+            ForwardTimeout => "forward-timeout",
+            ForwardRcode => "forward-rcode",
+            PtrTargetCname => "ptr-target-cname",
+        }
+    }
+
+    /// The reason a PTR lookup that ended in `status` (not an answer) gives.
+    pub fn of_ptr(status: Status) -> FcrdnsReason {
+        match status {
+            Status::NxDomain => FcrdnsReason::PtrNxdomain,
+            Status::NoData => FcrdnsReason::PtrNodata,
+            Status::ServFail => FcrdnsReason::PtrServfail,
+            Status::Refused => FcrdnsReason::PtrRefused,
+            Status::Timeout => FcrdnsReason::PtrTimeout,
+            _ => FcrdnsReason::PtrRcode,
+        }
+    }
+
+    /// The reason a forward lookup that failed with `status` (an error) gives.
+    pub fn of_forward_error(status: Status) -> FcrdnsReason {
+        match status {
+            Status::ServFail => FcrdnsReason::ForwardServfail,
+            Status::Refused => FcrdnsReason::ForwardRefused,
+            Status::Timeout => FcrdnsReason::ForwardTimeout,
+            _ => FcrdnsReason::ForwardRcode,
+        }
+    }
+}
+
+impl FromStr for FcrdnsReason {
+    type Err = UnknownValue;
+
+    fn from_str(s: &str) -> Result<Self, UnknownValue> {
+        FcrdnsReason::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| UnknownValue {
+                column: "fcrdns_reason",
+                value: s.to_string(),
+            })
+    }
+}
+
+impl fmt::Display for FcrdnsReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A prefix length out of range, or a network with host bits set.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PrefixError {
+    /// The length exceeds the family's bits.
+    #[error("prefix length {len} is out of range for {family} (0..={max})")]
+    Length {
+        /// The length given.
+        len: u32,
+        /// `IPv4` or `IPv6`.
+        family: &'static str,
+        /// 32 or 128.
+        max: u8,
+    },
+    /// Not `ADDR/LEN`.
+    #[error("{0:?} is not a prefix (ADDR/LEN)")]
+    Syntax(String),
+    /// Host bits set.
+    #[error("{value:?} has host bits set: the network is {network}")]
+    HostBits {
+        /// The text as given.
+        value: String,
+        /// The network it probably means.
+        network: Prefix,
+    },
+}
+
+/// A network: an address with its host bits clear, and a length (`198.18.5.0/24`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Prefix {
+    network: IpAddr,
+    len: u8,
+}
+
+fn max_len(ip: IpAddr) -> u8 {
+    if ip.is_ipv4() { 32 } else { 128 }
+}
+
+fn family(ip: IpAddr) -> &'static str {
+    if ip.is_ipv4() { "IPv4" } else { "IPv6" }
+}
+
+impl Prefix {
+    /// The network of `len` bits holding `ip` (host bits cleared).
+    pub fn containing(ip: IpAddr, len: u8) -> Result<Prefix, PrefixError> {
+        let max = max_len(ip);
+        if len > max {
+            return Err(PrefixError::Length {
+                len: u32::from(len),
+                family: family(ip),
+                max,
+            });
+        }
+        let network = match ip {
+            IpAddr::V4(a) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+                IpAddr::V4((u32::from(a) & mask).into())
+            }
+            IpAddr::V6(a) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
+                IpAddr::V6((u128::from(a) & mask).into())
+            }
+        };
+        Ok(Prefix { network, len })
+    }
+
+    /// The network address.
+    pub fn network(&self) -> IpAddr {
+        self.network
+    }
+
+    /// The length in bits.
+    pub fn len(&self) -> u8 {
+        self.len
+    }
+
+    /// True for `/0` (here for clippy's `len_without_is_empty`; a prefix always holds
+    /// addresses).
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The last address of the network.
+    pub fn last(&self) -> IpAddr {
+        match self.network {
+            IpAddr::V4(a) => {
+                let host = u32::MAX.checked_shr(u32::from(self.len)).unwrap_or(0);
+                IpAddr::V4((u32::from(a) | host).into())
+            }
+            IpAddr::V6(a) => {
+                let host = u128::MAX.checked_shr(u32::from(self.len)).unwrap_or(0);
+                IpAddr::V6((u128::from(a) | host).into())
+            }
+        }
+    }
+
+    /// Whether `ip` is inside.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        Prefix::containing(ip, self.len).is_ok_and(|p| p == *self)
+    }
+}
+
+impl fmt::Display for Prefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.network, self.len)
+    }
+}
+
+impl FromStr for Prefix {
+    type Err = PrefixError;
+
+    /// `ADDR/LEN` with no host bits set.
+    fn from_str(s: &str) -> Result<Self, PrefixError> {
+        let syntax = || PrefixError::Syntax(s.to_string());
+        let (addr, len) = s.trim().split_once('/').ok_or_else(syntax)?;
+        let ip: IpAddr = addr.parse().map_err(|_| syntax())?;
+        let len: u32 = len.parse().map_err(|_| syntax())?;
+        let max = max_len(ip);
+        let p = u8::try_from(len)
+            .ok()
+            .and_then(|l| Prefix::containing(ip, l).ok())
+            .ok_or(PrefixError::Length {
+                len,
+                family: family(ip),
+                max,
+            })?;
+        if p.network != ip {
+            return Err(PrefixError::HostBits {
+                value: s.to_string(),
+                network: p,
+            });
+        }
+        Ok(p)
+    }
+}
+
+/// The summary prefix lengths (one per family) rows are grouped by: checked once, the
+/// same rule for `scan` and `report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PrefixLens {
+    v4: u8,
+    v6: u8,
+}
+
+impl PrefixLens {
+    /// /24 and /64.
+    pub const DEFAULT: PrefixLens = PrefixLens { v4: 24, v6: 64 };
+
+    /// Lengths for IPv4 (0..=32) and IPv6 (0..=128); out of range is an error naming the
+    /// value.
+    pub fn new(v4: u8, v6: u8) -> Result<PrefixLens, PrefixError> {
+        if v4 > 32 {
+            return Err(PrefixError::Length {
+                len: u32::from(v4),
+                family: "IPv4",
+                max: 32,
+            });
+        }
+        if v6 > 128 {
+            return Err(PrefixError::Length {
+                len: u32::from(v6),
+                family: "IPv6",
+                max: 128,
+            });
+        }
+        Ok(PrefixLens { v4, v6 })
+    }
+
+    /// The IPv4 length.
+    pub fn v4(&self) -> u8 {
+        self.v4
+    }
+
+    /// The IPv6 length.
+    pub fn v6(&self) -> u8 {
+        self.v6
+    }
+
+    /// The prefix `ip` belongs to.
+    pub fn of(&self, ip: IpAddr) -> Prefix {
+        let len = if ip.is_ipv4() { self.v4 } else { self.v6 };
+        // In range by construction.
+        Prefix::containing(ip, len).unwrap_or(Prefix {
+            network: ip,
+            len: max_len(ip),
+        })
+    }
+}
+
+impl Default for PrefixLens {
+    fn default() -> Self {
+        PrefixLens::DEFAULT
+    }
+}
+
 /// One scanned address. Field names are the output columns, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
     /// The address.
     pub ip: IpAddr,
     /// Its summary prefix (`198.18.5.0/24`, `2001:db8:0:1::/64`).
-    pub prefix: String,
-    /// How the PTR lookup ended: `NOERROR`, `NXDOMAIN`, `NODATA`, `SERVFAIL`, `REFUSED`,
-    /// `TIMEOUT`, or the RCODE's name.
-    pub ptr_status: String,
+    pub prefix: Prefix,
+    /// How the PTR lookup ended (written `NOERROR`, `NXDOMAIN`, `NODATA`, `SERVFAIL`,
+    /// `REFUSED`, `TIMEOUT`, or the RCODE's name).
+    pub ptr_status: Status,
     /// The forward-confirmed PTR name if any, else the first; `None` without PTR.
     pub ptr: Option<String>,
     /// Every PTR name, in answer order (lowercase, no trailing dot).
@@ -69,10 +407,8 @@ pub struct Row {
     pub forward_addrs: Vec<IpAddr>,
     /// The verdict.
     pub fcrdns: Fcrdns,
-    /// Why: `forward-mismatch`, `forward-nxdomain`, `forward-nodata`, `ptr-nxdomain`,
-    /// `ptr-nodata`, `ptr-cname-loop`, `ptr-timeout`, `forward-servfail`, …; on a pass,
-    /// `ptr-target-cname` when the confirmed name is an alias (RFC 1912 §2.1).
-    pub fcrdns_reason: Option<String>,
+    /// Why; `None` on a plain pass.
+    pub fcrdns_reason: Option<FcrdnsReason>,
     /// Whether `ptr` looks generic; `None` without PTR.
     pub generic: Option<bool>,
     /// The classifier's reason codes for `ptr`.
@@ -86,6 +422,14 @@ pub struct Row {
     pub rtt_ms: Option<u64>,
     /// When the row was completed.
     pub scanned_at: SystemTime,
+}
+
+impl Row {
+    /// Ready to send mail as far as reverse DNS goes: FCrDNS passes and the name is
+    /// custom.
+    pub fn mail_ready(&self) -> bool {
+        self.fcrdns == Fcrdns::Pass && self.generic == Some(false)
+    }
 }
 
 /// The output column names, in order. Every writer uses this list.
@@ -111,7 +455,7 @@ pub const COLUMNS: [&str; 15] = [
 pub type SinkError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Receives rows as they complete. Implemented by the report writers; the engine knows
-/// nothing of files and formats.
+/// nothing of files and formats. Several sinks at once: a `Vec` of them, or a pair.
 pub trait Sink {
     /// One finished row.
     fn row(&mut self, row: &Row) -> Result<(), SinkError>;
@@ -151,13 +495,32 @@ impl<S: Sink + ?Sized> Sink for Box<S> {
     }
 }
 
-/// Every row to each sink in turn.
+/// Every row to each sink in turn: the one fan-out.
 impl<S: Sink> Sink for Vec<S> {
     fn row(&mut self, row: &Row) -> Result<(), SinkError> {
         self.iter_mut().try_for_each(|s| s.row(row))
     }
+    fn row_at(&mut self, seq: u64, row: &Row) -> Result<(), SinkError> {
+        self.iter_mut().try_for_each(|s| s.row_at(seq, row))
+    }
     fn finish(&mut self) -> Result<(), SinkError> {
         self.iter_mut().try_for_each(Sink::finish)
+    }
+}
+
+/// Every row to both sinks (outputs and a summary, say).
+impl<A: Sink, B: Sink> Sink for (A, B) {
+    fn row(&mut self, row: &Row) -> Result<(), SinkError> {
+        self.0.row(row)?;
+        self.1.row(row)
+    }
+    fn row_at(&mut self, seq: u64, row: &Row) -> Result<(), SinkError> {
+        self.0.row_at(seq, row)?;
+        self.1.row_at(seq, row)
+    }
+    fn finish(&mut self) -> Result<(), SinkError> {
+        self.0.finish()?;
+        self.1.finish()
     }
 }
 
@@ -172,194 +535,69 @@ impl Sink for VecSink {
     }
 }
 
-/// The network address of `ip`'s summary prefix (the address part of [`prefix_of`]).
-pub fn prefix_network(ip: IpAddr, len_v4: u8, len_v6: u8) -> IpAddr {
-    match ip {
-        IpAddr::V4(a) => {
-            let len = u32::from(len_v4.min(32));
-            let mask = u32::MAX.checked_shl(32 - len).unwrap_or(0);
-            IpAddr::V4((u32::from(a) & mask).into())
-        }
-        IpAddr::V6(a) => {
-            let len = u32::from(len_v6.min(128));
-            let mask = u128::MAX.checked_shl(128 - len).unwrap_or(0);
-            IpAddr::V6((u128::from(a) & mask).into())
-        }
-    }
-}
-
-/// The network of `ip` with `len` bits, as `ADDR/LEN`.
-pub fn prefix_of(ip: IpAddr, len_v4: u8, len_v6: u8) -> String {
-    // Rendered once per prefix, not per row: the engine keeps the last one.
-    let len = match ip {
-        IpAddr::V4(_) => len_v4.min(32),
-        IpAddr::V6(_) => len_v6.min(128),
-    };
-    format!("{}/{len}", prefix_network(ip, len_v4, len_v6))
-}
-
-/// A UTC time split into its calendar fields (milliseconds kept): what [`rfc3339`]
-/// prints, for writers that render it without `format!`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct UtcParts {
-    /// Year (proleptic Gregorian).
-    pub year: i64,
-    /// 1..=12.
-    pub month: u8,
-    /// 1..=31.
-    pub day: u8,
-    /// 0..=23.
-    pub hour: u8,
-    /// 0..=59.
-    pub minute: u8,
-    /// 0..=59.
-    pub second: u8,
-    /// 0..=999.
-    pub millis: u16,
-}
-
-impl UtcParts {
-    /// The fields of `t` (times before 1970 count as 1970-01-01T00:00:00.000Z).
-    pub fn of(t: SystemTime) -> Self {
-        let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
-        let secs = d.as_secs();
-        let (days, rem) = (secs / 86_400, secs % 86_400);
-        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-        let z = days as i64 + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097);
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = doy - (153 * mp + 2) / 5 + 1;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 };
-        UtcParts {
-            year: yoe + era * 400 + i64::from(month <= 2),
-            month: month as u8,
-            day: day as u8,
-            hour: (rem / 3600) as u8,
-            minute: (rem / 60 % 60) as u8,
-            second: (rem % 60) as u8,
-            millis: d.subsec_millis() as u16,
-        }
-    }
-}
-
-/// RFC 3339 UTC with milliseconds: `2026-11-26T10:31:49.123Z`.
-pub fn rfc3339(t: SystemTime) -> String {
-    let p = UtcParts::of(t);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        p.year, p.month, p.day, p.hour, p.minute, p.second, p.millis
-    )
-}
-
-/// Parses what [`rfc3339`] writes (`YYYY-MM-DDTHH:MM:SS[.mmm]Z`).
-pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
-    let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || !s.ends_with('Z') {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
-        return None;
-    }
-    let millis = match s.get(19..s.len() - 1)? {
-        "" => 0,
-        frac => {
-            let digits = frac.strip_prefix('.')?;
-            if digits.is_empty() || digits.len() > 9 || !digits.bytes().all(|c| c.is_ascii_digit())
-            {
-                return None;
-            }
-            let padded = format!("{digits:0<9}");
-            padded[..3].parse::<u64>().ok()?
-        }
-    };
-    // Days from civil (Howard Hinnant), the inverse of `rfc3339`.
-    let y = if mo <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = u64::try_from(days * 86_400 + h * 3600 + mi * 60 + se).ok()?;
-    Some(SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(secs * 1000 + millis))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
-    #[test]
-    fn timestamps_round_trip() {
-        for ms in [0u64, 951_782_400_000, 1_795_689_109_123, 4_102_444_799_999] {
-            let t = SystemTime::UNIX_EPOCH + Duration::from_millis(ms);
-            assert_eq!(parse_rfc3339(&rfc3339(t)), Some(t));
-        }
-        assert_eq!(parse_rfc3339("2026-13-01T00:00:00Z"), None);
-        assert_eq!(parse_rfc3339("yesterday"), None);
+    fn prefix(ip: &str, len: u8) -> String {
+        Prefix::containing(ip.parse().unwrap(), len)
+            .unwrap()
+            .to_string()
     }
 
     #[test]
     fn prefixes() {
-        assert_eq!(
-            prefix_of("198.18.5.77".parse().unwrap(), 24, 64),
-            "198.18.5.0/24"
-        );
-        assert_eq!(
-            prefix_of("198.18.5.77".parse().unwrap(), 20, 64),
-            "198.18.0.0/20"
-        );
-        assert_eq!(
-            prefix_of("2001:db8:0:1::15".parse().unwrap(), 24, 64),
-            "2001:db8:0:1::/64"
-        );
-        assert_eq!(prefix_of("198.18.5.77".parse().unwrap(), 0, 0), "0.0.0.0/0");
-        for len in [0, 1, 48, 64, 127, 128] {
-            let ip = "2001:db8:0:1::15".parse().unwrap();
-            assert_eq!(
-                format!("{}/{len}", prefix_network(ip, 24, len)),
-                prefix_of(ip, 24, len)
-            );
-        }
-    }
-
-    #[test]
-    fn ipv4_prefixes_at_every_length() {
-        // Octets of one, two and three digits, every prefix length.
-        for a in [
-            0u32,
-            0x0a00_0001,
-            0xc612_054d,
-            0xffff_ffff,
-            0x6463_0909,
-            0x0102_0304,
-        ] {
+        assert_eq!(prefix("198.18.5.77", 24), "198.18.5.0/24");
+        assert_eq!(prefix("198.18.5.77", 20), "198.18.0.0/20");
+        assert_eq!(prefix("2001:db8:0:1::15", 64), "2001:db8:0:1::/64");
+        assert_eq!(prefix("198.18.5.77", 0), "0.0.0.0/0");
+        assert_eq!(prefix("2001:db8::1", 128), "2001:db8::1/128");
+        for a in [0u32, 0x0a00_0001, 0xc612_054d, 0xffff_ffff, 0x0102_0304] {
             for len in 0..=32u8 {
-                let mask = if len == 0 {
-                    0
-                } else {
-                    u32::MAX << (32 - u32::from(len))
-                };
+                let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
                 let want = format!("{}/{len}", std::net::Ipv4Addr::from(a & mask));
-                let ip = std::net::Ipv4Addr::from(a).into();
-                assert_eq!(prefix_of(ip, len, 64), want);
-                assert_eq!(format!("{}/{len}", prefix_network(ip, len, 64)), want);
+                let ip = std::net::Ipv4Addr::from(a).to_string();
+                assert_eq!(prefix(&ip, len), want);
+                let p: Prefix = want.parse().unwrap();
+                assert!(p.contains(ip.parse().unwrap()));
+                assert_eq!(p.to_string(), want);
             }
         }
     }
 
     #[test]
-    fn timestamps() {
-        let t = SystemTime::UNIX_EPOCH + Duration::from_millis(1_795_689_109_123);
-        assert_eq!(rfc3339(t), "2026-11-26T10:31:49.123Z");
-        assert_eq!(rfc3339(SystemTime::UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
-        let leap = SystemTime::UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
-        assert_eq!(rfc3339(leap), "2000-02-29T00:00:00.000Z");
+    fn one_rule_for_prefix_lengths() {
+        assert!(PrefixLens::new(32, 128).is_ok());
+        let e = PrefixLens::new(33, 64).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "prefix length 33 is out of range for IPv4 (0..=32)"
+        );
+        assert!(PrefixLens::new(24, 129).is_err());
+        assert!(Prefix::containing("::1".parse().unwrap(), 129).is_err());
+        assert!(matches!(
+            "198.18.5.7/24".parse::<Prefix>(),
+            Err(PrefixError::HostBits { network, .. }) if network.to_string() == "198.18.5.0/24"
+        ));
+        assert!("198.18.5.0/33".parse::<Prefix>().is_err());
+        assert!("198.18.5.0".parse::<Prefix>().is_err());
+        let p: Prefix = "198.18.0.0/20".parse().unwrap();
+        assert_eq!(p.last().to_string(), "198.18.15.255");
+        assert!(!p.contains("198.18.16.0".parse().unwrap()));
+    }
+
+    #[test]
+    fn typed_columns_round_trip_through_their_text() {
+        for v in Fcrdns::ALL {
+            assert_eq!(v.as_str().parse::<Fcrdns>(), Ok(v));
+        }
+        for r in FcrdnsReason::ALL {
+            assert_eq!(r.as_str().parse::<FcrdnsReason>(), Ok(r));
+        }
+        let e = "forward-maybe".parse::<FcrdnsReason>().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unknown fcrdns_reason value \"forward-maybe\""
+        );
     }
 }

@@ -123,7 +123,7 @@ pub fn compare(rows: &[Row]) -> Vec<String> {
         } else {
             &t.reason
         };
-        if r.fcrdns_reason.as_deref().unwrap_or("") != expected_reason {
+        if r.fcrdns_reason.map_or("", |x| x.as_str()) != expected_reason {
             diff.push(format!(
                 "fcrdns_reason {:?} != {expected_reason:?}",
                 r.fcrdns_reason
@@ -147,10 +147,10 @@ pub fn compare(rows: &[Row]) -> Vec<String> {
         } else {
             "NOERROR"
         };
-        if r.ptr_status != expected_status {
+        if r.ptr_status.as_str() != expected_status {
             diff.push(format!("ptr_status {} != {expected_status}", r.ptr_status));
         }
-        if r.prefix.is_empty() || r.attempts == 0 || r.resolver.is_none() {
+        if !r.prefix.contains(r.ip) || r.attempts == 0 || r.resolver.is_none() {
             diff.push(format!("bookkeeping columns missing: {r:?}"));
         }
         if !diff.is_empty() {

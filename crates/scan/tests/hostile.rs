@@ -1,7 +1,7 @@
 //! PTR answers that are not host names: kept as data (escaped), flagged, never trusted.
 
 use ptraudit_dns::ClientBuilder;
-use ptraudit_scan::{Fcrdns, Order, ScanConfig, Scanner, Shard, TargetSet, VecSink};
+use ptraudit_scan::{Fcrdns, FcrdnsReason, Order, ScanConfig, Scanner, Shard, TargetSet, VecSink};
 use ptraudit_testdns::Server;
 
 #[tokio::test]
@@ -52,6 +52,6 @@ async fn ptr_names_that_are_not_host_names_are_escaped_and_flagged() {
         );
         // The forward lookup of such a name finds nothing here: a plain FCrDNS fail.
         assert_eq!(r.fcrdns, Fcrdns::Fail, "{r:?}");
-        assert_eq!(r.fcrdns_reason.as_deref(), Some("forward-nxdomain"));
+        assert_eq!(r.fcrdns_reason, Some(FcrdnsReason::ForwardNxdomain));
     }
 }

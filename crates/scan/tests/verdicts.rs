@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use ptraudit_dns::{ClientBuilder, RecordType};
 use ptraudit_scan::{
-    Fcrdns, ForwardMode, Order, Row, ScanConfig, Scanner, Shard, TargetSet, VecSink,
+    Fcrdns, FcrdnsReason, ForwardMode, Order, Row, ScanConfig, Scanner, Shard, Status, TargetSet,
+    VecSink,
 };
 use ptraudit_testdns::{Faults, Server, ServerBuilder};
 
@@ -75,7 +76,7 @@ async fn a_name_shared_by_many_addresses_is_asked_once() {
     );
     assert_eq!(rows[0].fcrdns, Fcrdns::Pass);
     assert!(rows[1..].iter().all(
-        |r| r.fcrdns == Fcrdns::Fail && r.fcrdns_reason.as_deref() == Some("forward-mismatch")
+        |r| r.fcrdns == Fcrdns::Fail && r.fcrdns_reason == Some(FcrdnsReason::ForwardMismatch)
     ));
     // The query's attempts are charged once, to the address that asked first.
     assert_eq!(rows.iter().map(|r| r.attempts).sum::<u32>(), 20 + 1);
@@ -86,7 +87,7 @@ async fn a_cname_loop_in_the_reverse_tree_ends_as_no_ptr_with_its_reason() {
     let server = zones(Server::builder()).start().unwrap();
     let rows = scan(&server, "198.18.0.30", ForwardMode::Matching).await;
     assert_eq!(rows[0].fcrdns, Fcrdns::NoPtr);
-    assert_eq!(rows[0].fcrdns_reason.as_deref(), Some("ptr-cname-loop"));
+    assert_eq!(rows[0].fcrdns_reason, Some(FcrdnsReason::PtrCnameLoop));
     assert!(!rows[0].cname_chain.is_empty());
 }
 
@@ -99,8 +100,8 @@ async fn a_failing_forward_lookup_is_a_temperror_that_says_where() {
     let server = zones(Server::builder()).faults(f).start().unwrap();
     let rows = scan(&server, "198.18.0.40", ForwardMode::Matching).await;
     assert_eq!(rows[0].fcrdns, Fcrdns::TempError);
-    assert_eq!(rows[0].fcrdns_reason.as_deref(), Some("forward-servfail"));
-    assert_eq!(rows[0].ptr_status, "NOERROR");
+    assert_eq!(rows[0].fcrdns_reason, Some(FcrdnsReason::ForwardServfail));
+    assert_eq!(rows[0].ptr_status, Status::Answer);
     // A PTR lookup that fails is a temperror at the PTR stage.
     let mut f = Faults::default();
     f.servfail_subtree =
@@ -108,8 +109,8 @@ async fn a_failing_forward_lookup_is_a_temperror_that_says_where() {
     let server = zones(Server::builder()).faults(f).start().unwrap();
     let rows = scan(&server, "198.18.0.1", ForwardMode::Matching).await;
     assert_eq!(rows[0].fcrdns, Fcrdns::TempError);
-    assert_eq!(rows[0].fcrdns_reason.as_deref(), Some("ptr-servfail"));
-    assert_eq!(rows[0].ptr_status, "SERVFAIL");
+    assert_eq!(rows[0].fcrdns_reason, Some(FcrdnsReason::PtrServfail));
+    assert_eq!(rows[0].ptr_status, Status::ServFail);
 }
 
 #[tokio::test]

@@ -16,6 +16,8 @@
 //! - [`Faults`] — drop, delay with jitter, duplicates, wrong ID, wrong source port, wrong
 //!   question, malformed packets, truncation, SERVFAIL/REFUSED by share or by subtree;
 //!   every decision drawn from a seeded generator. A [`Hook`] closure may alter any reply.
+//! - [`load_truth`] / [`Truth`] — the fixture network's ground truth, read once for the
+//!   demo, the tests and the benchmarks; [`fixtures_dir`] is where it lives.
 //! - [`external`] — Knot DNS and Unbound started from the same fixtures, for interop tests
 //!   and benchmarks.
 //!
@@ -50,9 +52,11 @@
 
 pub mod external;
 mod server;
+mod truth;
 mod zonefile;
 mod zones;
 
 pub use crate::server::{Faults, Hook, Server, ServerBuilder, ServerError, ServerStats};
+pub use crate::truth::{TRUTH_COLUMNS, Truth, TruthError, fixtures_dir, load_truth};
 pub use crate::zonefile::{ParseError, parse_name, parse_zone};
 pub use crate::zones::{ZoneError, Zones};
