@@ -10,7 +10,7 @@
 //!
 //! # How it decides
 //!
-//! A scored combination of signals, not one pattern (the README has the full table):
+//! A scored combination of signals, not one pattern (the full table is below):
 //! - the address written in the name — four octets forward, reversed, reordered or split
 //!   by short words, zero-padded, as hex or as one decimal number; IPv6 as groups, hex or
 //!   nibbles — is strong evidence (+3); three octets, or the last two next to an access
@@ -26,6 +26,49 @@
 //!
 //! The word lists and name patterns are data ([`DEFAULT_RULES`], compiled in); a user's
 //! rules file extends or overrides them through [`Rules::extend`] and [`classify_with`].
+//!
+//! # Signals and weights
+//!
+//! | signal | weight | reason codes |
+//! |---|---|---|
+//! | the address in the name: four octets forward or reversed (`-`, `.`, `_` or nothing; zero-padded; short words between, as Telefónica's `118.red-80-35-201`), reordered (`d53-64-35-171`), as 8 hex digits, as one decimal number; IPv6 as groups with `-` (`::` as `--`), 32 hex digits, nibbles | +3 | `ip-embedded:{dashed,dotted,reversed,split,scrambled,padded,hex,v6,nibbles}` |
+//! | no address given, four octet-like numbers (not a router interface) | +3 | `ip-like` |
+//! | three octets of the address; or the last two (either order) next to an access word | +2 | `ip-partial` |
+//! | `in-addr.arpa` / `ip6.arpa` inside the name | +3 | `arpa-in-name` |
+//! | a cloud's or hoster's default reverse name (AWS, Google Cloud, Linode/Akamai, Hetzner, OVH, Vultr, Contabo, GoDaddy, Scaleway, Hostinger, IONOS) | +3 | `provider-default:CODE` |
+//! | placeholders (`unknown`, `unassigned`, `no-rdns`, `hosted-by`, …) | +3 | `placeholder` |
+//! | hard access words as whole tokens (`dyn`, `dhcp`, `pool`, `ppp`, `dsl`, `catv`, `cpe`, `dialup`, `fiber`, …), two at most | +2 each | `keyword:WORD` |
+//! | soft words (`host`, `client`, `cust`, `user`, `res`, `static`, `ip`, `cable`, `mobile`, …) next to digits or the address | +1 each | `keyword:WORD` |
+//! | a serial number of 5+ digits in the leftmost label (`cp160000-a`, `pcp04024417pcs`) | +2 | `long-number` |
+//! | a 12+ character hex ID mixing letters and digits (a MAC address: `h0002a5d76857`) | +2 | `hex-id` |
+//! | a mostly-digit leftmost label | +1 | `digit-heavy-label` |
+//! | a server-role word on the leftmost label (`mail`, `smtp`, `mx`, `mta`, `relay`, `outbound`, `ns`, `gw`, …), unless it prefixes a long instance ID (`ns6359867`) | −2 | `service-label:WORD` |
+//! | a different host's address in the name (it proves nothing about this one) | 0 | `ip-other` |
+//! | role word and address together (a mail provider's pool named per address) | 0 | `ambiguous` |
+//! | not an RFC 1123 host name | 0 | `invalid-hostname` |
+//! | nothing of the above | 0 | `no-ip-signal` |
+//! | a `generic`/`custom` pattern of a rules file | ±100 | `rule:CODE` |
+//!
+//! Router interface names (`ae-1-3502.ear2.…`, `xe-0-0-14-1.core1.…`, `100ge16-2.core1.…`),
+//! `mx1`, `smtp02`, `mail2019`, `ns3`, `mail<last octet>`, location codes (`nycmny01`), IDN,
+//! single labels and custom names in a provider's domain (`mail.customer.isp.net`) come out
+//! custom; the host part is what is left of the registered domain (three labels under
+//! two-label suffixes such as `co.uk`, `com.br`, `ne.jp`).
+//!
+//! **Rules as data.** Word lists, provider defaults and ISP conventions that carry neither the
+//! address nor an access word live in `crates/classify/rules/default.rules`, compiled into
+//! the binary (`ptraudit classify --print-rules`). `--rules FILE` adds to it in the same
+//! syntax — `hard|soft|dynamic|role|placeholder|interface|suffix2 WORD...`,
+//! `provider|generic|custom CODE PATTERN...` (`*` any run, `#` one or more digits, matched
+//! against the whole lower-case name), `remove KIND WORD...` or `remove provider CODE`. Its
+//! patterns are tried before the built-in ones, so an ISP that names its static customers
+//! properly can say so:
+//!
+//! ```text
+//! # my.rules
+//! custom biz-customers *.biz.example-isp.net
+//! hard zorp
+//! ```
 //!
 //! # Example
 //!
@@ -49,6 +92,7 @@
 //! ```
 
 #![deny(missing_docs)]
+#![warn(unreachable_pub)]
 
 mod rules;
 mod signals;

@@ -43,7 +43,7 @@ impl fmt::Display for Group {
 
 /// Status of one address for the map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cell {
+pub(crate) enum Cell {
     /// Custom name, FCrDNS pass.
     CustomPass = 1,
     /// Generic name, FCrDNS pass.

@@ -187,14 +187,14 @@ enum JournalWriter {
 
 /// An output being written in checkpoint mode.
 #[derive(Debug)]
-pub struct Journal {
+pub(crate) struct Journal {
     state: JournalState,
     writer: JournalWriter,
 }
 
 impl Journal {
     /// Where this journal stands.
-    pub fn state(&self) -> &JournalState {
+    pub(crate) fn state(&self) -> &JournalState {
         &self.state
     }
 
@@ -226,7 +226,7 @@ impl Journal {
     }
 
     /// Starts a journal for output `path` of a new scan.
-    pub fn create(path: &Path, format: Format) -> Result<Journal, JournalError> {
+    pub(crate) fn create(path: &Path, format: Format) -> Result<Journal, JournalError> {
         let journal = Self::journal_path(path, format);
         let file = File::create(&journal).map_err(io("cannot create", &journal))?;
         let out = BufWriter::with_capacity(256 << 10, file);
@@ -243,7 +243,7 @@ impl Journal {
 
     /// Reopens a journal where the checkpoint left it: rows after `bytes` (written after
     /// the checkpoint, and redone now) are cut off.
-    pub fn reopen(state: &JournalState) -> Result<Journal, JournalError> {
+    pub(crate) fn reopen(state: &JournalState) -> Result<Journal, JournalError> {
         let path = &state.journal;
         let file = OpenOptions::new()
             .write(true)
@@ -261,7 +261,7 @@ impl Journal {
     }
 
     /// Calls `each` for every row in the journal (to rebuild the summary on resume).
-    pub fn replay(state: &JournalState, each: impl FnMut(Row)) -> Result<(), JournalError> {
+    pub(crate) fn replay(state: &JournalState, each: impl FnMut(Row)) -> Result<(), JournalError> {
         let format = if state.format == Format::Csv {
             Format::Csv
         } else {
@@ -287,7 +287,7 @@ impl Journal {
 
     /// Puts the finished output in place: renames CSV/JSONL journals, writes Parquet from
     /// its journal. Returns the output path.
-    pub fn finalize(mut self) -> Result<PathBuf, JournalError> {
+    pub(crate) fn finalize(mut self) -> Result<PathBuf, JournalError> {
         let write_err = |path: &Path| {
             let path = path.to_owned();
             move |source| JournalError::Write { path, source }

@@ -56,6 +56,7 @@
 //! ```
 
 #![deny(missing_docs)]
+#![warn(unreachable_pub)]
 
 mod counts;
 mod csv_sink;

@@ -159,7 +159,7 @@ pub fn for_each_row(path: &Path, each: impl FnMut(Row)) -> Result<(), ReadError>
 
 /// Like [`for_each_row`], with the format given (for files whose name does not say it,
 /// such as `.partial` journals).
-pub fn for_each_row_as(
+pub(crate) fn for_each_row_as(
     path: &Path,
     format: Format,
     mut each: impl FnMut(Row),

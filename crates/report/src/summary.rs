@@ -17,7 +17,7 @@ pub struct Summary {
 }
 
 /// Header of the summary CSV.
-pub const SUMMARY_COLUMNS: [&str; 8] = [
+pub(crate) const SUMMARY_COLUMNS: [&str; 8] = [
     "prefix",
     "addresses",
     "with_ptr",
@@ -47,7 +47,8 @@ impl Summary {
         v
     }
 
-    /// Writes the summary as CSV (header [`SUMMARY_COLUMNS`], one line per prefix).
+    /// Writes the summary as CSV (a header, then one line per prefix: `prefix`, `addresses`, `with_ptr`,
+    /// `fcrdns_pass`, `fcrdns_fail`, `generic`, `mail_ready`, `errors`).
     pub fn write_csv(&self, out: impl Write) -> Result<(), csv::Error> {
         let mut w = csv::Writer::from_writer(out);
         w.write_record(SUMMARY_COLUMNS)?;
