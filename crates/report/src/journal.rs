@@ -319,6 +319,9 @@ impl Journal {
         Ok(s.path)
     }
 
+}
+
+impl Sink for Journal {
     fn row(&mut self, row: &Row) -> Result<(), SinkError> {
         match &mut self.writer {
             JournalWriter::Csv(s) => s.row(row),
@@ -429,9 +432,7 @@ impl Sink for Checkpointed {
     }
 
     fn row_at(&mut self, seq: u64, row: &Row) -> Result<(), SinkError> {
-        for j in &mut self.journals {
-            j.row(row)?;
-        }
+        self.journals.row(row)?;
         self.summary.add(row);
         self.file.done.mark(seq);
         if self.last_save.elapsed() >= EVERY {

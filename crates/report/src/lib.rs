@@ -1,6 +1,8 @@
-//! `ptraudit-report`: where rows go. Implements the scan engine's [`Sink`] for
+//! `ptraudit-report`: where rows go. Implements the scan engine's
+//! [`Sink`](ptraudit_scan::Sink) for
 //!
-//! - [`CsvSink`] — one CSV line per address, columns [`COLUMNS`] in order, written as rows
+//! - [`CsvSink`] — one CSV line per address, columns
+//!   [`COLUMNS`](ptraudit_scan::COLUMNS) in order, written as rows
 //!   complete and flushed regularly;
 //! - [`ParquetSink`] — typed columns (lists as `List<Utf8>`, `generic` a nullable boolean,
 //!   integers, `scanned_at` a UTC timestamp, plus `ip_version`), zstd, streamed in row
@@ -83,4 +85,3 @@ pub use crate::parquet_sink::ParquetSink;
 pub use crate::read::{Format, ReadError, for_each_row, read_rows};
 pub use crate::summary::Summary;
 pub use crate::writer::Writer;
-pub use ptraudit_scan::{COLUMNS, Row, Sink};
