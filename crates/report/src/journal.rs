@@ -318,7 +318,6 @@ impl Journal {
         let _ = std::fs::remove_file(&s.journal);
         Ok(s.path)
     }
-
 }
 
 impl Sink for Journal {

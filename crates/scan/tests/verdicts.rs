@@ -127,3 +127,64 @@ async fn forward_both_collects_a_and_aaaa_but_judges_by_the_family() {
     let rows = scan(&server, "198.18.0.50", ForwardMode::Matching).await;
     assert_eq!(rows[0].forward_addrs.len(), 1);
 }
+
+#[tokio::test]
+async fn check_returns_the_row_with_each_forward_answer_and_the_reasons() {
+    let server = zones(Server::builder()).start().unwrap();
+    let client = ClientBuilder::new(vec![server.udp_addr()]).build().unwrap();
+    let mut config = ScanConfig::default();
+    config.forward = ForwardMode::Both;
+    let scanner = Scanner::new(client, config);
+    let check = scanner.check("198.18.0.50".parse().unwrap()).await.unwrap();
+    // The row is the one a scan writes.
+    let mut scanned = scan(&server, "198.18.0.50", ForwardMode::Both)
+        .await
+        .remove(0);
+    scanned.scanned_at = check.row.scanned_at;
+    scanned.rtt_ms = check.row.rtt_ms;
+    assert_eq!(check.row, scanned);
+    assert_eq!(check.row.fcrdns, Fcrdns::Pass);
+    // Both forward lookups of the one name, in slot order, with what they found.
+    let got: Vec<(String, RecordType, Vec<String>)> = check
+        .forward
+        .iter()
+        .map(|f| {
+            (
+                f.name.clone(),
+                f.rtype,
+                f.addrs.iter().map(ToString::to_string).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "dual.example.test".into(),
+                RecordType::A,
+                vec!["198.18.0.50".into()]
+            ),
+            (
+                "dual.example.test".into(),
+                RecordType::AAAA,
+                vec!["2001:db8::50".into()]
+            ),
+        ]
+    );
+    assert!(
+        check
+            .forward
+            .iter()
+            .all(|f| f.status == Status::Answer && !f.via_cname)
+    );
+    // The classifier's verdict, with messages for people, agrees with the row's codes.
+    let v = check.classified.expect("a PTR name was classified");
+    assert_eq!(Some(v.generic), check.row.generic);
+    let codes: Vec<String> = v.codes().map(str::to_string).collect();
+    assert_eq!(codes, check.row.generic_reasons);
+    assert!(v.reasons.iter().all(|r| !r.message.is_empty()));
+    // No PTR: no forward answers, no classification.
+    let none = scanner.check("198.18.0.99".parse().unwrap()).await.unwrap();
+    assert_eq!(none.row.fcrdns, Fcrdns::NoPtr);
+    assert!(none.forward.is_empty() && none.classified.is_none());
+}
