@@ -3,13 +3,14 @@
 
 use std::fmt::Write as _;
 use std::io::Write;
+use std::net::IpAddr;
 use std::time::SystemTime;
 
-use ptraudit_scan::{COLUMNS, Row, Sink, SinkError};
+use ptraudit_scan::{COLUMNS, Row, Sink, SinkError, Status};
 use serde_json::{Map, Value};
 
 use crate::schema::{Cells, Renderer};
-use crate::text::{push_rfc3339, push_u64};
+use crate::text::{push_ip, push_rfc3339, push_status, push_u64};
 
 /// Writes one JSON object per row, keys in column order.
 #[derive(Debug)]
@@ -76,6 +77,27 @@ impl Cells for JsonCells {
     }
     fn list_end(&mut self) {
         self.0.push(']');
+    }
+    fn ip(&mut self, col: usize, ip: IpAddr) {
+        self.key(col);
+        // Addresses and statuses hold nothing JSON must escape.
+        self.0.push('"');
+        push_ip(&mut self.0, ip);
+        self.0.push('"');
+    }
+    fn addr_item(&mut self, ip: IpAddr) {
+        if !self.0.ends_with('[') {
+            self.0.push(',');
+        }
+        self.0.push('"');
+        push_ip(&mut self.0, ip);
+        self.0.push('"');
+    }
+    fn status(&mut self, col: usize, s: Status) {
+        self.key(col);
+        self.0.push('"');
+        push_status(&mut self.0, s);
+        self.0.push('"');
     }
     fn bool(&mut self, col: usize, v: bool) {
         self.key(col);

@@ -15,9 +15,10 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
-use ptraudit_scan::{Row, Sink, SinkError};
+use ptraudit_scan::{Row, Sink, SinkError, Status};
 
 use crate::schema::{Cells, KINDS, Kind, Renderer, arrow_schema};
+use crate::text::{push_ip, push_status};
 
 /// Rows per Arrow batch handed to the writer.
 const BATCH_ROWS: usize = 8192;
@@ -34,13 +35,20 @@ enum Builder {
     Time(TimestampMillisecondBuilder),
 }
 
-/// The columns being built: [`Cells`] in schema order, plus `ip_version`.
+/// The columns being built, and the renderer that fills them.
 struct Builders {
+    columns: Columns,
+    renderer: Renderer,
+}
+
+/// [`Cells`] in schema order, plus `ip_version`.
+struct Columns {
     columns: Vec<Builder>,
     ip_version: UInt8Builder,
     /// The column of the open list.
     list: usize,
-    renderer: Renderer,
+    /// Addresses and statuses rendered as text.
+    scratch: String,
 }
 
 impl Builders {
@@ -59,19 +67,22 @@ impl Builders {
             })
             .collect();
         Builders {
-            columns,
-            ip_version: UInt8Builder::new(),
-            list: 0,
+            columns: Columns {
+                columns,
+                ip_version: UInt8Builder::new(),
+                list: 0,
+                scratch: String::new(),
+            },
             renderer: Renderer::default(),
         }
     }
 
     fn push(&mut self, r: &Row) {
-        let mut renderer = std::mem::take(&mut self.renderer);
-        renderer.visit(r, self);
-        self.renderer = renderer;
+        self.renderer.visit(r, &mut self.columns);
     }
+}
 
+impl Columns {
     fn finish(&mut self) -> Vec<ArrayRef> {
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.columns.len() + 1);
         for (i, b) in self.columns.iter_mut().enumerate() {
@@ -94,12 +105,14 @@ impl Builders {
 // A cell of the wrong kind for its column cannot happen (KINDS and `Renderer::visit`
 // are checked against each other by the writer tests); it is dropped rather than
 // panicking, and the batch then fails to build with a clear error.
-impl Cells for Builders {
+impl Cells for Columns {
+    #[inline]
     fn text(&mut self, col: usize, v: &str) {
         if let Builder::Text(b) = &mut self.columns[col] {
             b.append_value(v);
         }
     }
+    #[inline]
     fn null(&mut self, col: usize) {
         match &mut self.columns[col] {
             Builder::Text(b) => b.append_null(),
@@ -110,24 +123,29 @@ impl Cells for Builders {
             Builder::Time(b) => b.append_null(),
         }
     }
+    #[inline]
     fn list_start(&mut self, col: usize) {
         self.list = col;
     }
+    #[inline]
     fn item(&mut self, v: &str) {
         if let Builder::List(b) = &mut self.columns[self.list] {
             b.values().append_value(v);
         }
     }
+    #[inline]
     fn list_end(&mut self) {
         if let Builder::List(b) = &mut self.columns[self.list] {
             b.append(true);
         }
     }
+    #[inline]
     fn bool(&mut self, col: usize, v: bool) {
         if let Builder::Bool(b) = &mut self.columns[col] {
             b.append_value(v);
         }
     }
+    #[inline]
     fn uint(&mut self, col: usize, v: u64) {
         match &mut self.columns[col] {
             Builder::UInt32(b) => b.append_value(u32::try_from(v).unwrap_or(u32::MAX)),
@@ -135,6 +153,7 @@ impl Cells for Builders {
             _ => {}
         }
     }
+    #[inline]
     fn time(&mut self, col: usize, t: SystemTime) {
         if let Builder::Time(b) = &mut self.columns[col] {
             let ms = t
@@ -143,10 +162,31 @@ impl Cells for Builders {
             b.append_value(ms);
         }
     }
-    fn ip(&mut self, col: usize, ip: IpAddr, text: &str) {
-        self.text(col, text);
+    #[inline]
+    fn ip(&mut self, col: usize, ip: IpAddr) {
+        let mut s = std::mem::take(&mut self.scratch);
+        s.clear();
+        push_ip(&mut s, ip);
+        self.text(col, &s);
+        self.scratch = s;
         self.ip_version
             .append_value(if ip.is_ipv4() { 4 } else { 6 });
+    }
+    #[inline]
+    fn addr_item(&mut self, ip: IpAddr) {
+        let mut s = std::mem::take(&mut self.scratch);
+        s.clear();
+        push_ip(&mut s, ip);
+        self.item(&s);
+        self.scratch = s;
+    }
+    #[inline]
+    fn status(&mut self, col: usize, st: Status) {
+        let mut s = std::mem::take(&mut self.scratch);
+        s.clear();
+        push_status(&mut s, st);
+        self.text(col, &s);
+        self.scratch = s;
     }
 }
 
@@ -202,7 +242,7 @@ impl<W: Write + Send> ParquetSink<W> {
         if self.pending == 0 {
             return Ok(());
         }
-        let batch = RecordBatch::try_new(Arc::clone(&self.schema), self.builders.finish())?;
+        let batch = RecordBatch::try_new(Arc::clone(&self.schema), self.builders.columns.finish())?;
         self.writer.write(&batch)?;
         self.pending = 0;
         Ok(())

@@ -131,7 +131,7 @@ fn row_from_cells(c: &Cells) -> Result<Row, String> {
             "false" => Some(false),
             other => return Err(format!("bad generic {other:?}")),
         },
-        generic_reasons: list(&c[10]),
+        generic_reasons: list(&c[10]).into_iter().map(Into::into).collect(),
         resolver: match c[11].as_str() {
             "" => None,
             s => Some(

@@ -12,7 +12,7 @@ use std::time::SystemTime;
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use ptraudit_scan::{COLUMNS, Prefix, Row, Status};
 
-use crate::text::{push_ip, push_prefix, push_socket, push_status};
+use crate::text::{push_prefix, push_socket};
 
 /// The kind of value a column holds, independent of the format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,45 +71,40 @@ pub(crate) trait Cells {
     fn uint(&mut self, col: usize, v: u64);
     /// A `Timestamp`.
     fn time(&mut self, col: usize, t: SystemTime);
-    /// The `ip` column, as text (Parquet also fills `ip_version` from `ip`).
-    fn ip(&mut self, col: usize, ip: IpAddr, text: &str) {
-        let _ = ip;
-        self.text(col, text);
-    }
+    /// The `ip` column (text as `Display` writes it; Parquet also fills `ip_version`).
+    fn ip(&mut self, col: usize, ip: IpAddr);
+    /// An address item of the open list (text as `Display` writes it).
+    fn addr_item(&mut self, ip: IpAddr);
+    /// A status cell (text as `Display` writes it).
+    fn status(&mut self, col: usize, s: Status);
 }
 
 /// Renders rows into [`Cells`], keeping the texts consecutive rows share (resolver,
-/// prefix) and one scratch buffer, so that no cell allocates.
+/// prefix), so that no cell allocates.
 #[derive(Debug, Default)]
 pub(crate) struct Renderer {
-    scratch: String,
     resolver: Option<(SocketAddr, String)>,
     prefix: Option<(Prefix, String)>,
 }
 
 impl Renderer {
     /// The one mapping of a row to its columns.
+    #[inline]
     pub(crate) fn visit(&mut self, r: &Row, c: &mut impl Cells) {
-        let s = &mut self.scratch;
-        s.clear();
-        push_ip(s, r.ip);
-        c.ip(0, r.ip, s);
+        c.ip(0, r.ip);
         if self.prefix.as_ref().is_none_or(|(p, _)| *p != r.prefix) {
             let mut text = String::new();
             push_prefix(&mut text, r.prefix);
             self.prefix = Some((r.prefix, text));
         }
         c.text(1, self.prefix.as_ref().map_or("", |(_, t)| t));
-        status_cell(c, 2, r.ptr_status, &mut self.scratch);
+        c.status(2, r.ptr_status);
         opt_text(c, 3, r.ptr.as_deref());
         list(c, 4, r.ptr_all.iter().map(String::as_str));
         list(c, 5, r.cname_chain.iter().map(String::as_str));
         c.list_start(6);
         for a in &r.forward_addrs {
-            let s = &mut self.scratch;
-            s.clear();
-            push_ip(s, *a);
-            c.item(s);
+            c.addr_item(*a);
         }
         c.list_end();
         c.text(7, r.fcrdns.as_str());
@@ -118,7 +113,7 @@ impl Renderer {
             Some(b) => c.bool(9, b),
             None => c.null(9),
         }
-        list(c, 10, r.generic_reasons.iter().map(String::as_str));
+        list(c, 10, r.generic_reasons.iter().map(|c| c.as_ref()));
         match r.resolver {
             Some(a) => {
                 if self.resolver.as_ref().is_none_or(|(last, _)| *last != a) {
@@ -137,12 +132,6 @@ impl Renderer {
         }
         c.time(14, r.scanned_at);
     }
-}
-
-fn status_cell(c: &mut impl Cells, col: usize, status: Status, scratch: &mut String) {
-    scratch.clear();
-    push_status(scratch, status);
-    c.text(col, scratch);
 }
 
 fn opt_text(c: &mut impl Cells, col: usize, v: Option<&str>) {
@@ -235,7 +224,7 @@ pub(crate) mod reference {
             text(r.fcrdns.to_string()),
             Value::Text(r.fcrdns_reason.map(|x| x.to_string())),
             Value::Bool(r.generic),
-            Value::List(r.generic_reasons.clone()),
+            Value::List(strings(&r.generic_reasons)),
             Value::Text(r.resolver.map(|a| a.to_string())),
             Value::UInt(Some(u64::from(r.attempts))),
             Value::UInt(r.rtt_ms),

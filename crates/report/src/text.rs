@@ -18,12 +18,19 @@ use crate::schema::{Cells, Renderer};
 /// values empty.
 #[derive(Debug, Default)]
 pub(crate) struct TextCells {
+    renderer: Renderer,
+    text: Text,
+}
+
+/// The buffer and where each cell ends (apart from the renderer, so that rendering
+/// borrows both without moving either).
+#[derive(Debug, Default)]
+struct Text {
     buf: String,
     ends: [usize; 15],
     n: usize,
     /// Items pushed into the open list.
     items: usize,
-    renderer: Renderer,
     /// The last `scanned_at` rendered, by millisecond: rows finish ~100 to a millisecond.
     time: Option<(u128, String)>,
 }
@@ -31,29 +38,31 @@ pub(crate) struct TextCells {
 impl TextCells {
     /// Renders `r`, replacing the previous row.
     pub(crate) fn render(&mut self, r: &Row) {
-        self.buf.clear();
-        self.n = 0;
-        let mut renderer = std::mem::take(&mut self.renderer);
-        renderer.visit(r, self);
-        self.renderer = renderer;
-        debug_assert_eq!(self.n, 15);
+        let t = &mut self.text;
+        t.buf.clear();
+        t.n = 0;
+        self.renderer.visit(r, t);
+        debug_assert_eq!(t.n, 15);
     }
 
     /// The cells of the last rendered row, in column order.
     pub(crate) fn cells(&self) -> impl Iterator<Item = &str> {
+        let t = &self.text;
         (0..15).map(move |i| {
-            let start = if i == 0 { 0 } else { self.ends[i - 1] };
-            &self.buf[start..self.ends[i]]
+            let start = if i == 0 { 0 } else { t.ends[i - 1] };
+            &t.buf[start..t.ends[i]]
         })
     }
+}
 
+impl Text {
     fn end(&mut self) {
         self.ends[self.n] = self.buf.len();
         self.n += 1;
     }
 }
 
-impl Cells for TextCells {
+impl Cells for Text {
     fn text(&mut self, _: usize, v: &str) {
         self.buf.push_str(v);
         self.end();
@@ -76,6 +85,21 @@ impl Cells for TextCells {
     }
     fn bool(&mut self, _: usize, v: bool) {
         self.buf.push_str(if v { "true" } else { "false" });
+        self.end();
+    }
+    fn ip(&mut self, _: usize, ip: IpAddr) {
+        push_ip(&mut self.buf, ip);
+        self.end();
+    }
+    fn addr_item(&mut self, ip: IpAddr) {
+        if self.items > 0 {
+            self.buf.push(';');
+        }
+        push_ip(&mut self.buf, ip);
+        self.items += 1;
+    }
+    fn status(&mut self, _: usize, s: Status) {
+        push_status(&mut self.buf, s);
         self.end();
     }
     fn uint(&mut self, _: usize, v: u64) {

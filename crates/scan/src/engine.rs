@@ -675,14 +675,22 @@ impl<S: Sink> Run<'_, S> {
         let verdict = ptr
             .as_ref()
             .map(|name| ptraudit_classify::classify_with(&config.rules, Some(job.ip), name));
-        let (generic, generic_reasons) = match &verdict {
-            Some(v) => (Some(v.generic), v.codes().map(str::to_string).collect()),
-            None => (None, Vec::new()),
+        let generic = verdict.as_ref().map(|v| v.generic);
+        let generic_reasons = match (verdict, &mut self.details) {
+            // Kept for `check`, which shows each reason's message too.
+            (Some(v), Some(details)) => {
+                let codes = v.reasons.iter().map(|r| r.code.clone()).collect();
+                details.verdict = Some(v);
+                codes
+            }
+            // The codes move into the row: built-in ones are static, so most rows
+            // allocate nothing for them.
+            (Some(v), None) => v.reasons.into_iter().map(|r| r.code).collect(),
+            (None, _) => Vec::new(),
         };
         let ptr_outcome = job.ptr.as_ref();
         if let Some(details) = &mut self.details {
             let rtypes = self.scanner.rtypes(job.ip);
-            details.verdict = verdict;
             details.forward = job
                 .forward
                 .iter()

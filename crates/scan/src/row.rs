@@ -2,6 +2,7 @@
 //! receives rows. Text exists only where rows are written or read (`ptraudit-report`);
 //! here every cell is a value.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
@@ -411,8 +412,8 @@ pub struct Row {
     pub fcrdns_reason: Option<FcrdnsReason>,
     /// Whether `ptr` looks generic; `None` without PTR.
     pub generic: Option<bool>,
-    /// The classifier's reason codes for `ptr`.
-    pub generic_reasons: Vec<String>,
+    /// The classifier's reason codes for `ptr` (static text for the built-in codes).
+    pub generic_reasons: Vec<Cow<'static, str>>,
     /// The resolver that answered the PTR lookup.
     pub resolver: Option<SocketAddr>,
     /// UDP attempts spent on this address: its PTR lookups plus the forward lookups it

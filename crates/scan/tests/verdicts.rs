@@ -180,7 +180,7 @@ async fn check_returns_the_row_with_each_forward_answer_and_the_reasons() {
     // The classifier's verdict, with messages for people, agrees with the row's codes.
     let v = check.classified.expect("a PTR name was classified");
     assert_eq!(Some(v.generic), check.row.generic);
-    let codes: Vec<String> = v.codes().map(str::to_string).collect();
+    let codes: Vec<&str> = v.codes().collect();
     assert_eq!(codes, check.row.generic_reasons);
     assert!(v.reasons.iter().all(|r| !r.message.is_empty()));
     // No PTR: no forward answers, no classification.
