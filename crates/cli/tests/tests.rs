@@ -1,17 +1,15 @@
 //! The `ptraudit` binary end to end, against the bundled test server.
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-use ptraudit_testdns::{Server, Zones};
-
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/net")
-}
+use ptraudit_testdns::{Server, Truth, Zones, fixtures_dir};
 
 fn server() -> Server {
-    let zones = Zones::load_manifest(&fixtures().join("zones.txt")).unwrap();
+    let zones = Zones::load_manifest(&fixtures_dir().join("zones.txt")).unwrap();
     Server::builder().zones(zones).start().unwrap()
 }
 
@@ -57,14 +55,22 @@ fn text(o: &Output) -> (String, String) {
     )
 }
 
-/// The first truth row of a category with the given verdict.
+/// Every row of the fixtures' ground truth.
+fn truth() -> Vec<Truth> {
+    ptraudit_testdns::load_truth(&fixtures_dir()).unwrap()
+}
+
+/// The ground truth's FCrDNS verdict (`fcrdns` column) of every address.
+fn verdicts() -> HashMap<IpAddr, String> {
+    truth().into_iter().map(|t| (t.ip, t.fcrdns)).collect()
+}
+
+/// The first truth row of a category with the given verdict (and no RFC 2317 CNAME).
 fn address(category: &str, fcrdns: &str) -> String {
-    let truth = std::fs::read_to_string(fixtures().join("truth.csv")).unwrap();
-    truth
-        .lines()
-        .map(|l| l.split(',').collect::<Vec<_>>())
-        .find(|f| f[1] == category && f[5] == fcrdns && f[8].is_empty())
-        .map(|f| f[0].to_string())
+    truth()
+        .into_iter()
+        .find(|t| t.category == category && t.fcrdns == fcrdns && t.cname_chain.is_empty())
+        .map(|t| t.ip.to_string())
         .unwrap()
 }
 
@@ -353,11 +359,7 @@ fn demo_scans_the_fixtures_and_says_where_the_files_are() {
     let o = ptraudit(&["demo", "--out", dir.to_str().unwrap(), "-q"]);
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(0), "{err}");
-    let truth_rows = std::fs::read_to_string(fixtures().join("truth.csv"))
-        .unwrap()
-        .lines()
-        .count()
-        - 1;
+    let truth_rows = truth().len();
     let rows = std::fs::read_to_string(dir.join("scan.csv"))
         .unwrap()
         .lines()
@@ -466,12 +468,10 @@ fn report_totals_equal_the_ground_truth_and_html_is_self_contained() {
     assert!(out.starts_with("prefix"), "{out}");
 
     // Expected counts from the ground truth.
-    let truth = std::fs::read_to_string(fixtures().join("truth.csv")).unwrap();
     let mut want = [0u64; 8]; // addresses, pass, mismatch, nodata, nxdomain, no_ptr, generic, mail_ready
-    for line in truth.lines().skip(1) {
-        let f: Vec<&str> = line.split(',').collect();
+    for t in truth() {
         want[0] += 1;
-        match (f[5], f[6]) {
+        match (t.fcrdns.as_str(), t.reason.as_str()) {
             ("pass", _) => want[1] += 1,
             ("fail", "forward-mismatch") => want[2] += 1,
             ("fail", "forward-nodata") => want[3] += 1,
@@ -479,8 +479,8 @@ fn report_totals_equal_the_ground_truth_and_html_is_self_contained() {
             ("no-ptr", _) => want[5] += 1,
             other => panic!("{other:?}"),
         }
-        want[6] += u64::from(f[7] == "true");
-        want[7] += u64::from(f[5] == "pass" && f[7] == "false");
+        want[6] += u64::from(t.generic == "true");
+        want[7] += u64::from(t.fcrdns == "pass" && t.generic == "false");
     }
     let csv = std::fs::read_to_string(&groups).unwrap();
     let mut lines = csv.lines();
@@ -563,13 +563,7 @@ fn interrupted_scan(tag: &str, signals: &[&str]) -> (Option<i32>, PathBuf, PathB
 }
 
 fn check_interrupted_files(pq: &std::path::Path, csv: &std::path::Path) -> usize {
-    let truth = std::fs::read_to_string(fixtures().join("truth.csv")).unwrap();
-    let verdicts: std::collections::HashMap<String, String> = truth
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').collect::<Vec<_>>())
-        .map(|f| (f[0].to_string(), f[5].to_string()))
-        .collect();
+    let verdicts = verdicts();
     // The Parquet file has its footer (it reads back), as many rows as the CSV, no
     // address twice, and every row is a correct, complete result.
     let mut from_pq = ptraudit_report::read_rows(pq).expect("a valid Parquet file");
@@ -582,7 +576,7 @@ fn check_interrupted_files(pq: &std::path::Path, csv: &std::path::Path) -> usize
     let mut seen = std::collections::HashSet::new();
     for r in &from_pq {
         assert!(seen.insert(r.ip), "{} twice", r.ip);
-        assert_eq!(r.fcrdns.as_str(), verdicts[&r.ip.to_string()], "{}", r.ip);
+        assert_eq!(r.fcrdns.as_str(), verdicts[&r.ip], "{}", r.ip);
     }
     n
 }
@@ -649,7 +643,7 @@ fn a_sick_resolver_is_rested_and_reported() {
     let healthy = server();
     let mut f = ptraudit_testdns::Faults::default();
     f.servfail = 1.0;
-    let zones = Zones::load_manifest(&fixtures().join("zones.txt")).unwrap();
+    let zones = Zones::load_manifest(&fixtures_dir().join("zones.txt")).unwrap();
     let sick = Server::builder().zones(zones).faults(f).start().unwrap();
     let o = ptraudit(&[
         "scan",
@@ -792,18 +786,12 @@ fn interrupt_and_resume_at(
 }
 
 fn assert_every_address_once(rows: &[ptraudit_scan::Row]) {
-    let truth = std::fs::read_to_string(fixtures().join("truth.csv")).unwrap();
-    let verdicts: std::collections::HashMap<String, String> = truth
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').collect::<Vec<_>>())
-        .filter(|f| f[0].starts_with("198.18."))
-        .map(|f| (f[0].to_string(), f[5].to_string()))
-        .collect();
+    let verdicts = verdicts();
     let mut seen = std::collections::HashSet::new();
     for r in rows {
+        assert!(r.ip.to_string().starts_with("198.18."), "{} scanned", r.ip);
         assert!(seen.insert(r.ip), "{} twice", r.ip);
-        assert_eq!(r.fcrdns.as_str(), verdicts[&r.ip.to_string()], "{}", r.ip);
+        assert_eq!(r.fcrdns.as_str(), verdicts[&r.ip], "{}", r.ip);
     }
     assert_eq!(seen.len(), 4096, "no address missing");
 }
@@ -860,7 +848,7 @@ fn checkpoint_needs_an_output_file() {
 /// The figure the README reports: precision and recall for `generic` on the labelled set.
 #[test]
 fn labelled_set_meets_the_precision_and_recall_goals() {
-    let labeled = fixtures().join("../classify/labeled.tsv");
+    let labeled = fixtures_dir().join("../classify/labeled.tsv");
     let o = ptraudit(&["classify", "--eval", labeled.to_str().unwrap()]);
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(0), "{err}");
