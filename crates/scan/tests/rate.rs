@@ -3,9 +3,12 @@
 //! The engine waits on governor's direct limiter before every query it submits, with a
 //! quota of `rate` per second and a burst of `rate / 50` (at least 1). Governor's GCRA
 //! admits, in any span of its clock from `a` to `b`, at most `burst + (b - a) / T` cells,
-//! `T` being the replenish interval (1 s / rate, in whole nanoseconds). Without the
-//! `quanta` feature (not enabled anywhere in this workspace: see Cargo.lock) that clock is
-//! `std::time::Instant`, the clock the test reads too.
+//! `T` being the replenish interval (1 s / rate, in whole nanoseconds): each admission
+//! pushes the theoretical arrival time on by at least `T`, and a cell is admitted only
+//! when the clock is within `(burst - 1) * T` of it. The test reads that same clock
+//! ([`limiter_clock`]: `std::time::Instant`, as long as governor's `quanta` feature is
+//! off; if it is ever turned on, this file stops compiling rather than checking against
+//! another clock).
 //!
 //! So the test takes observations `(instant, queries submitted so far)`: one before the
 //! scanner exists, one in every progress callback, one after the scan. Between two
@@ -25,6 +28,11 @@ use ptraudit_dns::ClientBuilder;
 use ptraudit_scan::{Order, ScanConfig, Scanner, Shard, TargetSet, VecSink};
 use ptraudit_testdns::{Server, Zones, fixtures_dir};
 
+/// Now, on the clock of the engine's limiter (`governor::DefaultDirectRateLimiter`).
+fn limiter_clock() -> Instant {
+    governor::clock::Clock::now(&governor::clock::DefaultClock::default())
+}
+
 /// Scans `spec` at `rate` queries per second, checking the limiter's bound between every
 /// two observations; returns the number of queries.
 async fn scan_counted(server: &Server, spec: &str, rate: u32) -> u64 {
@@ -43,16 +51,16 @@ async fn scan_counted(server: &Server, spec: &str, rate: u32) -> u64 {
     let plan = targets.plan(Shard::ALL, Order::Linear);
     let total = plan.len();
 
-    let mut seen: Vec<(Instant, u64)> = vec![(Instant::now(), 0)];
+    let mut seen: Vec<(Instant, u64)> = vec![(limiter_clock(), 0)];
     let scanner = Scanner::new(client, config);
     let mut rows = VecSink::default();
     let stats = scanner
         .run(plan, total, &mut rows, &mut |p| {
-            seen.push((Instant::now(), p.queries))
+            seen.push((limiter_clock(), p.queries))
         })
         .await
         .unwrap();
-    seen.push((Instant::now(), stats.queries));
+    seen.push((limiter_clock(), stats.queries));
 
     // Every address got its row: the limiter delays queries, it does not drop them.
     assert_eq!(rows.0.len() as u64, total);
