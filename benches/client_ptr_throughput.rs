@@ -34,7 +34,7 @@ fn parse_args() -> Result<Args, String> {
     let mut a = Args {
         bench: false,
         server: None,
-        fixtures: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/net"),
+        fixtures: ptraudit_testdns::fixtures_dir(),
         queries: 0,
         window: 2000,
         sockets: 8,
@@ -67,24 +67,13 @@ fn parse_args() -> Result<Args, String> {
     Ok(a)
 }
 
-/// Expected PTR names per IPv4 address (empty: NXDOMAIN).
+/// Expected PTR names per IPv4 address (empty: NXDOMAIN), from the ground truth.
 fn load_truth(dir: &std::path::Path) -> Vec<(IpAddr, BTreeSet<String>)> {
-    let text = std::fs::read_to_string(dir.join("truth.csv"))
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.join("truth.csv").display()));
-    text.lines()
-        .skip(1)
-        .filter_map(|line| {
-            let f: Vec<&str> = line.split(',').collect();
-            let ip: IpAddr = f[0].parse().ok()?;
-            ip.is_ipv4().then(|| {
-                let names = f[2]
-                    .split(';')
-                    .filter(|s| !s.is_empty())
-                    .map(String::from)
-                    .collect();
-                (ip, names)
-            })
-        })
+    ptraudit_testdns::load_truth(dir)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .filter(|t| t.ip.is_ipv4())
+        .map(|t| (t.ip, t.ptr_names))
         .collect()
 }
 

@@ -50,7 +50,7 @@ async fn spot_checks(client: &ptraudit_dns::Client) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn knot_and_unbound_serve_the_ground_truth() {
-    let manifest = fixtures().join("zones.txt");
+    let manifest = fixtures_dir().join("zones.txt");
     let Some(knot) =
         external::started_or_skip(external::start_knot(&manifest, Some(1)), "interop test")
     else {

@@ -3,15 +3,11 @@
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use ptraudit_dns::{Client, ClientBuilder, Name, RecordType, Status, name_to_text, reverse_name};
 use ptraudit_testdns::Server;
-
-pub fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/net")
-}
+pub use ptraudit_testdns::fixtures_dir;
 
 pub fn name(s: &str) -> Name {
     ptraudit_testdns::parse_name(s, &Name::root()).unwrap()
@@ -145,7 +141,7 @@ pub async fn audit(client: &Client, ip: IpAddr) -> Audit {
     out
 }
 
-/// One row of fixtures/net/truth.csv.
+/// One row of the fixtures' ground truth, with the audit it states.
 #[derive(Debug, Clone)]
 pub struct Truth {
     pub ip: IpAddr,
@@ -153,7 +149,8 @@ pub struct Truth {
     pub expected: Audit,
 }
 
-fn leak(s: &str) -> &'static str {
+/// A verdict or reason of the ground truth as the `&'static str` an [`Audit`] holds.
+fn verdict(s: &str) -> &'static str {
     match s {
         "pass" => "pass",
         "fail" => "fail",
@@ -167,35 +164,21 @@ fn leak(s: &str) -> &'static str {
     }
 }
 
+/// Every row of `fixtures/net/truth.csv` (read by [`ptraudit_testdns::load_truth`]).
 pub fn truth() -> Vec<Truth> {
-    let text = std::fs::read_to_string(fixtures().join("truth.csv")).unwrap();
-    let mut lines = text.lines();
-    let header = lines.next().unwrap();
-    assert_eq!(
-        header,
-        "ip,category,ptr_names,ptr,forward_addrs,fcrdns,fcrdns_reason,generic,cname_chain,flags"
-    );
-    let list = |s: &str| -> Vec<String> {
-        s.split(';')
-            .filter(|x| !x.is_empty())
-            .map(str::to_string)
-            .collect()
-    };
-    lines
-        .map(|line| {
-            let f: Vec<&str> = line.split(',').collect();
-            assert_eq!(f.len(), 10, "{line}");
-            Truth {
-                ip: f[0].parse().unwrap(),
-                category: f[1].to_string(),
-                expected: Audit {
-                    ptr_names: list(f[2]).into_iter().collect(),
-                    cname_chain: list(f[8]),
-                    forward: list(f[4]).iter().map(|a| a.parse().unwrap()).collect(),
-                    fcrdns: leak(f[5]),
-                    reason: leak(f[6]),
-                },
-            }
+    ptraudit_testdns::load_truth(&fixtures_dir())
+        .unwrap()
+        .into_iter()
+        .map(|t| Truth {
+            ip: t.ip,
+            expected: Audit {
+                ptr_names: t.ptr_names,
+                cname_chain: t.cname_chain,
+                forward: t.forward.into_iter().collect(),
+                fcrdns: verdict(&t.fcrdns),
+                reason: verdict(&t.reason),
+            },
+            category: t.category,
         })
         .collect()
 }

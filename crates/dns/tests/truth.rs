@@ -6,7 +6,7 @@ use ptraudit_testdns::{Server, Zones};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fixture_network_matches_ground_truth_through_testdns() {
-    let zones = Zones::load_manifest(&fixtures().join("zones.txt")).unwrap();
+    let zones = Zones::load_manifest(&fixtures_dir().join("zones.txt")).unwrap();
     let server = Server::builder().zones(zones).start().unwrap();
     let client = ClientBuilder::new(vec![server.udp_addr()]).build().unwrap();
     let rows = truth();

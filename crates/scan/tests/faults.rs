@@ -7,10 +7,10 @@ use ptraudit_dns::ClientBuilder;
 use ptraudit_scan::{Order, Shard};
 use ptraudit_testdns::{Faults, Server, ServerStats, Zones};
 
-use crate::fixture::{assert_matches_truth, fixtures, scan_with};
+use crate::fixture::{assert_matches_truth, fixtures_dir, scan_with};
 
 fn faulty(f: Faults) -> Server {
-    let zones = Zones::load_manifest(&fixtures().join("zones.txt")).unwrap();
+    let zones = Zones::load_manifest(&fixtures_dir().join("zones.txt")).unwrap();
     Server::builder().zones(zones).faults(f).start().unwrap()
 }
 

@@ -3,60 +3,15 @@
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
 
 use ptraudit_dns::ClientBuilder;
 use ptraudit_scan::{Order, Row, ScanConfig, Scanner, Shard, TargetSet, VecSink};
-use ptraudit_testdns::external;
-use ptraudit_testdns::{Server, Zones};
+pub use ptraudit_testdns::fixtures_dir;
+use ptraudit_testdns::{Server, Truth, Zones, external};
 
-pub fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/net")
-}
-
-pub struct Truth {
-    pub ip: IpAddr,
-    pub category: String,
-    pub ptr_names: BTreeSet<String>,
-    pub ptr: String,
-    pub forward: Vec<IpAddr>,
-    pub fcrdns: String,
-    pub reason: String,
-    pub generic: String,
-    pub cname_chain: String,
-    pub flags: String,
-}
-
+/// Every row of the ground truth.
 pub fn truth() -> Vec<Truth> {
-    let text = std::fs::read_to_string(fixtures().join("truth.csv")).unwrap();
-    text.lines()
-        .skip(1)
-        .map(|line| {
-            let f: Vec<&str> = line.split(',').collect();
-            let mut forward: Vec<IpAddr> = f[4]
-                .split(';')
-                .filter(|s| !s.is_empty())
-                .map(|s| s.parse().unwrap())
-                .collect();
-            forward.sort_unstable();
-            Truth {
-                ip: f[0].parse().unwrap(),
-                category: f[1].into(),
-                ptr_names: f[2]
-                    .split(';')
-                    .filter(|s| !s.is_empty())
-                    .map(String::from)
-                    .collect(),
-                ptr: f[3].into(),
-                forward,
-                fcrdns: f[5].into(),
-                reason: f[6].into(),
-                generic: f[7].into(),
-                cname_chain: f[8].into(),
-                flags: f[9].into(),
-            }
-        })
-        .collect()
+    ptraudit_testdns::load_truth(&fixtures_dir()).unwrap()
 }
 
 /// The /20 and every IPv6 host of the ground truth.
@@ -109,10 +64,12 @@ pub fn compare(rows: &[Row]) -> Vec<String> {
         if r.ptr.as_deref().unwrap_or("") != t.ptr {
             diff.push(format!("ptr {:?} != {:?}", r.ptr, t.ptr));
         }
-        if r.forward_addrs != t.forward {
+        let mut forward = t.forward.clone();
+        forward.sort_unstable();
+        if r.forward_addrs != forward {
             diff.push(format!(
                 "forward_addrs {:?} != {:?}",
-                r.forward_addrs, t.forward
+                r.forward_addrs, forward
             ));
         }
         if r.fcrdns.as_str() != t.fcrdns {
@@ -136,7 +93,7 @@ pub fn compare(rows: &[Row]) -> Vec<String> {
                 t.generic, r.generic_reasons
             ));
         }
-        if r.cname_chain.join(";") != t.cname_chain {
+        if r.cname_chain != t.cname_chain {
             diff.push(format!(
                 "cname_chain {:?} != {:?}",
                 r.cname_chain, t.cname_chain
@@ -173,7 +130,7 @@ pub fn assert_matches_truth(server: &str, rows: &[Row]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fixture_scan_through_testdns_matches_ground_truth() {
-    let zones = Zones::load_manifest(&fixtures().join("zones.txt")).unwrap();
+    let zones = Zones::load_manifest(&fixtures_dir().join("zones.txt")).unwrap();
     let server = Server::builder().zones(zones).start().unwrap();
     let rows = scan(server.udp_addr(), true, Shard::ALL, Order::Linear).await;
     assert_matches_truth("testdns", &rows);
@@ -181,7 +138,7 @@ async fn fixture_scan_through_testdns_matches_ground_truth() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fixture_scan_through_knot_and_unbound_matches_ground_truth() {
-    let manifest = fixtures().join("zones.txt");
+    let manifest = fixtures_dir().join("zones.txt");
     let Some(knot) =
         external::started_or_skip(external::start_knot(&manifest, Some(1)), "interop scan")
     else {

@@ -6,11 +6,11 @@ use std::net::IpAddr;
 use ptraudit_scan::{Order, Shard};
 use ptraudit_testdns::{Server, Zones};
 
-use crate::fixture::{fixtures, scan, targets};
+use crate::fixture::{fixtures_dir, scan, targets};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_shards_equal_the_whole_scan() {
-    let zones = Zones::load_manifest(&fixtures().join("zones.txt")).unwrap();
+    let zones = Zones::load_manifest(&fixtures_dir().join("zones.txt")).unwrap();
     let server = Server::builder().zones(zones).start().unwrap();
     let order = Order::Random { seed: 3 };
     let whole = scan(server.udp_addr(), true, Shard::ALL, order).await;

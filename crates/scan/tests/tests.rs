@@ -4,5 +4,6 @@
 mod faults;
 mod fixture;
 mod hostile;
+mod rate;
 mod shards;
 mod verdicts;

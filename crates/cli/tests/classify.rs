@@ -1,0 +1,148 @@
+//! `ptraudit classify` and `--rules`: generic-name verdicts, their evaluation, and rules
+//! files shared by classify, scan and check.
+
+use ptraudit_testdns::fixtures_dir;
+
+use crate::util::{ptraudit, ptraudit_with_stdin, server, tempdir, text};
+
+#[test]
+fn classify_reads_names_and_evaluates_labels() {
+    let o = ptraudit_with_stdin(
+        &["classify", "--eval"],
+        b"ip,hostname,label\n\
+              98.228.39.173,c-98-228-39-173.hsd1.ca.comcast.net,generic\n\
+              203.0.113.25\tmail.example.com\tcustom\n\
+              203.0.113.26,smtp02.example.com,generic\n\
+              198.18.5.7,static-198-18-5-7.biz.isp.test,generic\n",
+    );
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "ip,hostname,generic,score,reasons");
+    assert_eq!(lines.len(), 5);
+    assert!(
+        lines[1].starts_with("98.228.39.173,c-98-228-39-173.hsd1.ca.comcast.net,true,"),
+        "{out}"
+    );
+    assert!(lines[2].contains(",mail.example.com,false,"), "{out}");
+    // smtp02 is custom, so the (wrong) label makes one false negative: P=1, R=2/3.
+    assert!(
+        err.contains("4 rows, generic precision 1.0000, recall 0.6667, F1 0.8000"),
+        "{err}"
+    );
+    assert!(
+        err.contains("line 4: smtp02.example.com labelled generic, classified custom"),
+        "{err}"
+    );
+    // A label that is neither generic nor custom is an error naming the line.
+    let o = ptraudit_with_stdin(&["classify", "--eval", "-"], b"1.2.3.4,x.example,maybe\n");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("line 1"), "{}", text(&o).1);
+}
+
+/// The figure the README reports: precision and recall for `generic` on the labelled set.
+#[test]
+fn labelled_set_meets_the_precision_and_recall_goals() {
+    let labeled = fixtures_dir().join("../classify/labeled.tsv");
+    let o = ptraudit(&["classify", "--eval", labeled.to_str().unwrap()]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let data = std::fs::read_to_string(&labeled).unwrap();
+    let count = |label: &str| {
+        data.lines()
+            .filter(|l| l.split('\t').nth(2) == Some(label))
+            .count()
+    };
+    assert!(count("generic") >= 300 && count("custom") >= 300);
+    assert_eq!(out.lines().count(), 1 + count("generic") + count("custom"));
+    let figure = |key: &str| -> f64 {
+        let at = err.find(key).unwrap_or_else(|| panic!("no {key} in {err}")) + key.len();
+        err[at..]
+            .split([',', ' '])
+            .find(|s| !s.is_empty())
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let (precision, recall) = (figure("precision "), figure("recall "));
+    assert!(precision >= 0.98, "precision {precision}: {err}");
+    assert!(recall >= 0.95, "recall {recall}: {err}");
+}
+
+#[test]
+fn rules_file_overrides_the_verdicts_of_classify_scan_and_check() {
+    let dir = tempdir("rules");
+    let rules = dir.join("my.rules");
+    // The ISP of the fixtures names its dynamic pool per address, but (say) marks a
+    // customer's own naming as custom.
+    std::fs::write(
+        &rules,
+        "# our customers choose these\ncustom isp-dyn *.dyn.isp.test\nhard zorp\n",
+    )
+    .unwrap();
+    let rules = rules.to_str().unwrap();
+    let input = b"198.18.5.7,198-18-5-7.dyn.isp.test\n198.18.5.8,zorp-9.example.test\n";
+    let o = ptraudit_with_stdin(&["classify"], input);
+    let (out, _) = text(&o);
+    assert!(out.contains("198-18-5-7.dyn.isp.test,true,"), "{out}");
+    let o = ptraudit_with_stdin(&["classify", "--rules", rules], input);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        out.contains("198-18-5-7.dyn.isp.test,false,") && out.contains("rule:isp-dyn"),
+        "{out}"
+    );
+    assert!(out.contains("keyword:zorp"), "{out}");
+
+    // The scan's generic column follows the same rules.
+    let s = server();
+    let csv = dir.join("scan.csv");
+    let o = ptraudit(&[
+        "scan",
+        "198.18.0.0/24",
+        "--resolver",
+        &s.udp_addr().to_string(),
+        "-q",
+        "--rules",
+        rules,
+        "-o",
+        csv.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o).1);
+    let rows = ptraudit_report::read_rows(&csv).unwrap();
+    let dyn_rows: Vec<_> = rows
+        .iter()
+        .filter(|r| {
+            r.ptr
+                .as_deref()
+                .is_some_and(|p| p.ends_with(".dyn.isp.test"))
+        })
+        .collect();
+    assert!(!dyn_rows.is_empty());
+    for r in dyn_rows {
+        assert_eq!(r.generic, Some(false), "{r:?}");
+        assert!(
+            r.generic_reasons.iter().any(|c| c == "rule:isp-dyn"),
+            "{r:?}"
+        );
+    }
+
+    // A broken rules file stops the command before any query, naming file and line.
+    let bad = dir.join("bad.rules");
+    std::fs::write(&bad, "hard dyn\nprovider only-a-code\n").unwrap();
+    for args in [
+        vec!["classify", "--rules", bad.to_str().unwrap(), "-"],
+        vec!["scan", "198.18.0.0/30", "--rules", bad.to_str().unwrap()],
+    ] {
+        let o = ptraudit_with_stdin(&args, b"x.example\n");
+        let (_, err) = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("bad.rules") && err.contains("line 2"),
+            "{args:?}: {err}"
+        );
+    }
+    let o = ptraudit(&["classify", "--print-rules"]);
+    assert_eq!(text(&o).0, ptraudit_classify::DEFAULT_RULES);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,0 +1,96 @@
+//! `ptraudit report`: totals per prefix and the HTML page.
+
+use crate::util::{ptraudit, tempdir, text, truth};
+
+#[test]
+fn report_totals_equal_the_ground_truth_and_html_is_self_contained() {
+    let dir = tempdir("report");
+    let o = ptraudit(&["demo", "--out", dir.to_str().unwrap(), "-q"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o).1);
+    // The demo writes its own HTML report and says where.
+    let demo_html = dir.join("report.html").canonicalize().unwrap();
+    let page = std::fs::read_to_string(&demo_html).unwrap();
+    assert!(
+        page.contains("<canvas") && page.contains("198.18.0.0/24"),
+        "{page:.300}"
+    );
+    assert!(
+        text(&o)
+            .0
+            .contains(&format!("report:  {}", demo_html.display())),
+        "{}",
+        text(&o).0
+    );
+    let groups = dir.join("groups.csv");
+    let html = dir.join("groups.html");
+    // The Parquet output, given twice: the second copy must not count.
+    let pq = dir.join("scan.parquet");
+    let o = ptraudit(&[
+        "report",
+        pq.to_str().unwrap(),
+        pq.to_str().unwrap(),
+        "-o",
+        groups.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("rows repeated an address"), "{err}");
+    assert!(out.starts_with("prefix"), "{out}");
+
+    // Expected counts from the ground truth.
+    let mut want = [0u64; 8]; // addresses, pass, mismatch, nodata, nxdomain, no_ptr, generic, mail_ready
+    for t in truth() {
+        want[0] += 1;
+        match (t.fcrdns.as_str(), t.reason.as_str()) {
+            ("pass", _) => want[1] += 1,
+            ("fail", "forward-mismatch") => want[2] += 1,
+            ("fail", "forward-nodata") => want[3] += 1,
+            ("fail", "forward-nxdomain") => want[4] += 1,
+            ("no-ptr", _) => want[5] += 1,
+            other => panic!("{other:?}"),
+        }
+        want[6] += u64::from(t.generic == "true");
+        want[7] += u64::from(t.fcrdns == "pass" && t.generic == "false");
+    }
+    let csv = std::fs::read_to_string(&groups).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let cols = [
+        "addresses",
+        "fcrdns_pass",
+        "fail_mismatch",
+        "fail_nodata",
+        "fail_nxdomain",
+        "no_ptr",
+        "generic",
+        "mail_ready",
+    ]
+    .map(col);
+    let mut got = [0u64; 8];
+    let mut scores = Vec::new();
+    for line in lines {
+        let f: Vec<&str> = line.split(',').collect();
+        for (k, &c) in cols.iter().enumerate() {
+            got[k] += f[c].parse::<u64>().unwrap();
+        }
+        scores.push(f[col("hygiene_score")].parse::<f64>().unwrap());
+    }
+    assert_eq!(got, want, "report totals vs ground truth");
+    assert!(
+        scores.windows(2).all(|w| w[0] <= w[1]),
+        "worst prefixes first: {scores:?}"
+    );
+
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("<canvas") && page.contains("198.18.0.0/20"),
+        "a map of the /20"
+    );
+    for external in ["src=\"http", "href=\"http", "@import", "url(http"] {
+        assert!(!page.contains(external), "HTML fetches {external}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
