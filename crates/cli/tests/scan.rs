@@ -112,6 +112,34 @@ fn bad_input_gives_a_clear_error_and_exit_2() {
             "\"192.0.2.300\"",
         ),
         (vec!["scan", "--resolver", "127.0.0.1"], "no targets"),
+        // One rule for prefix lengths: scan refuses what report refuses (it used to
+        // clamp 33 to 32 silently).
+        (
+            vec![
+                "scan",
+                "198.18.0.0/24",
+                "--prefix-v4",
+                "33",
+                "--resolver",
+                "127.0.0.1",
+            ],
+            "prefix length 33 is out of range for IPv4 (0..=32)",
+        ),
+        (
+            vec!["report", "x.csv", "--prefix", "33"],
+            "prefix length 33 is out of range for IPv4 (0..=32)",
+        ),
+        (
+            vec![
+                "scan",
+                "198.18.0.0/24",
+                "--prefix-v6",
+                "129",
+                "--resolver",
+                "127.0.0.1",
+            ],
+            "prefix length 129 is out of range for IPv6 (0..=128)",
+        ),
         (
             vec![
                 "scan",
