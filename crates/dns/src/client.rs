@@ -337,9 +337,9 @@ impl Driver {
 
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         if self.lingering {
-            // Whatever woke the task (a socket, most likely), the replies gather until the
-            // linger ends.
-            if self.linger.as_mut().poll(cx).is_pending() {
+            // A linger ends at its deadline, or early when commands come in (new queries go
+            // out at once). Arriving replies do not wake the task meanwhile (`mute`).
+            if self.linger.as_mut().poll(cx).is_pending() && !self.poll_commands(cx) {
                 return Poll::Pending;
             }
             self.lingering = false;
@@ -372,11 +372,14 @@ impl Driver {
                 // it brings, so let the replies gather for a moment and take them together,
                 // with what the trickle completed, on the wake-up that ends the linger.
                 // Never when new queries came in: those go out at once. The deadline is
-                // the runtime's (a paused clock skips it), and the thread is free meanwhile.
+                // the runtime's (a paused clock skips it), and the thread is free meanwhile;
+                // each reply arriving meanwhile would wake the task for nothing, so the
+                // sockets are muted until the next receive.
                 self.linger
                     .as_mut()
                     .reset(tokio::time::Instant::now() + LINGER);
                 if self.linger.as_mut().poll(cx).is_pending() {
+                    self.io.mute();
                     self.lingering = true;
                     return Poll::Pending;
                 }

@@ -70,6 +70,13 @@ impl Sockets {
         self.plain.poll_send(&self.sockets, cx, now, core)
     }
 
+    /// Until the next `poll_recv`, datagrams arriving do not wake the task (for a driver
+    /// that has decided to wait for a while whatever comes); nothing is lost, the next
+    /// `poll_recv` finds them.
+    pub(crate) fn mute(&mut self) {
+        super::mute(&self.sockets);
+    }
+
     /// Messages handed to the kernel so far (one per datagram here).
     pub(crate) fn messages(&self) -> u64 {
         self.plain.messages

@@ -176,6 +176,13 @@ impl Sockets {
         progress
     }
 
+    /// Until the next `poll_recv`, datagrams arriving do not wake the task (for a driver
+    /// that has decided to wait for a while whatever comes); nothing is lost, the next
+    /// `poll_recv` finds them.
+    pub(crate) fn mute(&mut self) {
+        super::mute(&self.sockets);
+    }
+
     /// Messages handed to the kernel so far: fewer than the datagrams when segmentation
     /// offload sent runs of them as one.
     pub(crate) fn messages(&self) -> u64 {
