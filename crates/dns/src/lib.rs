@@ -110,7 +110,11 @@
 //!   the replies gather for a moment (200 µs, rounded up to the runtime timer's
 //!   granularity) and takes them together: every wake-up costs more than a few replies
 //!   bring. The wait is a deadline of the runtime (the thread runs other tasks
-//!   meanwhile, and a paused clock skips it), and never delays newly submitted queries.
+//!   meanwhile, and a paused clock skips it); arriving replies do not wake the task
+//!   during it (its sockets' read wakers are no-ops until the next receive), and new
+//!   commands end it at once. The runtime's thread, waiting in `epoll_wait` meanwhile,
+//!   is still woken by the kernel for each arriving datagram, which a blocking sleep
+//!   avoided: that costs some system time per query through a slow resolver.
 //! - **Lean reply path**: queries are encoded by hand from the question each lookup keeps
 //!   in wire form; a reply's question is compared with it byte for byte (letters in any
 //!   case) and decoded only when it differs; answer records are read directly — an owner
