@@ -1,23 +1,26 @@
-//! The socket layer: one tokio task drives the [`Core`] with a pool of UDP sockets.
+//! The client's driver: one tokio task drives the [`Core`] with the pool of UDP sockets
+//! of `crate::io`.
 //!
 //! The driver is a single task polling every socket, the command channel and one timer;
 //! per query there is no task and no timer, only a table entry in the core. TCP exchanges
 //! after truncated replies are the exception: each gets a short-lived task (they are rare).
 
 use std::future::{Future, poll_fn};
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use hickory_proto::rr::{Name, RecordType};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadBuf};
-use tokio::net::{TcpStream, UdpSocket};
+use slab::Slab;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Sleep;
 
-use crate::core::{Config, Core, Family, ResolverStats, Stats, TcpRequest, TcpToken, Transmit};
+use crate::core::{Config, Core, ResolverStats, Stats, TcpRequest, TcpToken};
 use crate::error::Error;
+use crate::io::Sockets;
 use crate::outcome::Outcome;
 
 /// Builds a [`Client`].
@@ -108,7 +111,6 @@ impl ClientBuilder {
         self
     }
 
-    /// Requested kernel receive buffer per socket, in bytes (the kernel may cap it).
     /// The congestion window (see [`Config::adaptive_window`]): on or off, and its
     /// smallest size (a path with random, not congestive, loss keeps this much in flight).
     pub fn adaptive_window(mut self, on: bool, min_window: u32) -> Self {
@@ -125,7 +127,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Socket receive buffer size asked of the kernel.
+    /// Requested kernel receive buffer per socket, in bytes (the kernel may cap it;
+    /// default 4 MiB).
     pub fn recv_buffer(mut self, bytes: usize) -> Self {
         self.recv_buffer = bytes;
         self
@@ -153,71 +156,34 @@ impl ClientBuilder {
             Some(seed) => Core::with_seed(self.config, seed)?,
             None => Core::new(self.config)?,
         };
-        let sockets = core
-            .socket_families()
-            .iter()
-            .map(|f| bind_udp(*f, self.recv_buffer))
-            .collect::<Result<Vec<_>, _>>()?;
-        let (tx, rx) = mpsc::unbounded_channel();
-        let (tcp_tx, tcp_rx) = mpsc::unbounded_channel();
         // Room for anything the advertised EDNS size allows, and 4 KiB at least (servers
         // that ignore it on loopback).
-        #[cfg(target_os = "linux")]
-        let recv_slot = usize::from(core.config().edns_payload.unwrap_or(512)).max(4096);
-        #[cfg(target_os = "linux")]
-        let send_batches = sockets
-            .iter()
-            .map(|s| crate::batch::SendBatch::new(std::os::fd::AsRawFd::as_raw_fd(s)))
-            .collect();
+        let max_datagram = usize::from(core.config().edns_payload.unwrap_or(512)).max(4096);
+        let io = Sockets::open(
+            core.socket_families(),
+            self.recv_buffer,
+            max_datagram,
+            self.batched_io,
+        )?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (tcp_tx, tcp_rx) = mpsc::unbounded_channel();
         let driver = Driver {
             tcp_timeout: core.config().tcp_timeout,
             core,
-            sockets,
+            io,
             commands: rx,
             commands_closed: false,
-            waiters: Vec::new(),
-            free_waiters: Vec::new(),
+            waiters: Slab::new(),
             tcp_tx,
             tcp_rx,
             sleep: Box::pin(tokio::time::sleep(Duration::from_secs(3600))),
-            #[cfg(target_os = "linux")]
-            recv_batch: crate::batch::RecvBatch::new(recv_slot),
-            #[cfg(target_os = "linux")]
-            send_batches,
-            messages: 0,
+            linger: Box::pin(tokio::time::sleep(Duration::ZERO)),
+            lingering: false,
             idle: false,
-            batched: self.batched_io && cfg!(target_os = "linux"),
-            recv_buf: vec![0u8; 65535],
-            send_buf: Vec::with_capacity(512),
-            blocked: None,
         };
         tokio::spawn(driver.run());
         Ok(Client { commands: tx })
     }
-}
-
-fn bind_udp(family: Family, recv_buffer: usize) -> Result<UdpSocket, Error> {
-    // Port 0: the kernel picks a random ephemeral port for each socket (RFC 5452 §9.2).
-    let addr: SocketAddr = match family {
-        Family::V4 => (Ipv4Addr::UNSPECIFIED, 0).into(),
-        Family::V6 => (Ipv6Addr::UNSPECIFIED, 0).into(),
-    };
-    let err = |source| Error::Bind { addr, source };
-    let domain = match family {
-        Family::V4 => socket2::Domain::IPV4,
-        Family::V6 => socket2::Domain::IPV6,
-    };
-    let socket = socket2::Socket::new(domain, socket2::Type::DGRAM, Some(socket2::Protocol::UDP))
-        .map_err(err)?;
-    if family == Family::V6 {
-        socket.set_only_v6(true).map_err(err)?;
-    }
-    // A deep burst of replies must not overflow the kernel queue; a failure to enlarge
-    // it only costs retries, so it is not an error.
-    let _ = socket.set_recv_buffer_size(recv_buffer);
-    socket.set_nonblocking(true).map_err(err)?;
-    socket.bind(&addr.into()).map_err(err)?;
-    UdpSocket::from_std(socket.into()).map_err(err)
 }
 
 /// A handle to the DNS client. Cheap to clone; the driver stops when every handle (and
@@ -331,7 +297,7 @@ enum Command {
     ResolverStats(oneshot::Sender<Vec<ResolverStats>>),
 }
 
-/// Work done per wake-up before yielding to other tasks.
+/// Commands taken per wake-up before turning to the sockets.
 const BATCH: usize = 256;
 
 /// See `Driver::poll`: a wake-up from idle that brings fewer than `LINGER_BELOW` replies
@@ -342,29 +308,19 @@ const LINGER: Duration = Duration::from_micros(200);
 
 struct Driver {
     core: Core,
-    sockets: Vec<UdpSocket>,
+    io: Sockets,
     commands: mpsc::UnboundedReceiver<Command>,
     commands_closed: bool,
-    /// Where each in-flight query's outcome goes, indexed by the core's tag.
-    waiters: Vec<Option<ReplyTo>>,
-    free_waiters: Vec<u64>,
+    /// Where each in-flight query's outcome goes; the key is the core's tag.
+    waiters: Slab<ReplyTo>,
     tcp_tx: mpsc::UnboundedSender<(TcpToken, std::io::Result<Vec<u8>>)>,
     tcp_rx: mpsc::UnboundedReceiver<(TcpToken, std::io::Result<Vec<u8>>)>,
     tcp_timeout: Duration,
+    /// The core's next deadline.
     sleep: Pin<Box<Sleep>>,
-    recv_buf: Vec<u8>,
-    send_buf: Vec<u8>,
-    /// A datagram the socket was not ready to take; `send_buf` still holds it.
-    blocked: Option<Transmit>,
-    /// Use recvmmsg/sendmmsg.
-    batched: bool,
-    #[cfg(target_os = "linux")]
-    recv_batch: crate::batch::RecvBatch,
-    /// Datagrams the core handed out, per socket, waiting for sendmmsg.
-    #[cfg(target_os = "linux")]
-    send_batches: Vec<crate::batch::SendBatch>,
-    /// Messages handed to the kernel by the per-datagram path.
-    messages: u64,
+    /// The end of a linger (see `Driver::poll`), while `lingering`.
+    linger: Pin<Box<Sleep>>,
+    lingering: bool,
     /// The last poll ended with nothing to do (the task went to sleep).
     idle: bool,
 }
@@ -380,6 +336,14 @@ impl Driver {
     }
 
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.lingering {
+            // A linger ends at its deadline, or early when commands come in (new queries go
+            // out at once). Arriving replies do not wake the task meanwhile (`mute`).
+            if self.linger.as_mut().poll(cx).is_pending() && !self.poll_commands(cx) {
+                return Poll::Pending;
+            }
+            self.lingering = false;
+        }
         let woke_idle = std::mem::take(&mut self.idle);
         for round in 0..32 {
             let now = Self::now();
@@ -392,23 +356,36 @@ impl Driver {
                 progress = true;
             }
             let before = self.core.stats().received;
-            progress |= self.poll_receive(cx, now);
+            let core = &mut self.core;
+            progress |= self.io.poll_recv(cx, |socket, from, data| {
+                core.handle_datagram(now, socket, from, data);
+            });
             if round == 0
                 && woke_idle
                 && !submitted
-                && self.batched
+                && self.io.batched()
                 && self.core.stats().received - before < LINGER_BELOW
                 && self.core.udp_in_flight() >= LINGER_IN_FLIGHT
             {
                 // Woken from idle for a trickle of replies while many queries are out (a
                 // resolver slower than we are): every wake-up costs more than the replies
-                // it brings, so let the replies gather for a moment and take them together.
-                // Never when new queries came in: those go out at once.
-                std::thread::sleep(LINGER);
-                progress = true;
+                // it brings, so let the replies gather for a moment and take them together,
+                // with what the trickle completed, on the wake-up that ends the linger.
+                // Never when new queries came in: those go out at once. The deadline is
+                // the runtime's (a paused clock skips it), and the thread is free meanwhile;
+                // each reply arriving meanwhile would wake the task for nothing, so the
+                // sockets are muted until the next receive.
+                self.linger
+                    .as_mut()
+                    .reset(tokio::time::Instant::now() + LINGER);
+                if self.linger.as_mut().poll(cx).is_pending() {
+                    self.io.mute();
+                    self.lingering = true;
+                    return Poll::Pending;
+                }
             }
             self.core.handle_timeout(now);
-            progress |= self.poll_send(cx, now);
+            progress |= self.io.poll_send(cx, now, &mut self.core);
             while let Some(request) = self.core.poll_tcp() {
                 self.spawn_tcp(request);
             }
@@ -428,11 +405,7 @@ impl Driver {
 
     fn stats(&self) -> Stats {
         let mut stats = self.core.stats();
-        stats.send_messages = self.messages;
-        #[cfg(target_os = "linux")]
-        for b in &self.send_batches {
-            stats.send_messages += b.counts().0;
-        }
+        stats.send_messages = self.io.messages();
         stats
     }
 
@@ -445,16 +418,7 @@ impl Driver {
                     record_type,
                     reply,
                 })) => {
-                    let tag = match self.free_waiters.pop() {
-                        Some(tag) => {
-                            self.waiters[tag as usize] = Some(reply);
-                            tag
-                        }
-                        None => {
-                            self.waiters.push(Some(reply));
-                            (self.waiters.len() - 1) as u64
-                        }
-                    };
+                    let tag = self.waiters.insert(reply) as u64;
                     self.core.submit(name, record_type, tag);
                     progress = true;
                 }
@@ -476,186 +440,13 @@ impl Driver {
         progress
     }
 
-    fn poll_receive(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
-        #[cfg(target_os = "linux")]
-        if self.batched {
-            return self.poll_receive_batched(cx, now);
-        }
-        let mut progress = false;
-        for (i, socket) in self.sockets.iter().enumerate() {
-            for _ in 0..BATCH {
-                let mut buf = ReadBuf::new(&mut self.recv_buf);
-                match socket.poll_recv_from(cx, &mut buf) {
-                    Poll::Ready(Ok(from)) => {
-                        self.core.handle_datagram(now, i, from, buf.filled());
-                        progress = true;
-                    }
-                    // ICMP errors and the like: nothing to match, the attempt times out.
-                    Poll::Ready(Err(_)) => {
-                        progress = true;
-                        break;
-                    }
-                    Poll::Pending => break,
-                }
-            }
-        }
-        progress
-    }
-
-    fn poll_send(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
-        #[cfg(target_os = "linux")]
-        if self.batched {
-            return self.poll_send_batched(cx, now);
-        }
-        let mut progress = false;
-        for _ in 0..BATCH {
-            let transmit = match self.blocked.take() {
-                Some(t) => t,
-                None => match self.core.poll_transmit(now, &mut self.send_buf) {
-                    Some(t) => t,
-                    None => break,
-                },
-            };
-            match self.sockets[transmit.socket].poll_send_to(cx, &self.send_buf, transmit.dest) {
-                Poll::Ready(Ok(_)) => {
-                    self.messages += 1;
-                    progress = true;
-                }
-                // Transient send errors (ENOBUFS, EPERM from a firewall, ...) are counted;
-                // the attempt's timer is running, so the query is retried anyway.
-                Poll::Ready(Err(_)) => {
-                    self.core.record_send_error();
-                    progress = true;
-                }
-                Poll::Pending => {
-                    self.blocked = Some(transmit);
-                    break;
-                }
-            }
-        }
-        progress
-    }
-
-    /// Up to a few `recvmmsg` calls per socket per wake-up.
-    #[cfg(target_os = "linux")]
-    fn poll_receive_batched(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
-        use std::os::fd::AsRawFd;
-        let mut progress = false;
-        let Driver {
-            sockets,
-            recv_batch,
-            core,
-            ..
-        } = self;
-        for (i, socket) in sockets.iter().enumerate() {
-            for _ in 0..BATCH / crate::batch::BATCH {
-                match socket.poll_recv_ready(cx) {
-                    Poll::Ready(Ok(())) => {}
-                    Poll::Ready(Err(_)) => {
-                        progress = true;
-                        break;
-                    }
-                    Poll::Pending => break,
-                }
-                let fd = socket.as_raw_fd();
-                let mut got = 0;
-                let result = socket.try_io(tokio::io::Interest::READABLE, || {
-                    got = recv_batch.recv(fd)?;
-                    if got < crate::batch::BATCH {
-                        // A short batch emptied the queue: say so, and tokio clears the
-                        // readiness now (a datagram that arrived meanwhile sets it again),
-                        // instead of a further call that would only return EAGAIN.
-                        return Err(std::io::ErrorKind::WouldBlock.into());
-                    }
-                    Ok(())
-                });
-                for k in 0..got {
-                    if let Some((from, data)) = recv_batch.get(k) {
-                        core.handle_datagram(now, i, from, data);
-                    }
-                }
-                progress |= got > 0;
-                match result {
-                    Ok(()) => {}
-                    // Readiness cleared: the next poll_recv_ready registers the waker.
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                    // ICMP errors and the like: nothing to match, the attempt times out.
-                    Err(_) => {
-                        progress = true;
-                        break;
-                    }
-                }
-            }
-        }
-        progress
-    }
-
-    /// Takes what the core has to send into per-socket batches (a bounded number, so a
-    /// socket that is not writable holds the rest back in the core) and flushes them with
-    /// `sendmmsg`.
-    #[cfg(target_os = "linux")]
-    fn poll_send_batched(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
-        use std::os::fd::AsRawFd;
-        let mut progress = false;
-        let mut queued: usize = self.send_batches.iter().map(|b| b.len()).sum();
-        while queued < 4 * crate::batch::BATCH {
-            let Some(t) = self.core.poll_transmit(now, &mut self.send_buf) else {
-                break;
-            };
-            self.send_batches[t.socket].push(&self.send_buf, t.dest);
-            queued += 1;
-            progress = true;
-        }
-        let Driver {
-            sockets,
-            send_batches,
-            core,
-            ..
-        } = self;
-        for (socket, batch) in sockets.iter().zip(send_batches.iter_mut()) {
-            while !batch.is_empty() {
-                match socket.poll_send_ready(cx) {
-                    Poll::Ready(Ok(())) => {}
-                    Poll::Ready(Err(_)) => {
-                        for _ in 0..batch.skip() {
-                            core.record_send_error();
-                        }
-                        progress = true;
-                        continue;
-                    }
-                    Poll::Pending => break,
-                }
-                let fd = socket.as_raw_fd();
-                match socket.try_io(tokio::io::Interest::WRITABLE, || batch.send(fd)) {
-                    Ok(_) => progress = true,
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                    // Transient send errors (ENOBUFS, EPERM from a firewall, ...) concern
-                    // the first message: its datagrams are counted and dropped; their
-                    // timers retry them.
-                    Err(_) => {
-                        for _ in 0..batch.skip() {
-                            core.record_send_error();
-                        }
-                        progress = true;
-                    }
-                }
-            }
-        }
-        progress
-    }
-
     fn deliver(&mut self) -> bool {
         let mut progress = false;
         while let Some(done) = self.core.poll_completion() {
             progress = true;
-            let Some(reply) = self
-                .waiters
-                .get_mut(done.tag as usize)
-                .and_then(Option::take)
-            else {
+            let Some(reply) = self.waiters.try_remove(done.tag as usize) else {
                 continue;
             };
-            self.free_waiters.push(done.tag);
             // A receiver that went away no longer wants the outcome: not an error.
             match reply {
                 ReplyTo::Once(tx) => {

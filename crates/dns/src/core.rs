@@ -2,152 +2,31 @@
 //! timers and resolver health. No sockets and no clock: callers pass `now` and datagrams
 //! in and take "send this" and "this finished" out, so tests drive it with a simulated
 //! network and clock.
+//!
+//! The state machine is here ([`Core::poll_transmit`], [`Core::handle_datagram`],
+//! [`Core::handle_timeout`], [`Core::poll_completion`]); around it, `config` holds the
+//! tunables and their validation, `timers` the attempt deadlines, `wire` the encoding of
+//! queries and the reading of replies.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+mod config;
+mod timers;
+mod wire;
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use hickory_proto::op::{Header, MessageType, OpCode, Query, ResponseCode};
-use hickory_proto::rr::{DNSClass, Name, RData, RecordType};
-use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, Restrict};
+use hickory_proto::op::Query;
+use hickory_proto::rr::{Name, RecordType};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
+use slab::Slab;
 
+pub use self::config::Config;
+use self::timers::Timers;
+use self::wire::{Reject, Reply, decode_reply, encode_query, question};
 use crate::error::Error;
-use crate::outcome::{Answer, Outcome, RecordValue, Status, interpret};
-
-/// Tunables of the client. Build with [`Config::new`] and adjust the public fields.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct Config {
-    /// Resolvers to spread queries over (IPv4 and IPv6 may be mixed).
-    pub resolvers: Vec<SocketAddr>,
-    /// Timeout of a first attempt until the resolver's round-trip time is known (with
-    /// `adaptive_timeout`), or always (without); each retry doubles it up to
-    /// `max_timeout`.
-    pub timeout: Duration,
-    /// Derive each resolver's timeout from its measured round-trip times, as TCP does
-    /// (RFC 6298: smoothed RTT + 4 × its variation), between `min_timeout` and
-    /// `max_timeout`. A resolver that answers slowly, or slower and slower as its queue
-    /// fills, gets a longer timeout instead of spurious retries; a fast one gets lost
-    /// packets retried in a fraction of `timeout`.
-    pub adaptive_timeout: bool,
-    /// Lower bound of an adaptive timeout.
-    pub min_timeout: Duration,
-    /// Limit the UDP attempts in flight with a congestion window, as TCP does: it grows
-    /// by one per answer up to the first loss (slow start), then by one per window of
-    /// answers, and halves when an attempt times out (at most once per window). Too
-    /// deep a queue overflows the server's receive buffer; this finds the depth that
-    /// does not. Queries beyond the window wait in the core, their timers not started.
-    pub adaptive_window: bool,
-    /// The window at the start.
-    pub initial_window: u32,
-    /// The window never grows beyond this, nor shrinks below `min_window`.
-    pub max_window: u32,
-    /// Smallest window.
-    pub min_window: u32,
-    /// Upper bound for the per-attempt timeout.
-    pub max_timeout: Duration,
-    /// UDP attempts per query, at least 1.
-    pub attempts: u8,
-    /// UDP sockets per address family, each on its own random OS-chosen port (RFC 5452).
-    pub sockets: usize,
-    /// EDNS(0) UDP payload size advertised in queries; `None` sends no OPT record.
-    pub edns_payload: Option<u16>,
-    /// Pad queries with EDNS(0) Padding (RFC 7830) to a multiple of this many bytes
-    /// (RFC 8467's block strategy; 0: no padding; needs `edns_payload`). Queries of one
-    /// size are what the I/O layer can hand the kernel as one segmented message, so the
-    /// default of 128 makes nearly every query the same size and sending cheap; the
-    /// answers are not padded (servers pad only over encrypted transports).
-    pub padding_block: u16,
-    /// Set RD (recursion desired); needed when talking to a recursive resolver.
-    pub recursion_desired: bool,
-    /// Retry SERVFAIL and REFUSED on the next attempt (another resolver when there are
-    /// several). NXDOMAIN and NODATA are final and never retried (RFC 8020).
-    pub retry_servfail: bool,
-    /// Timeout of a TCP retry after a truncated (TC=1) UDP reply.
-    pub tcp_timeout: Duration,
-    /// How long a finished query's IDs stay reserved, so a late or duplicate reply is
-    /// recognised as such and never meets a newer query that reused the ID. (Even after
-    /// it, a stray reply cannot be credited to another query: the question must match.)
-    /// The ID space needed is rate × quarantine: 8 sockets hold 400,000 IDs, enough for
-    /// 130,000 queries/s at the default 3 s.
-    pub quarantine: Duration,
-}
-
-impl Config {
-    /// Defaults for scanning: adaptive timeouts (1.5 s until the RTT is known, never under
-    /// 100 ms) doubling to at most 6 s, 3 attempts,
-    /// 8 sockets per family, EDNS(0) payload 1232, RD set, SERVFAIL/REFUSED retried,
-    /// 3 s ID quarantine.
-    pub fn new(resolvers: Vec<SocketAddr>) -> Self {
-        Config {
-            resolvers,
-            timeout: Duration::from_millis(1500),
-            adaptive_timeout: true,
-            min_timeout: Duration::from_millis(100),
-            adaptive_window: true,
-            initial_window: 64,
-            max_window: 10_000,
-            min_window: 16,
-            max_timeout: Duration::from_secs(6),
-            attempts: 3,
-            sockets: 8,
-            edns_payload: Some(1232),
-            padding_block: 128,
-            recursion_desired: true,
-            retry_servfail: true,
-            tcp_timeout: Duration::from_secs(5),
-            quarantine: Duration::from_secs(3),
-        }
-    }
-
-    fn validate(&self) -> Result<(), Error> {
-        if self.resolvers.is_empty() {
-            return Err(Error::NoResolvers);
-        }
-        if self.resolvers.len() > usize::from(u16::MAX) {
-            return Err(Error::Config(format!(
-                "too many resolvers: {} (at most {})",
-                self.resolvers.len(),
-                u16::MAX
-            )));
-        }
-        if self.attempts == 0 {
-            return Err(Error::Config("attempts must be at least 1".into()));
-        }
-        if self.sockets == 0 || self.sockets > 1024 {
-            return Err(Error::Config(format!(
-                "sockets must be between 1 and 1024, got {}",
-                self.sockets
-            )));
-        }
-        if self.min_window == 0 || self.min_window > self.max_window {
-            return Err(Error::Config(format!(
-                "windows must satisfy 1 <= min_window <= max_window, got {} and {}",
-                self.min_window, self.max_window
-            )));
-        }
-        if self.timeout.is_zero() {
-            return Err(Error::Config("timeout must be greater than zero".into()));
-        }
-        if self.padding_block > 512 {
-            return Err(Error::Config(format!(
-                "padding block must be at most 512 bytes, got {}",
-                self.padding_block
-            )));
-        }
-        if let Some(p) = self.edns_payload
-            && p < 512
-        {
-            return Err(Error::Config(format!(
-                "EDNS payload must be at least 512 bytes, got {p}"
-            )));
-        }
-        Ok(())
-    }
-}
+use crate::outcome::{Outcome, Status, interpret};
 
 /// Counters of everything the core saw. Every received datagram lands in exactly one of
 /// `matched`, `dropped_*`, `duplicates` or `late`.
@@ -353,8 +232,11 @@ pub struct Core {
     v6_sockets: std::ops::Range<usize>,
     ids: Vec<Vec<u32>>,
     ids_in_use: Vec<u32>,
-    slots: Vec<Option<Lookup>>,
-    free_slots: Vec<u32>,
+    /// In-flight lookups; a key is a lookup's slot (freed keys are reused, last freed
+    /// first).
+    slots: Slab<Lookup>,
+    /// Per slot, bumped whenever what is waited for changes: timers, queued sends and TCP
+    /// tokens carry the generation they were made at, and a stale one is ignored.
     generations: Vec<u32>,
     timers: Timers,
     quarantine: VecDeque<(Instant, u16, u16)>,
@@ -442,8 +324,7 @@ impl Core {
             v6_sockets,
             ids: vec![vec![FREE; 65536]; n],
             ids_in_use: vec![0; n],
-            slots: Vec::new(),
-            free_slots: Vec::new(),
+            slots: Slab::new(),
             generations: Vec::new(),
             timers: Timers::default(),
             quarantine: VecDeque::new(),
@@ -520,17 +401,11 @@ impl Core {
             last_resolver: None,
             phase: Phase::Queued,
         };
-        let slot = match self.free_slots.pop() {
-            Some(slot) => {
-                self.slots[slot as usize] = Some(lookup);
-                slot
-            }
-            None => {
-                self.slots.push(Some(lookup));
-                self.generations.push(0);
-                (self.slots.len() - 1) as u32
-            }
-        };
+        let slot = self.slots.insert(lookup);
+        if slot == self.generations.len() {
+            self.generations.push(0);
+        }
+        let slot = slot as u32;
         let generation = self.bump_generation(slot);
         self.in_flight += 1;
         self.stats.submitted += 1;
@@ -570,8 +445,9 @@ impl Core {
         let id = self.allocate_id(socket, slot);
         let timeout = self.attempt_timeout(slot, resolver);
         let generation = self.bump_generation(slot);
-        let lookup = self.slots[slot as usize]
-            .as_mut()
+        let lookup = self
+            .slots
+            .get_mut(slot as usize)
             .expect("queued slots hold a lookup");
         lookup.attempts += 1;
         if lookup.attempts > 1 {
@@ -632,7 +508,7 @@ impl Core {
             if self.generations[slot as usize] != generation {
                 continue; // answered or rescheduled since: a cancelled timer
             }
-            let Some(lookup) = self.slots[slot as usize].as_ref() else {
+            let Some(lookup) = self.slots.get(slot as usize) else {
                 continue;
             };
             let resolver = match lookup.phase {
@@ -692,8 +568,9 @@ impl Core {
             }
             entry => entry - 1,
         };
-        let lookup = self.slots[slot as usize]
-            .as_ref()
+        let lookup = self
+            .slots
+            .get(slot as usize)
             .expect("ID table points at live lookups");
         let Some(attempt) = lookup
             .live
@@ -742,7 +619,7 @@ impl Core {
         if self.generations.get(token.slot as usize) != Some(&token.generation) {
             return;
         }
-        let Some(lookup) = self.slots[token.slot as usize].as_ref() else {
+        let Some(lookup) = self.slots.get(token.slot as usize) else {
             return;
         };
         let Phase::Tcp { resolver, started } = lookup.phase else {
@@ -780,7 +657,7 @@ impl Core {
         let generation = self.bump_generation(slot);
         let id: u16 = self.rng.random();
         self.leave_udp(slot);
-        let lookup = self.slots[slot as usize].as_mut().expect("live lookup");
+        let lookup = self.slots.get_mut(slot as usize).expect("live lookup");
         lookup.phase = Phase::Tcp {
             resolver,
             started: now,
@@ -818,7 +695,7 @@ impl Core {
         reply: Reply,
         via_tcp: bool,
     ) {
-        let lookup = self.slots[slot as usize].as_ref().expect("live lookup");
+        let lookup = self.slots.get(slot as usize).expect("live lookup");
         let (status, records) = interpret(
             reply.rcode,
             lookup.query.name(),
@@ -858,7 +735,7 @@ impl Core {
     /// failed attempt's own outcome) or a timeout.
     fn retry_or_finish(&mut self, now: Instant, slot: u32, last: Option<Outcome>) {
         self.leave_udp(slot);
-        let lookup = self.slots[slot as usize].as_mut().expect("live lookup");
+        let lookup = self.slots.get_mut(slot as usize).expect("live lookup");
         if lookup.attempts < self.config.attempts {
             lookup.phase = Phase::Queued;
             let generation = self.bump_generation(slot);
@@ -882,8 +759,7 @@ impl Core {
         self.leave_udp(slot);
         self.release_ids(slot, mark, now);
         self.bump_generation(slot);
-        let mut lookup = self.slots[slot as usize].take().expect("live lookup");
-        self.free_slots.push(slot);
+        let mut lookup = self.slots.remove(slot as usize);
         // Reused by the next lookup: two allocations less per query.
         lookup.live.clear();
         self.spare_live.push(lookup.live);
@@ -898,7 +774,7 @@ impl Core {
 
     /// Moves every live ID of `slot` into quarantine.
     fn release_ids(&mut self, slot: u32, mark: u32, now: Instant) {
-        let lookup = self.slots[slot as usize].as_mut().expect("live lookup");
+        let lookup = self.slots.get_mut(slot as usize).expect("live lookup");
         let until = now + self.config.quarantine;
         for a in lookup.live.drain(..) {
             self.ids[a.socket as usize][a.id as usize] = mark;
@@ -909,7 +785,7 @@ impl Core {
     /// The lookup leaves Phase::Udp (answered, timed out, moved to TCP): one fewer
     /// attempt in the window. (Its phase is set by the caller right after.)
     fn leave_udp(&mut self, slot: u32) {
-        if let Some(l) = self.slots[slot as usize].as_mut()
+        if let Some(l) = self.slots.get_mut(slot as usize)
             && l.phase == Phase::Udp
         {
             l.phase = Phase::Queued;
@@ -972,7 +848,7 @@ impl Core {
     }
 
     fn attempt_timeout(&self, slot: u32, resolver: u16) -> Duration {
-        let attempts = self.slots[slot as usize].as_ref().map_or(0, |l| l.attempts);
+        let attempts = self.slots.get(slot as usize).map_or(0, |l| l.attempts);
         let factor = 1u32 << u32::from(attempts.min(16));
         let max = self.config.max_timeout.max(self.config.timeout);
         let base = match self.rtt[resolver as usize].rto() {
@@ -997,9 +873,7 @@ impl Core {
     /// to a resolver other than the last one when there is a choice.
     fn pick_resolver(&mut self, now: Instant, slot: u32) -> u16 {
         let n = self.config.resolvers.len();
-        let avoid = self.slots[slot as usize]
-            .as_ref()
-            .and_then(|l| l.last_resolver);
+        let avoid = self.slots.get(slot as usize).and_then(|l| l.last_resolver);
         let mut fallback = None;
         for step in 0..n {
             let r = (self.next_resolver + step) % n;
@@ -1073,264 +947,6 @@ impl Core {
             }
         }
     }
-}
-
-/// Attempt deadlines `(at, slot, generation)`, cancelled lazily (a stale generation is
-/// skipped when it comes due). A deadline is `now` plus a timeout, and timeouts take few
-/// values (the adaptive floor, the first-attempt timeout, their doublings, TCP's), so
-/// each value gets a FIFO lane whose deadlines come in order: O(1) each way. Timeouts
-/// beyond [`LANES`] distinct values (an adaptive timeout above its floor varies with every
-/// sample) go to a heap.
-#[derive(Debug, Default)]
-struct Timers {
-    lanes: Vec<(Duration, VecDeque<Timer>)>,
-    heap: BinaryHeap<Reverse<Timer>>,
-}
-
-/// A deadline, the slot it is for and the slot's generation when it was set.
-type Timer = (Instant, u32, u32);
-
-/// FIFO lanes of [`Timers`].
-const LANES: usize = 8;
-
-impl Timers {
-    fn push(&mut self, now: Instant, timeout: Duration, slot: u32, generation: u32) {
-        let timer = (now + timeout, slot, generation);
-        let lane = match self.lanes.iter().position(|(d, _)| *d == timeout) {
-            Some(i) => Some(i),
-            None if self.lanes.len() < LANES => {
-                self.lanes.push((timeout, VecDeque::new()));
-                Some(self.lanes.len() - 1)
-            }
-            // An idle lane takes the new value.
-            None => self
-                .lanes
-                .iter()
-                .position(|(_, q)| q.is_empty())
-                .inspect(|&i| {
-                    self.lanes[i].0 = timeout;
-                }),
-        };
-        match lane {
-            Some(i) if self.lanes[i].1.back().is_none_or(|last| last.0 <= timer.0) => {
-                self.lanes[i].1.push_back(timer);
-            }
-            _ => self.heap.push(Reverse(timer)),
-        }
-    }
-
-    /// The earliest timer, and the lane it is at the front of (`None`: the heap).
-    fn earliest(&self) -> Option<(Timer, Option<usize>)> {
-        let mut best = self.heap.peek().map(|Reverse(t)| (*t, None));
-        for (i, (_, q)) in self.lanes.iter().enumerate() {
-            if let Some(t) = q.front()
-                && best.is_none_or(|(b, _)| t.0 < b.0)
-            {
-                best = Some((*t, Some(i)));
-            }
-        }
-        best
-    }
-
-    /// The earliest deadline's timer.
-    fn peek(&self) -> Option<Timer> {
-        self.earliest().map(|(t, _)| t)
-    }
-
-    /// Removes and returns the earliest timer if it is due at `now`.
-    fn pop_due(&mut self, now: Instant) -> Option<(u32, u32)> {
-        let ((at, slot, generation), lane) = self.earliest()?;
-        if at > now {
-            return None;
-        }
-        match lane {
-            Some(i) => self.lanes[i].1.pop_front(),
-            None => self.heap.pop().map(|Reverse(t)| t),
-        };
-        Some((slot, generation))
-    }
-}
-
-/// Why a datagram was not accepted.
-enum Reject {
-    Malformed,
-    WrongQuestion,
-}
-
-struct Reply {
-    truncated: bool,
-    rcode: ResponseCode,
-    answers: Vec<Answer>,
-}
-
-/// Decodes only what the client needs: header, the one question (which must be `asked`),
-/// the answer section. Counts from the wire size nothing before the bytes behind them have
-/// been read. A question that differs is [`Reject::WrongQuestion`] unless the message is
-/// also malformed.
-fn decode_reply(data: &[u8], asked: &Query, wire: &[u8]) -> Result<Reply, Reject> {
-    let mut decoder = BinDecoder::new(data);
-    let header = Header::read(&mut decoder).map_err(|_| Reject::Malformed)?;
-    if header.metadata.message_type != MessageType::Response
-        || header.metadata.op_code != OpCode::Query
-    {
-        return Err(Reject::Malformed);
-    }
-    if header.counts.queries != 1 {
-        return Err(Reject::WrongQuestion);
-    }
-    let same = match question_end(data, wire) {
-        // The usual case, checked on the wire: no name to decode and compare.
-        Some(end) => {
-            decoder
-                .read_slice(end - decoder.index())
-                .map_err(|_| Reject::Malformed)?;
-            true
-        }
-        None => {
-            let question = Query::read(&mut decoder).map_err(|_| Reject::Malformed)?;
-            same_question(&question, asked)
-        }
-    };
-    let mut answers = Vec::with_capacity(usize::from(header.counts.answers).min(16));
-    if !header.metadata.truncation {
-        for _ in 0..header.counts.answers {
-            answers.push(read_answer(&mut decoder, data).ok_or(Reject::Malformed)?);
-        }
-    }
-    if !same {
-        return Err(Reject::WrongQuestion);
-    }
-    Ok(Reply {
-        truncated: header.metadata.truncation,
-        rcode: header.metadata.response_code,
-        answers,
-    })
-}
-
-/// One answer record (RFC 1035 §4.1.3), read for what the client keeps: the owner (not
-/// decoded when it is a pointer to the question, offset 12: then it is the name asked),
-/// type, TTL, and A, AAAA, PTR or CNAME data. Other types' data are checked by hickory's
-/// decoder, as a full decode would; an empty RDATA (RFC 2136's form) carries no value.
-/// `None`: malformed.
-fn read_answer(decoder: &mut BinDecoder<'_>, data: &[u8]) -> Option<Answer> {
-    let at = decoder.index();
-    let owner = if data.get(at..at + 2) == Some(&[0xC0, 0x0C][..]) {
-        decoder.read_slice(2).ok()?;
-        None
-    } else {
-        Some(Name::read(decoder).ok()?)
-    };
-    let rtype = RecordType::from(decoder.read_u16().ok()?.unverified());
-    let _class = decoder.read_u16().ok()?.unverified();
-    let ttl = decoder.read_u32().ok()?.unverified();
-    let len = usize::from(decoder.read_u16().ok()?.unverified());
-    let start = decoder.index();
-    let rdata = data.get(start..start + len)?;
-    if rtype == RecordType::OPT && owner.as_ref().is_none_or(|o| !o.is_root()) {
-        return None; // an OPT record is owned by the root (RFC 6891 §6.1.2)
-    }
-    let value = match (rtype, len) {
-        (_, 0) => None,
-        (RecordType::A, 4) => Some(RecordValue::A(Ipv4Addr::new(
-            rdata[0], rdata[1], rdata[2], rdata[3],
-        ))),
-        (RecordType::AAAA, 16) => Some(RecordValue::Aaaa(Ipv6Addr::from(
-            <[u8; 16]>::try_from(rdata).ok()?,
-        ))),
-        // Compression pointers may lead anywhere before; the name must end exactly where
-        // RDLENGTH says (checked below).
-        (RecordType::PTR, _) => Some(RecordValue::Ptr(Name::read(decoder).ok()?)),
-        (RecordType::CNAME, _) => Some(RecordValue::Cname(Name::read(decoder).ok()?)),
-        _ => {
-            RData::read(decoder, rtype, Restrict::new(len as u16)).ok()?;
-            None
-        }
-    };
-    // The fixed-size data was read from the slice; move past it.
-    if decoder.index() == start {
-        decoder.read_slice(len).ok()?;
-    }
-    if decoder.index() != start + len {
-        return None;
-    }
-    Some(Answer {
-        owner,
-        rtype,
-        ttl,
-        value,
-    })
-}
-
-/// Where the question section ends, if it is `wire` (ours, as [`question`] wrote it)
-/// with the name's letters in any case (servers echo it; RFC 4343). `None` for anything
-/// else, compression pointers included: [`Query::read`] then decides.
-fn question_end(data: &[u8], wire: &[u8]) -> Option<usize> {
-    let got = data.get(12..12 + wire.len())?;
-    // Label lengths are below 64, so folding ASCII letters touches only the labels'
-    // bytes; type and class are compared exactly.
-    let name = wire.len().checked_sub(4)?;
-    (got[..name].eq_ignore_ascii_case(&wire[..name]) && got[name..] == wire[name..])
-        .then_some(12 + wire.len())
-}
-
-/// Writes the question section of `query` into `out` (cleared first): the name's
-/// labels as they are (no compression in a one-question message), type and class.
-fn question(query: &Query, out: &mut Vec<u8>) {
-    out.clear();
-    for label in query.name().iter() {
-        // A Name's labels are 1..=63 bytes, its length at most 255 bytes.
-        out.push(label.len() as u8);
-        out.extend_from_slice(label);
-    }
-    out.push(0);
-    out.extend_from_slice(&u16::from(query.query_type()).to_be_bytes());
-    out.extend_from_slice(&u16::from(query.query_class()).to_be_bytes());
-}
-
-fn same_question(got: &Query, asked: &Query) -> bool {
-    // `Name` equality ignores ASCII case (RFC 4343).
-    got.query_type() == asked.query_type()
-        && got.query_class() == DNSClass::IN
-        && got.name() == asked.name()
-}
-
-/// Encodes a standard query with one question (and an OPT record) into `buf`.
-pub(crate) fn encode_query(
-    buf: &mut Vec<u8>,
-    id: u16,
-    question: &[u8],
-    recursion_desired: bool,
-    edns_payload: Option<u16>,
-    padding_block: u16,
-) {
-    // Written by hand (RFC 1035 §4.1, RFC 6891 §6.1.2, RFC 7830): a fixed header, the
-    // question as [`question`] wrote it and a fixed OPT record; hickory's encoder would
-    // build an Edns map and a compression table per query.
-    buf.clear();
-    buf.extend_from_slice(&id.to_be_bytes());
-    buf.extend_from_slice(&[u8::from(recursion_desired), 0, 0, 1, 0, 0, 0, 0, 0]);
-    buf.push(u8::from(edns_payload.is_some()));
-    buf.extend_from_slice(question);
-    let Some(payload) = edns_payload else {
-        return;
-    };
-    // Root owner, TYPE OPT, CLASS = payload size, TTL = extended RCODE 0, version 0, no
-    // flags.
-    buf.extend_from_slice(&[0, 0, 41]);
-    buf.extend_from_slice(&payload.to_be_bytes());
-    buf.extend_from_slice(&[0, 0, 0, 0]);
-    if padding_block == 0 {
-        buf.extend_from_slice(&[0, 0]);
-        return;
-    }
-    // The Padding option (code 12) brings the message to a multiple of the block:
-    // RDLENGTH (2) and the option's code and length (4) come before the zeros.
-    let block = usize::from(padding_block);
-    let pad = (block - (buf.len() + 6) % block) % block;
-    buf.extend_from_slice(&((4 + pad) as u16).to_be_bytes());
-    buf.extend_from_slice(&[0, 12]);
-    buf.extend_from_slice(&(pad as u16).to_be_bytes());
-    buf.resize(buf.len() + pad, 0);
 }
 
 #[cfg(test)]

@@ -203,7 +203,6 @@ impl Outcome {
 /// Longest CNAME chain followed inside one reply.
 const MAX_CHAIN: usize = 16;
 
-/// Turns a matched reply into a status and the records on the chain from `qname`.
 /// `a == b` as `Name` has it (same FQDN flag, labels equal ignoring ASCII case, RFC
 /// 4343), label by label from the front: `Name`'s own `==` orders the names from the root
 /// with case folding per byte, several times slower, and this runs for every answer.
@@ -240,6 +239,7 @@ impl Answer {
     }
 }
 
+/// Turns a matched reply into a status and the records on the chain from `qname`.
 pub(crate) fn interpret(
     rcode: ResponseCode,
     qname: &Name,

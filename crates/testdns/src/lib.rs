@@ -21,6 +21,33 @@
 //! - [`external`] — Knot DNS and Unbound started from the same fixtures, for interop tests
 //!   and benchmarks.
 //!
+//! It has its own small zone-file parser ([`parse_zone`]) because hickory's rejects the
+//! `/` of RFC 2317 names.
+//!
+//! # Faults
+//!
+//! Each fault applies to a share of queries drawn from a seeded generator
+//! ([`Faults::seed`]), so a single-worker server repeats them exactly: drop, delay
+//! (a share, a delay and a jitter), duplicate, wrong ID, wrong source (the reply comes
+//! from another port), wrong question, malformed, truncate (TC=1), SERVFAIL, REFUSED; in
+//! the library also SERVFAIL or REFUSED for a whole subtree, "drop the first N", and a
+//! [`Hook`] closure that may alter any reply. The bogus-packet faults send the bad packet
+//! *before* the real reply, so a correct client ignores it and still completes.
+//!
+//! # The binary
+//!
+//! ```sh
+//! cargo run --release -p ptraudit-testdns -- --zones fixtures/net/zones.txt --listen 127.0.0.1:5353
+//! kdig @127.0.0.1 -p 5353 -x 198.18.5.66
+//! ```
+//!
+//! The faults are flags of the same names: `--drop`, `--delay-share`/`--delay`/`--jitter`,
+//! `--duplicate`, `--wrong-id`, `--wrong-source`, `--wrong-question`, `--malformed`,
+//! `--truncate`, `--servfail`, `--refused`, with `--seed`.
+//! `ptraudit-testdns knot --zones M` and `ptraudit-testdns unbound --zones M --upstream
+//! IP:PORT` start real Knot DNS / Unbound with the same zones on a free loopback port
+//! instead (used by the interop tests and `scripts/bench.sh`).
+//!
 //! # Example
 //!
 //! ```

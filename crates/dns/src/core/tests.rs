@@ -8,8 +8,12 @@ use hickory_proto::op::{Message, MessageType, ResponseCode};
 use hickory_proto::rr::rdata::{A, PTR};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
+use hickory_proto::op::Header;
+use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
+
+use super::wire::read_answer;
 use super::*;
-use crate::outcome::RecordValue;
+use crate::outcome::{Answer, RecordValue};
 
 const R1: &str = "127.0.0.1:5301";
 const R2: &str = "127.0.0.1:5302";
