@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow};
 use clap::{Args, ValueEnum};
-use ptraudit_report::{AtomicFile, CheckpointFile, Checkpointed, Format, Summary, Writer};
+use ptraudit_report::{
+    AtomicFile, CheckpointFile, Checkpointed, Format, JournalError, Summary, Writer,
+};
 use ptraudit_scan::{
     ForwardMode, Order, PrefixLens, ScanConfig, ScanStats, Scanner, Shard, Sink, Stop, TargetSet,
 };
@@ -313,7 +315,7 @@ pub(crate) fn run(args: ScanArgs) -> Result<u8, Failure> {
 }
 
 fn resume(path: &Path) -> Result<u8, Failure> {
-    let checkpoint = CheckpointFile::load(path).map_err(usage)?;
+    let checkpoint = CheckpointFile::load(path).map_err(journal_failure)?;
     if checkpoint.complete {
         eprintln!(
             "ptraudit: {} records a complete scan: nothing to resume",
@@ -490,6 +492,16 @@ pub(crate) fn close_writers(writers: Vec<Writer>) -> Result<(), Failure> {
     Ok(())
 }
 
+/// A checkpoint or journal error: exit 2 when it is in what the user gave, 3 when the
+/// run failed.
+fn journal_failure(e: JournalError) -> Failure {
+    if e.is_bad_input() {
+        usage(e)
+    } else {
+        runtime(e)
+    }
+}
+
 /// Rows into journals with a checkpoint file, new or resumed.
 fn scan_checkpointed(
     args: &ScanArgs,
@@ -508,10 +520,11 @@ fn scan_checkpointed(
                 .iter()
                 .map(|p| Ok((p.clone(), output_format(p, args.format.as_deref())?)))
                 .collect::<Result<Vec<_>, Failure>>()?;
+            // Everything here is what the user gave: the outputs and the checkpoint path.
             Checkpointed::start(argv, &outputs, cp_path).map_err(usage)?
         }
         Some(file) => {
-            let sink = Checkpointed::resume(file, cp_path).map_err(usage)?;
+            let sink = Checkpointed::resume(file, cp_path).map_err(journal_failure)?;
             if !args.quiet {
                 eprintln!(
                     "ptraudit: resuming {}: {} of {total} addresses already done",

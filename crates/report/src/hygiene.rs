@@ -20,15 +20,16 @@ pub enum GroupBy {
     Domain,
 }
 
-/// One group of the report.
+/// One group of the report. Groups that tie on score and size are listed in this
+/// order: rows without PTR first, then domains by name, prefixes by address.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Group {
-    /// A network.
-    Prefix(Prefix),
-    /// A registered domain.
-    Domain(String),
     /// Rows without a PTR name, grouped by domain.
     NoPtr,
+    /// A registered domain.
+    Domain(String),
+    /// A network.
+    Prefix(Prefix),
 }
 
 impl fmt::Display for Group {

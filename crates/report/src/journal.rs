@@ -15,12 +15,11 @@ use std::time::{Duration, Instant};
 use ptraudit_scan::{Checkpoint, Row, Sink, SinkError};
 use serde_json::{Value, json};
 
-use crate::csv_sink::CsvSink;
 use crate::file::AtomicFile;
-use crate::jsonl::JsonlSink;
 use crate::parquet_sink::ParquetSink;
 use crate::read::{Format, ReadError, for_each_row_as};
 use crate::summary::Summary;
+use crate::writer::FormatSink;
 
 /// How often the checkpoint file is rewritten.
 const EVERY: Duration = Duration::from_secs(2);
@@ -60,6 +59,24 @@ pub enum JournalError {
         #[source]
         source: SinkError,
     },
+}
+
+impl JournalError {
+    /// True when the error is in what the user gave (a checkpoint that is not one, a
+    /// journal missing or unreadable), false when the run failed (a journal that could
+    /// not be cut back, written or put in place): exit 2 or 3.
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            JournalError::NotACheckpoint { .. } | JournalError::Read(_) => true,
+            JournalError::Io { what, .. } => {
+                matches!(
+                    *what,
+                    "cannot read checkpoint" | "cannot reopen" | "cannot create"
+                )
+            }
+            JournalError::Write { .. } => false,
+        }
+    }
 }
 
 fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> JournalError {
@@ -178,18 +195,12 @@ impl CheckpointFile {
     }
 }
 
-#[allow(clippy::large_enum_variant)] // one per output, a handful per run
-#[derive(Debug)]
-enum JournalWriter {
-    Csv(CsvSink<BufWriter<File>>),
-    Jsonl(JsonlSink<BufWriter<File>>),
-}
-
 /// An output being written in checkpoint mode.
 #[derive(Debug)]
 pub(crate) struct Journal {
     state: JournalState,
-    writer: JournalWriter,
+    /// CSV for CSV outputs, JSON lines for the others (Parquet cannot be appended).
+    writer: FormatSink<BufWriter<File>>,
 }
 
 impl Journal {
@@ -210,18 +221,15 @@ impl Journal {
 
     fn writer(
         out: BufWriter<File>,
-        format: Format,
-        header: bool,
-    ) -> Result<JournalWriter, JournalError> {
-        Ok(match format {
-            Format::Csv if header => {
-                JournalWriter::Csv(CsvSink::new(out).map_err(|e| JournalError::Write {
-                    path: PathBuf::new(),
-                    source: Box::new(e),
-                })?)
-            }
-            Format::Csv => JournalWriter::Csv(CsvSink::without_header(out)),
-            Format::Jsonl | Format::Parquet => JournalWriter::Jsonl(JsonlSink::new(out)),
+        state: &JournalState,
+    ) -> Result<FormatSink<BufWriter<File>>, JournalError> {
+        let format = match state.format {
+            Format::Csv => Format::Csv,
+            Format::Jsonl | Format::Parquet => Format::Jsonl,
+        };
+        FormatSink::new(out, format, state.bytes == 0).map_err(|source| JournalError::Write {
+            path: state.journal.clone(),
+            source,
         })
     }
 
@@ -230,14 +238,15 @@ impl Journal {
         let journal = Self::journal_path(path, format);
         let file = File::create(&journal).map_err(io("cannot create", &journal))?;
         let out = BufWriter::with_capacity(256 << 10, file);
+        let state = JournalState {
+            path: path.to_owned(),
+            format,
+            journal,
+            bytes: 0,
+        };
         Ok(Journal {
-            writer: Self::writer(out, format, true)?,
-            state: JournalState {
-                path: path.to_owned(),
-                format,
-                journal,
-                bytes: 0,
-            },
+            writer: Self::writer(out, &state)?,
+            state,
         })
     }
 
@@ -255,7 +264,7 @@ impl Journal {
         out.seek(SeekFrom::End(0))
             .map_err(io("cannot seek in", path))?;
         Ok(Journal {
-            writer: Self::writer(out, state.format, state.bytes == 0)?,
+            writer: Self::writer(out, state)?,
             state: state.clone(),
         })
     }
@@ -271,17 +280,8 @@ impl Journal {
     }
 
     fn flush(&mut self) -> Result<u64, SinkError> {
-        let file = match &mut self.writer {
-            JournalWriter::Csv(s) => {
-                s.finish()?;
-                s.get_ref()
-            }
-            JournalWriter::Jsonl(s) => {
-                s.finish()?;
-                s.get_ref()
-            }
-        };
-        self.state.bytes = file.get_ref().metadata()?.len();
+        self.writer.finish()?;
+        self.state.bytes = self.writer.get_ref().get_ref().metadata()?.len();
         Ok(self.state.bytes)
     }
 
@@ -322,10 +322,7 @@ impl Journal {
 
 impl Sink for Journal {
     fn row(&mut self, row: &Row) -> Result<(), SinkError> {
-        match &mut self.writer {
-            JournalWriter::Csv(s) => s.row(row),
-            JournalWriter::Jsonl(s) => s.row(row),
-        }
+        self.writer.row(row)
     }
 }
 

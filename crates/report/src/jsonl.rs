@@ -25,7 +25,7 @@ impl<W: Write> JsonlSink<W> {
     pub fn new(out: W) -> Self {
         JsonlSink {
             out,
-            line: JsonCells(String::with_capacity(512)),
+            line: JsonCells(String::with_capacity(512), 0),
             renderer: Renderer::default(),
         }
     }
@@ -43,9 +43,19 @@ impl<W: Write> JsonlSink<W> {
 }
 
 /// One JSON object being rendered: cells appended directly (strings escaped as
-/// serde_json escapes them), no value tree per row.
+/// serde_json escapes them), no value tree per row; and the items of the open list.
 #[derive(Debug, Default)]
-struct JsonCells(String);
+struct JsonCells(String, usize);
+
+impl JsonCells {
+    /// The separator before the next item of the open list.
+    fn next_item(&mut self) {
+        if self.1 > 0 {
+            self.0.push(',');
+        }
+        self.1 += 1;
+    }
+}
 
 impl JsonCells {
     fn key(&mut self, col: usize) {
@@ -68,11 +78,10 @@ impl Cells for JsonCells {
     fn list_start(&mut self, col: usize) {
         self.key(col);
         self.0.push('[');
+        self.1 = 0;
     }
     fn item(&mut self, v: &str) {
-        if !self.0.ends_with('[') {
-            self.0.push(',');
-        }
+        self.next_item();
         push_json_str(&mut self.0, v);
     }
     fn list_end(&mut self) {
@@ -86,9 +95,7 @@ impl Cells for JsonCells {
         self.0.push('"');
     }
     fn addr_item(&mut self, ip: IpAddr) {
-        if !self.0.ends_with('[') {
-            self.0.push(',');
-        }
+        self.next_item();
         self.0.push('"');
         push_ip(&mut self.0, ip);
         self.0.push('"');

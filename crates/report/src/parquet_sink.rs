@@ -55,7 +55,7 @@ impl Builders {
     fn new() -> Self {
         let columns = KINDS
             .iter()
-            .map(|kind| match kind {
+            .map(|(_, kind)| match kind {
                 Kind::Text | Kind::OptText => Builder::Text(StringBuilder::new()),
                 Kind::List => Builder::List(ListBuilder::new(StringBuilder::new())),
                 Kind::OptBool => Builder::Bool(BooleanBuilder::new()),
@@ -103,11 +103,16 @@ impl Columns {
 }
 
 // A cell of the wrong kind for its column cannot happen (KINDS and `Renderer::visit`
-// are checked against each other by the writer tests); it is dropped rather than
-// panicking, and the batch then fails to build with a clear error.
+// are checked against each other by the writer tests, and by the debug assertions
+// here); in a release build it would be dropped rather than panic, and the batch would
+// then fail to build with a clear error.
 impl Cells for Columns {
     #[inline]
     fn text(&mut self, col: usize, v: &str) {
+        debug_assert!(
+            matches!(self.columns[col], Builder::Text(_)),
+            "column {col}"
+        );
         if let Builder::Text(b) = &mut self.columns[col] {
             b.append_value(v);
         }
@@ -129,6 +134,7 @@ impl Cells for Columns {
     }
     #[inline]
     fn item(&mut self, v: &str) {
+        debug_assert!(matches!(self.columns[self.list], Builder::List(_)));
         if let Builder::List(b) = &mut self.columns[self.list] {
             b.values().append_value(v);
         }
@@ -141,12 +147,20 @@ impl Cells for Columns {
     }
     #[inline]
     fn bool(&mut self, col: usize, v: bool) {
+        debug_assert!(
+            matches!(self.columns[col], Builder::Bool(_)),
+            "column {col}"
+        );
         if let Builder::Bool(b) = &mut self.columns[col] {
             b.append_value(v);
         }
     }
     #[inline]
     fn uint(&mut self, col: usize, v: u64) {
+        debug_assert!(
+            matches!(self.columns[col], Builder::UInt32(_) | Builder::UInt64(_)),
+            "column {col}"
+        );
         match &mut self.columns[col] {
             Builder::UInt32(b) => b.append_value(u32::try_from(v).unwrap_or(u32::MAX)),
             Builder::UInt64(b) => b.append_value(v),
@@ -155,6 +169,10 @@ impl Cells for Columns {
     }
     #[inline]
     fn time(&mut self, col: usize, t: SystemTime) {
+        debug_assert!(
+            matches!(self.columns[col], Builder::Time(_)),
+            "column {col}"
+        );
         if let Builder::Time(b) = &mut self.columns[col] {
             let ms = t
                 .duration_since(UNIX_EPOCH)

@@ -278,3 +278,43 @@ fn parquet_cells(batch: &RecordBatch, i: usize) -> Result<Cells, String> {
     }
     Ok(cells)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::reference::row;
+    use crate::writer::FormatSink;
+    use ptraudit_scan::{FcrdnsReason, Sink, Status};
+
+    /// Every format written by its writer and read back gives the rows written: the
+    /// readers and writers agree on every column and value kind.
+    #[test]
+    fn every_format_reads_back_what_its_writer_wrote() {
+        let mut rows = vec![
+            row("198.18.0.7", true, 1_790_000_000_123),
+            row("2001:db8::15", false, 7),
+        ];
+        // Values of every typed column that the reference rows do not hold.
+        let mut odd = row("198.18.0.8", true, 1_790_000_000_124);
+        odd.ptr_status = Status::Rcode(4);
+        odd.fcrdns = ptraudit_scan::Fcrdns::TempError;
+        odd.fcrdns_reason = Some(FcrdnsReason::ForwardNotimp);
+        odd.generic = Some(true);
+        odd.rtt_ms = None;
+        odd.resolver = None;
+        rows.push(odd);
+        let dir = std::env::temp_dir().join(format!("ptraudit-read-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for format in [Format::Csv, Format::Jsonl, Format::Parquet] {
+            let path = dir.join(format!("rows.{}", format.name()));
+            let file = std::fs::File::create(&path).unwrap();
+            let mut sink = FormatSink::new(file, format, true).unwrap();
+            for r in &rows {
+                sink.row(r).unwrap();
+            }
+            sink.into_inner().unwrap();
+            assert_eq!(read_rows(&path).unwrap(), rows, "{}", format.name());
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

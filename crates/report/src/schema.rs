@@ -2,7 +2,7 @@
 //! ([`KINDS`]), the one mapping of a row to its cells ([`Renderer::visit`]), and the
 //! Arrow schema.
 //!
-//! CSV and JSON lines carry exactly [`COLUMNS`]; Parquet adds `ip_version` after `ip` (a
+//! CSV and JSON lines carry exactly [`COLUMNS`](ptraudit_scan::COLUMNS); Parquet adds `ip_version` after `ip` (a
 //! typed column datasets filter on).
 
 use std::net::{IpAddr, SocketAddr};
@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
-use ptraudit_scan::{COLUMNS, Prefix, Row, Status};
+use ptraudit_scan::{Prefix, Row, Status};
 
 use crate::text::{push_prefix, push_socket};
 
@@ -33,27 +33,28 @@ pub(crate) enum Kind {
     Timestamp,
 }
 
-/// The kind of every column of [`COLUMNS`], in order.
-pub(crate) const KINDS: [Kind; 15] = [
-    Kind::Text,      // ip
-    Kind::Text,      // prefix
-    Kind::Text,      // ptr_status
-    Kind::OptText,   // ptr
-    Kind::List,      // ptr_all
-    Kind::List,      // cname_chain
-    Kind::List,      // forward_addrs
-    Kind::Text,      // fcrdns
-    Kind::OptText,   // fcrdns_reason
-    Kind::OptBool,   // generic
-    Kind::List,      // generic_reasons
-    Kind::OptText,   // resolver
-    Kind::UInt32,    // attempts
-    Kind::OptUInt64, // rtt_ms
-    Kind::Timestamp, // scanned_at
+/// `(name, kind)` of every column of [`COLUMNS`](ptraudit_scan::COLUMNS), in order (a test holds the names
+/// equal to [`COLUMNS`](ptraudit_scan::COLUMNS)).
+pub(crate) const KINDS: [(&str, Kind); 15] = [
+    ("ip", Kind::Text),
+    ("prefix", Kind::Text),
+    ("ptr_status", Kind::Text),
+    ("ptr", Kind::OptText),
+    ("ptr_all", Kind::List),
+    ("cname_chain", Kind::List),
+    ("forward_addrs", Kind::List),
+    ("fcrdns", Kind::Text),
+    ("fcrdns_reason", Kind::OptText),
+    ("generic", Kind::OptBool),
+    ("generic_reasons", Kind::List),
+    ("resolver", Kind::OptText),
+    ("attempts", Kind::UInt32),
+    ("rtt_ms", Kind::OptUInt64),
+    ("scanned_at", Kind::Timestamp),
 ];
 
 /// A writer's side of [`Renderer::visit`]: receives one row's cells in column order
-/// (`col` indexes [`COLUMNS`]), each as the value its [`Kind`] holds.
+/// (`col` indexes [`COLUMNS`](ptraudit_scan::COLUMNS)), each as the value its [`Kind`] holds.
 pub(crate) trait Cells {
     /// A text cell (`Text`, or a present `OptText`).
     fn text(&mut self, col: usize, v: &str);
@@ -156,7 +157,7 @@ fn list_of_text() -> DataType {
 /// The Parquet/Arrow schema: [`KINDS`] typed, plus `ip_version` (UInt8) after `ip`.
 pub(crate) fn arrow_schema() -> Schema {
     let mut fields = Vec::with_capacity(KINDS.len() + 1);
-    for (name, kind) in COLUMNS.into_iter().zip(KINDS) {
+    for (name, kind) in KINDS {
         let (dt, nullable) = match kind {
             Kind::Text => (DataType::Utf8, false),
             Kind::OptText => (DataType::Utf8, true),
@@ -287,11 +288,12 @@ pub(crate) mod reference {
 mod tests {
     use super::reference::{Value, row, values};
     use super::*;
+    use ptraudit_scan::COLUMNS;
 
     #[test]
     fn values_have_the_kind_of_their_column() {
         for r in [row("198.18.0.7", true, 0), row("2001:db8::1", false, 0)] {
-            for ((v, kind), name) in values(&r).iter().zip(KINDS).zip(COLUMNS) {
+            for (v, (name, kind)) in values(&r).iter().zip(KINDS) {
                 let ok = matches!(
                     (v, kind),
                     (Value::Text(Some(_)), Kind::Text)
@@ -308,7 +310,9 @@ mod tests {
     }
 
     #[test]
-    fn parquet_adds_ip_version_to_the_columns() {
+    fn kinds_follow_the_scan_columns_and_parquet_adds_ip_version() {
+        let names: Vec<&str> = KINDS.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, COLUMNS);
         let schema = arrow_schema();
         let mut expected: Vec<&str> = COLUMNS.to_vec();
         expected.insert(1, "ip_version");

@@ -177,7 +177,7 @@ pub(crate) fn push_ip(b: &mut String, ip: IpAddr) {
 pub(crate) fn push_prefix(b: &mut String, p: Prefix) {
     push_ip(b, p.network());
     b.push('/');
-    push_u64(b, u64::from(p.len()));
+    push_u64(b, u64::from(p.bits()));
 }
 
 /// A status as `Display` writes it (`NOERROR`, …, `RCODE12`); no `fmt` but for RCODEs

@@ -35,18 +35,67 @@ impl Write for Dest {
     }
 }
 
+/// A sink in one of the formats, to any writer: the one dispatch on the format, for
+/// [`Writer`] and the checkpoint journals.
+#[derive(Debug)]
+// Few exist per run, so variant sizes do not matter.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum FormatSink<W: Write + Send> {
+    Csv(CsvSink<W>),
+    Parquet(ParquetSink<W>),
+    Jsonl(JsonlSink<W>),
+}
+
+impl<W: Write + Send> FormatSink<W> {
+    /// A sink writing `format` to `out`; `header` false continues a CSV file.
+    pub(crate) fn new(out: W, format: Format, header: bool) -> Result<Self, SinkError> {
+        Ok(match format {
+            Format::Csv if header => FormatSink::Csv(CsvSink::new(out)?),
+            Format::Csv => FormatSink::Csv(CsvSink::without_header(out)),
+            Format::Parquet => FormatSink::Parquet(ParquetSink::new(out)?),
+            Format::Jsonl => FormatSink::Jsonl(JsonlSink::new(out)),
+        })
+    }
+
+    /// The inner writer.
+    pub(crate) fn get_ref(&self) -> &W {
+        match self {
+            FormatSink::Csv(s) => s.get_ref(),
+            FormatSink::Parquet(s) => s.get_ref(),
+            FormatSink::Jsonl(s) => s.get_ref(),
+        }
+    }
+
+    /// Completes the output (Parquet footer, flush) and returns the inner writer.
+    pub(crate) fn into_inner(self) -> Result<W, SinkError> {
+        Ok(match self {
+            FormatSink::Csv(s) => s.into_inner()?,
+            FormatSink::Parquet(s) => s.close()?,
+            FormatSink::Jsonl(s) => s.into_inner()?,
+        })
+    }
+}
+
+impl<W: Write + Send> Sink for FormatSink<W> {
+    fn row(&mut self, row: &Row) -> Result<(), SinkError> {
+        match self {
+            FormatSink::Csv(s) => s.row(row),
+            FormatSink::Parquet(s) => s.row(row),
+            FormatSink::Jsonl(s) => s.row(row),
+        }
+    }
+    fn finish(&mut self) -> Result<(), SinkError> {
+        match self {
+            FormatSink::Csv(s) => s.finish(),
+            FormatSink::Parquet(s) => s.finish(),
+            FormatSink::Jsonl(s) => s.finish(),
+        }
+    }
+}
+
 /// A sink in one of the formats, to a file that appears only when complete, or stdout.
 #[derive(Debug)]
-pub struct Writer(Inner);
-
-/// (Few exist per run, so variant sizes do not matter.)
-#[derive(Debug)]
-#[allow(clippy::large_enum_variant)]
-enum Inner {
-    Csv(CsvSink<Dest>),
-    Parquet(ParquetSink<Dest>),
-    Jsonl(JsonlSink<Dest>),
-}
+pub struct Writer(FormatSink<Dest>);
 
 impl Writer {
     /// Opens `path` (or stdout when `None`) for `format`. An existing file is refused
@@ -56,22 +105,13 @@ impl Writer {
             Some(p) => Dest::File(AtomicFile::create(p, force)?),
             None => Dest::Stdout(io::stdout()),
         };
-        Ok(Writer(match format {
-            Format::Csv => Inner::Csv(CsvSink::new(dest)?),
-            Format::Parquet => Inner::Parquet(ParquetSink::new(dest)?),
-            Format::Jsonl => Inner::Jsonl(JsonlSink::new(dest)),
-        }))
+        Ok(Writer(FormatSink::new(dest, format, true)?))
     }
 
     /// Completes the output: Parquet footer, flush, and the rename into place. Returns the
     /// final path for files.
     pub fn close(self) -> Result<Option<PathBuf>, SinkError> {
-        let dest = match self.0 {
-            Inner::Csv(s) => s.into_inner()?,
-            Inner::Parquet(s) => s.close()?,
-            Inner::Jsonl(s) => s.into_inner()?,
-        };
-        match dest {
+        match self.0.into_inner()? {
             Dest::File(f) => Ok(Some(f.commit()?)),
             Dest::Stdout(mut s) => {
                 s.flush()?;
@@ -82,12 +122,7 @@ impl Writer {
 
     /// The temporary path of a file output (what is left if the run fails).
     pub fn partial_path(&self) -> Option<PathBuf> {
-        let dest = match &self.0 {
-            Inner::Csv(s) => s.get_ref(),
-            Inner::Parquet(s) => s.get_ref(),
-            Inner::Jsonl(s) => s.get_ref(),
-        };
-        match dest {
+        match self.0.get_ref() {
             Dest::File(f) => Some(f.partial_path().to_owned()),
             Dest::Stdout(_) => None,
         }
@@ -96,17 +131,9 @@ impl Writer {
 
 impl Sink for Writer {
     fn row(&mut self, row: &Row) -> Result<(), SinkError> {
-        match &mut self.0 {
-            Inner::Csv(s) => s.row(row),
-            Inner::Parquet(s) => s.row(row),
-            Inner::Jsonl(s) => s.row(row),
-        }
+        self.0.row(row)
     }
     fn finish(&mut self) -> Result<(), SinkError> {
-        match &mut self.0 {
-            Inner::Csv(s) => s.finish(),
-            Inner::Parquet(s) => s.finish(),
-            Inner::Jsonl(s) => s.finish(),
-        }
+        self.0.finish()
     }
 }

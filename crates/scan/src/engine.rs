@@ -69,6 +69,10 @@ pub enum ScanError {
     /// The DNS client stopped.
     #[error(transparent)]
     Dns(#[from] ptraudit_dns::Error),
+    /// [`Scanner::check`] ended without the address's row (cannot happen while the
+    /// engine finishes every address it starts; an error rather than a panic).
+    #[error("the scan ended before the address was done")]
+    Incomplete,
 }
 
 /// Where a scan stands, handed to the progress callback after each batch of replies.
@@ -272,10 +276,7 @@ impl Scanner {
                 true,
             )
             .await?;
-        let row = rows
-            .0
-            .pop()
-            .ok_or(ScanError::Dns(ptraudit_dns::Error::Closed))?;
+        let row = rows.0.pop().ok_or(ScanError::Incomplete)?;
         let details = details.unwrap_or_default();
         Ok(Check {
             row,

@@ -13,6 +13,7 @@ pub use ptraudit_dns::Status;
 /// A value that is not one of a typed column's spellings (`fcrdns`, `fcrdns_reason`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown {column} value {value:?}")]
+#[non_exhaustive]
 pub struct UnknownValue {
     /// The column.
     pub column: &'static str,
@@ -100,7 +101,23 @@ pub enum FcrdnsReason {
     ForwardRefused,
     /// A forward lookup timed out.
     ForwardTimeout,
-    /// A forward lookup ended in another RCODE.
+    /// A forward lookup ended in FORMERR.
+    ForwardFormerr,
+    /// A forward lookup ended in NOTIMP (broken servers answer it to AAAA queries).
+    ForwardNotimp,
+    /// A forward lookup ended in YXDOMAIN.
+    ForwardYxdomain,
+    /// A forward lookup ended in YXRRSET.
+    ForwardYxrrset,
+    /// A forward lookup ended in NXRRSET.
+    ForwardNxrrset,
+    /// A forward lookup ended in NOTAUTH.
+    ForwardNotauth,
+    /// A forward lookup ended in NOTZONE.
+    ForwardNotzone,
+    /// A forward lookup ended in BADVERS.
+    ForwardBadvers,
+    /// A forward lookup ended in an RCODE without a mnemonic.
     ForwardRcode,
     /// A pass, but the confirmed name is an alias (RFC 1912 §2.1).
     PtrTargetCname,
@@ -108,7 +125,7 @@ pub enum FcrdnsReason {
 
 impl FcrdnsReason {
     /// Every reason.
-    pub const ALL: [FcrdnsReason; 16] = [
+    pub const ALL: [FcrdnsReason; 24] = [
         FcrdnsReason::PtrNxdomain,
         FcrdnsReason::PtrNodata,
         FcrdnsReason::PtrCnameLoop,
@@ -123,6 +140,14 @@ impl FcrdnsReason {
         FcrdnsReason::ForwardServfail,
         FcrdnsReason::ForwardRefused,
         FcrdnsReason::ForwardTimeout,
+        FcrdnsReason::ForwardFormerr,
+        FcrdnsReason::ForwardNotimp,
+        FcrdnsReason::ForwardYxdomain,
+        FcrdnsReason::ForwardYxrrset,
+        FcrdnsReason::ForwardNxrrset,
+        FcrdnsReason::ForwardNotauth,
+        FcrdnsReason::ForwardNotzone,
+        FcrdnsReason::ForwardBadvers,
         FcrdnsReason::ForwardRcode,
         FcrdnsReason::PtrTargetCname,
     ];
@@ -145,13 +170,21 @@ impl FcrdnsReason {
             ForwardServfail => "forward-servfail",
             ForwardRefused => "forward-refused",
             ForwardTimeout => "forward-timeout",
+            ForwardFormerr => "forward-formerr",
+            ForwardNotimp => "forward-notimp",
+            ForwardYxdomain => "forward-yxdomain",
+            ForwardYxrrset => "forward-yxrrset",
+            ForwardNxrrset => "forward-nxrrset",
+            ForwardNotauth => "forward-notauth",
+            ForwardNotzone => "forward-notzone",
+            ForwardBadvers => "forward-badvers",
             ForwardRcode => "forward-rcode",
             PtrTargetCname => "ptr-target-cname",
         }
     }
 
     /// The reason a PTR lookup that ended in `status` (not an answer) gives.
-    pub fn of_ptr(status: Status) -> FcrdnsReason {
+    pub(crate) fn of_ptr(status: Status) -> FcrdnsReason {
         match status {
             Status::NxDomain => FcrdnsReason::PtrNxdomain,
             Status::NoData => FcrdnsReason::PtrNodata,
@@ -162,12 +195,21 @@ impl FcrdnsReason {
         }
     }
 
-    /// The reason a forward lookup that failed with `status` (an error) gives.
-    pub fn of_forward_error(status: Status) -> FcrdnsReason {
-        match status {
-            Status::ServFail => FcrdnsReason::ForwardServfail,
-            Status::Refused => FcrdnsReason::ForwardRefused,
-            Status::Timeout => FcrdnsReason::ForwardTimeout,
+    /// The reason a forward lookup that failed with `status` (an error) gives:
+    /// `forward-` and the status's name in lower case.
+    pub(crate) fn of_forward_error(status: Status) -> FcrdnsReason {
+        match status.as_str() {
+            "SERVFAIL" => FcrdnsReason::ForwardServfail,
+            "REFUSED" => FcrdnsReason::ForwardRefused,
+            "TIMEOUT" => FcrdnsReason::ForwardTimeout,
+            "FORMERR" => FcrdnsReason::ForwardFormerr,
+            "NOTIMP" => FcrdnsReason::ForwardNotimp,
+            "YXDOMAIN" => FcrdnsReason::ForwardYxdomain,
+            "YXRRSET" => FcrdnsReason::ForwardYxrrset,
+            "NXRRSET" => FcrdnsReason::ForwardNxrrset,
+            "NOTAUTH" => FcrdnsReason::ForwardNotauth,
+            "NOTZONE" => FcrdnsReason::ForwardNotzone,
+            "BADVERS" => FcrdnsReason::ForwardBadvers,
             _ => FcrdnsReason::ForwardRcode,
         }
     }
@@ -235,6 +277,20 @@ fn family(ip: IpAddr) -> &'static str {
     if ip.is_ipv4() { "IPv4" } else { "IPv6" }
 }
 
+/// `ip` with all but its first `len` bits cleared (`len` at most the family's bits).
+fn mask(ip: IpAddr, len: u8) -> IpAddr {
+    match ip {
+        IpAddr::V4(a) => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+            IpAddr::V4((u32::from(a) & mask).into())
+        }
+        IpAddr::V6(a) => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
+            IpAddr::V6((u128::from(a) & mask).into())
+        }
+    }
+}
+
 impl Prefix {
     /// The network of `len` bits holding `ip` (host bits cleared).
     pub fn containing(ip: IpAddr, len: u8) -> Result<Prefix, PrefixError> {
@@ -246,17 +302,10 @@ impl Prefix {
                 max,
             });
         }
-        let network = match ip {
-            IpAddr::V4(a) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
-                IpAddr::V4((u32::from(a) & mask).into())
-            }
-            IpAddr::V6(a) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
-                IpAddr::V6((u128::from(a) & mask).into())
-            }
-        };
-        Ok(Prefix { network, len })
+        Ok(Prefix {
+            network: mask(ip, len),
+            len,
+        })
     }
 
     /// The network address.
@@ -264,34 +313,14 @@ impl Prefix {
         self.network
     }
 
-    /// The length in bits.
-    pub fn len(&self) -> u8 {
+    /// The prefix length in bits.
+    pub fn bits(&self) -> u8 {
         self.len
-    }
-
-    /// True for `/0` (here for clippy's `len_without_is_empty`; a prefix always holds
-    /// addresses).
-    pub fn is_empty(&self) -> bool {
-        false
-    }
-
-    /// The last address of the network.
-    pub fn last(&self) -> IpAddr {
-        match self.network {
-            IpAddr::V4(a) => {
-                let host = u32::MAX.checked_shr(u32::from(self.len)).unwrap_or(0);
-                IpAddr::V4((u32::from(a) | host).into())
-            }
-            IpAddr::V6(a) => {
-                let host = u128::MAX.checked_shr(u32::from(self.len)).unwrap_or(0);
-                IpAddr::V6((u128::from(a) | host).into())
-            }
-        }
     }
 
     /// Whether `ip` is inside.
     pub fn contains(&self, ip: IpAddr) -> bool {
-        Prefix::containing(ip, self.len).is_ok_and(|p| p == *self)
+        ip.is_ipv4() == self.network.is_ipv4() && mask(ip, self.len) == self.network
     }
 }
 
@@ -551,11 +580,15 @@ mod tests {
         assert_eq!(prefix("198.18.5.77", 24), "198.18.5.0/24");
         assert_eq!(prefix("198.18.5.77", 20), "198.18.0.0/20");
         assert_eq!(prefix("2001:db8:0:1::15", 64), "2001:db8:0:1::/64");
+        assert_eq!(prefix("2001:db8:0:1::15", 48), "2001:db8::/48");
+        assert_eq!(prefix("2001:db8:0:1::15", 127), "2001:db8:0:1::14/127");
+        assert_eq!(prefix("2001:db8:0:1::15", 1), "::/1");
         assert_eq!(prefix("198.18.5.77", 0), "0.0.0.0/0");
         assert_eq!(prefix("2001:db8::1", 128), "2001:db8::1/128");
+        // Every IPv4 length against a mask built bit by bit (not the code's shift).
         for a in [0u32, 0x0a00_0001, 0xc612_054d, 0xffff_ffff, 0x0102_0304] {
             for len in 0..=32u8 {
-                let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+                let mask = (0..u32::from(len)).fold(0u32, |m, bit| m | (1 << (31 - bit)));
                 let want = format!("{}/{len}", std::net::Ipv4Addr::from(a & mask));
                 let ip = std::net::Ipv4Addr::from(a).to_string();
                 assert_eq!(prefix(&ip, len), want);
@@ -564,6 +597,20 @@ mod tests {
                 assert_eq!(p.to_string(), want);
             }
         }
+        for len in [0u8, 1, 48, 64, 127, 128] {
+            let ip = "2001:db8:0:1::15".parse::<std::net::Ipv6Addr>().unwrap();
+            let mask = (0..u32::from(len)).fold(0u128, |m, bit| m | (1 << (127 - bit)));
+            let want = format!("{}/{len}", std::net::Ipv6Addr::from(u128::from(ip) & mask));
+            assert_eq!(prefix(&ip.to_string(), len), want);
+            assert_eq!(
+                PrefixLens::new(24, len).unwrap().of(ip.into()).to_string(),
+                want
+            );
+        }
+        let p: Prefix = "198.18.0.0/20".parse().unwrap();
+        assert!(p.contains("198.18.15.255".parse().unwrap()));
+        assert!(!p.contains("198.18.16.0".parse().unwrap()));
+        assert!(!p.contains("::".parse().unwrap()));
     }
 
     #[test]
@@ -582,9 +629,6 @@ mod tests {
         ));
         assert!("198.18.5.0/33".parse::<Prefix>().is_err());
         assert!("198.18.5.0".parse::<Prefix>().is_err());
-        let p: Prefix = "198.18.0.0/20".parse().unwrap();
-        assert_eq!(p.last().to_string(), "198.18.15.255");
-        assert!(!p.contains("198.18.16.0".parse().unwrap()));
     }
 
     #[test]
@@ -595,6 +639,22 @@ mod tests {
         for r in FcrdnsReason::ALL {
             assert_eq!(r.as_str().parse::<FcrdnsReason>(), Ok(r));
         }
+        // A forward RCODE is named by its mnemonic, as the column always wrote it.
+        for (code, text) in [
+            (1, "forward-formerr"),
+            (4, "forward-notimp"),
+            (16, "forward-badvers"),
+            (12, "forward-rcode"),
+        ] {
+            assert_eq!(
+                FcrdnsReason::of_forward_error(Status::Rcode(code)).as_str(),
+                text
+            );
+        }
+        assert_eq!(
+            FcrdnsReason::of_forward_error(Status::Timeout),
+            FcrdnsReason::ForwardTimeout
+        );
         let e = "forward-maybe".parse::<FcrdnsReason>().unwrap_err();
         assert_eq!(
             e.to_string(),

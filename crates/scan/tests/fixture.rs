@@ -64,12 +64,10 @@ pub fn compare(rows: &[Row]) -> Vec<String> {
         if r.ptr.as_deref().unwrap_or("") != t.ptr {
             diff.push(format!("ptr {:?} != {:?}", r.ptr, t.ptr));
         }
-        let mut forward = t.forward.clone();
-        forward.sort_unstable();
-        if r.forward_addrs != forward {
+        if r.forward_addrs != t.forward {
             diff.push(format!(
                 "forward_addrs {:?} != {:?}",
-                r.forward_addrs, forward
+                r.forward_addrs, t.forward
             ));
         }
         if r.fcrdns.as_str() != t.fcrdns {

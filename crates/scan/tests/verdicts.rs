@@ -188,3 +188,26 @@ async fn check_returns_the_row_with_each_forward_answer_and_the_reasons() {
     assert_eq!(none.row.fcrdns, Fcrdns::NoPtr);
     assert!(none.forward.is_empty() && none.classified.is_none());
 }
+
+/// Formerly (before the typed reason) a NOTIMP answer to the forward query was written
+/// `forward-notimp`; the first typed version wrote `forward-rcode`. The mnemonic is kept.
+#[tokio::test]
+async fn a_forward_rcode_is_named_by_its_mnemonic() {
+    let server = zones(Server::builder())
+        .hook(|_, reply| {
+            if reply
+                .queries
+                .first()
+                .is_some_and(|q| q.query_type() == RecordType::A)
+            {
+                reply.answers.clear();
+                reply.metadata.response_code = hickory_proto::op::ResponseCode::NotImp;
+            }
+        })
+        .start()
+        .unwrap();
+    let rows = scan(&server, "198.18.0.50", ForwardMode::Matching).await;
+    assert_eq!(rows[0].fcrdns, Fcrdns::TempError);
+    assert_eq!(rows[0].fcrdns_reason, Some(FcrdnsReason::ForwardNotimp));
+    assert_eq!(rows[0].fcrdns_reason.unwrap().as_str(), "forward-notimp");
+}

@@ -97,12 +97,14 @@ pub fn load_truth(dir: &Path) -> Result<Vec<Truth>, TruthError> {
                 a.parse::<IpAddr>()
                     .map_err(|_| bad(i + 1, format!("bad address {a:?}")))
             };
+            let mut forward: Vec<IpAddr> = list(f[4]).map(addr).collect::<Result<_, _>>()?;
+            forward.sort_unstable();
             Ok(Truth {
                 ip: addr(f[0])?,
                 category: f[1].to_string(),
                 ptr_names: list(f[2]).map(str::to_string).collect(),
                 ptr: f[3].to_string(),
-                forward: list(f[4]).map(addr).collect::<Result<_, _>>()?,
+                forward,
                 fcrdns: f[5].to_string(),
                 reason: f[6].to_string(),
                 generic: f[7].to_string(),
