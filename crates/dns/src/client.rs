@@ -177,9 +177,6 @@ impl ClientBuilder {
             tcp_tx,
             tcp_rx,
             sleep: Box::pin(tokio::time::sleep(Duration::from_secs(3600))),
-            linger: Box::pin(tokio::time::sleep(Duration::ZERO)),
-            lingering: false,
-            idle: false,
         };
         tokio::spawn(driver.run());
         Ok(Client { commands: tx })
@@ -300,12 +297,6 @@ enum Command {
 /// Commands taken per wake-up before turning to the sockets.
 const BATCH: usize = 256;
 
-/// See `Driver::poll`: a wake-up from idle that brings fewer than `LINGER_BELOW` replies
-/// while at least `LINGER_IN_FLIGHT` queries are out waits `LINGER` for more.
-const LINGER_BELOW: u64 = 8;
-const LINGER_IN_FLIGHT: usize = 64;
-const LINGER: Duration = Duration::from_micros(200);
-
 struct Driver {
     core: Core,
     io: Sockets,
@@ -318,11 +309,6 @@ struct Driver {
     tcp_timeout: Duration,
     /// The core's next deadline.
     sleep: Pin<Box<Sleep>>,
-    /// The end of a linger (see `Driver::poll`), while `lingering`.
-    linger: Pin<Box<Sleep>>,
-    lingering: bool,
-    /// The last poll ended with nothing to do (the task went to sleep).
-    idle: bool,
 }
 
 impl Driver {
@@ -336,16 +322,7 @@ impl Driver {
     }
 
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if self.lingering {
-            // A linger ends at its deadline, or early when commands come in (new queries go
-            // out at once). Arriving replies do not wake the task meanwhile (`mute`).
-            if self.linger.as_mut().poll(cx).is_pending() && !self.poll_commands(cx) {
-                return Poll::Pending;
-            }
-            self.lingering = false;
-        }
-        let woke_idle = std::mem::take(&mut self.idle);
-        for round in 0..32 {
+        for _ in 0..32 {
             let now = Self::now();
             let mut progress = false;
             let submitted = self.poll_commands(cx);
@@ -355,35 +332,10 @@ impl Driver {
                     .handle_tcp_response(now, token, result.as_deref().map_err(clone_io));
                 progress = true;
             }
-            let before = self.core.stats().received;
             let core = &mut self.core;
             progress |= self.io.poll_recv(cx, |socket, from, data| {
                 core.handle_datagram(now, socket, from, data);
             });
-            if round == 0
-                && woke_idle
-                && !submitted
-                && self.io.batched()
-                && self.core.stats().received - before < LINGER_BELOW
-                && self.core.udp_in_flight() >= LINGER_IN_FLIGHT
-            {
-                // Woken from idle for a trickle of replies while many queries are out (a
-                // resolver slower than we are): every wake-up costs more than the replies
-                // it brings, so let the replies gather for a moment and take them together,
-                // with what the trickle completed, on the wake-up that ends the linger.
-                // Never when new queries came in: those go out at once. The deadline is
-                // the runtime's (a paused clock skips it), and the thread is free meanwhile;
-                // each reply arriving meanwhile would wake the task for nothing, so the
-                // sockets are muted until the next receive.
-                self.linger
-                    .as_mut()
-                    .reset(tokio::time::Instant::now() + LINGER);
-                if self.linger.as_mut().poll(cx).is_pending() {
-                    self.io.mute();
-                    self.lingering = true;
-                    return Poll::Pending;
-                }
-            }
             self.core.handle_timeout(now);
             progress |= self.io.poll_send(cx, now, &mut self.core);
             while let Some(request) = self.core.poll_tcp() {
@@ -394,7 +346,6 @@ impl Driver {
                 return Poll::Ready(());
             }
             if !progress {
-                self.idle = true;
                 return self.arm_timer(cx);
             }
         }

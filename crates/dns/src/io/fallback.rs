@@ -38,6 +38,7 @@ impl Sockets {
     }
 
     /// Whether datagrams move in batches: never here.
+    #[cfg(test)]
     pub(crate) fn batched(&self) -> bool {
         false
     }
@@ -68,13 +69,6 @@ impl Sockets {
         core: &mut Core,
     ) -> bool {
         self.plain.poll_send(&self.sockets, cx, now, core)
-    }
-
-    /// Until the next `poll_recv`, datagrams arriving do not wake the task (for a driver
-    /// that has decided to wait for a while whatever comes); nothing is lost, the next
-    /// `poll_recv` finds them.
-    pub(crate) fn mute(&mut self) {
-        super::mute(&self.sockets);
     }
 
     /// Messages handed to the kernel so far (one per datagram here).

@@ -57,11 +57,6 @@ impl Sockets {
         })
     }
 
-    /// Whether datagrams move in batches (`recvmmsg`/`sendmmsg`).
-    pub(crate) fn batched(&self) -> bool {
-        self.batched
-    }
-
     /// Receives what the sockets hold, a bounded amount per wake-up (a few `recvmmsg`
     /// calls per socket), handing each datagram to `on_datagram(socket index, source,
     /// bytes)`. Receive errors (ICMP errors and the like) are skipped: nothing matches
@@ -174,13 +169,6 @@ impl Sockets {
             }
         }
         progress
-    }
-
-    /// Until the next `poll_recv`, datagrams arriving do not wake the task (for a driver
-    /// that has decided to wait for a while whatever comes); nothing is lost, the next
-    /// `poll_recv` finds them.
-    pub(crate) fn mute(&mut self) {
-        super::mute(&self.sockets);
     }
 
     /// Messages handed to the kernel so far: fewer than the datagrams when segmentation
