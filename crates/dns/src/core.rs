@@ -721,6 +721,7 @@ impl Core {
             resolver: Some(self.config.resolvers[resolver as usize]),
             rtt: Some(rtt),
             via_tcp,
+            referral: reply.referral,
         };
         if transient && self.config.retry_servfail && attempts < self.config.attempts {
             // The failed exchange is over: its IDs go to quarantine, the retry gets new ones.

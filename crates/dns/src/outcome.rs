@@ -150,6 +150,10 @@ pub struct Outcome {
     pub rtt: Option<Duration>,
     /// True when the deciding reply came over TCP after a truncated UDP reply.
     pub via_tcp: bool,
+    /// True when the reply was a referral (NOERROR, not authoritative, no answer, NS
+    /// records in the authority section): the server does not hold the name's zone. The
+    /// status is then [`Status::NoData`], which here does not mean the name exists.
+    pub referral: bool,
 }
 
 impl Outcome {
@@ -161,6 +165,7 @@ impl Outcome {
             resolver: None,
             rtt: None,
             via_tcp: false,
+            referral: false,
         }
     }
 

@@ -1247,3 +1247,48 @@ fn answer_owners_are_matched_whether_compressed_or_written_out() {
     c.handle_datagram(t0, s.socket, s.dest, &good);
     assert_eq!(c.poll_completion().unwrap().outcome.status, Status::Answer);
 }
+
+#[test]
+fn referral_is_flagged_and_nodata_with_soa_is_not() {
+    use hickory_proto::rr::rdata::{NS, SOA};
+    let t0 = Instant::now();
+    let mut c = core(&[R1], 2);
+    let node = "0.0.f.0.8.b.d.0.1.0.0.2.ip6.arpa.";
+    let ns = Record::from_rdata(name(node), 300, RData::NS(NS(name("ns.lame.test."))));
+    let soa = Record::from_rdata(
+        name("8.b.d.0.1.0.0.2.ip6.arpa."),
+        300,
+        RData::SOA(SOA::new(
+            name("ns.isp.test."),
+            name("hostmaster.isp.test."),
+            1,
+            3600,
+            600,
+            86400,
+            300,
+        )),
+    );
+    // (authoritative, authority records, expected referral)
+    let cases = [
+        (false, vec![ns.clone()], true),
+        (true, vec![ns.clone()], false),
+        (false, vec![soa.clone()], false),
+        (false, vec![ns, soa], false),
+        (false, vec![], false),
+    ];
+    for (i, (aa, authority, referral)) in cases.into_iter().enumerate() {
+        c.submit(name(node), RecordType::PTR, i as u64);
+        let s = transmit(&mut c, t0).unwrap();
+        let mut m = Message::response(s.query.metadata.id, s.query.metadata.op_code);
+        m.metadata.authoritative = aa;
+        m.add_queries(s.query.queries.clone());
+        for r in authority {
+            m.add_authority(r);
+        }
+        c.handle_datagram(t0, s.socket, s.dest, &m.to_vec().unwrap());
+        let done = c.poll_completion().unwrap();
+        assert_eq!(done.tag, i as u64);
+        assert_eq!(done.outcome.status, Status::NoData, "case {i}");
+        assert_eq!(done.outcome.referral, referral, "case {i}");
+    }
+}

@@ -20,6 +20,9 @@ pub(super) struct Reply {
     pub(super) truncated: bool,
     pub(super) rcode: ResponseCode,
     pub(super) answers: Vec<Answer>,
+    /// A referral: NOERROR, not authoritative, no answer, NS records (and no SOA) in
+    /// the authority section — "ask elsewhere", not "this name exists".
+    pub(super) referral: bool,
 }
 
 /// Decodes only what the client needs: header, the one question (which must be `asked`),
@@ -59,10 +62,29 @@ pub(super) fn decode_reply(data: &[u8], asked: &Query, wire: &[u8]) -> Result<Re
     if !same {
         return Err(Reject::WrongQuestion);
     }
+    // The authority section is read only for an empty, non-authoritative NOERROR: the
+    // one case where it changes what the reply means (a referral from an authoritative
+    // server asked directly). Other replies never pay for it.
+    let referral = !header.metadata.truncation
+        && answers.is_empty()
+        && header.metadata.response_code == ResponseCode::NoError
+        && !header.metadata.authoritative
+        && header.counts.authorities > 0
+        && {
+            let mut ns = false;
+            let mut soa = false;
+            for _ in 0..header.counts.authorities {
+                let r = read_answer(&mut decoder, data).ok_or(Reject::Malformed)?;
+                ns |= r.rtype == RecordType::NS;
+                soa |= r.rtype == RecordType::SOA;
+            }
+            ns && !soa
+        };
     Ok(Reply {
         truncated: header.metadata.truncation,
         rcode: header.metadata.response_code,
         answers,
+        referral,
     })
 }
 
