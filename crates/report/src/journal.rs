@@ -128,7 +128,7 @@ impl CheckpointFile {
             "version": 1,
             "argv": self.argv,
             "done_below": self.done.done_below(),
-            "done": self.done.done_above().collect::<Vec<_>>(),
+            "done": self.done.done_above().map(|(a, b)| [a, b]).collect::<Vec<_>>(),
             "rows": self.done.rows(),
             "outputs": outputs,
             "complete": self.complete,
@@ -166,9 +166,20 @@ impl CheckpointFile {
             .and_then(|a| a.iter().map(|s| s.as_str().map(String::from)).collect())
             .ok_or_else(|| bad("argv"))?;
         let done_below = v["done_below"].as_u64().ok_or_else(|| bad("done_below"))?;
-        let done: Vec<u64> = v["done"]
+        // Ranges `[first, last]`; a bare number (older checkpoints) is one position.
+        let done: Vec<(u64, u64)> = v["done"]
             .as_array()
-            .and_then(|a| a.iter().map(Value::as_u64).collect())
+            .and_then(|a| {
+                a.iter()
+                    .map(|d| match d {
+                        Value::Array(pair) => match pair.as_slice() {
+                            [a, b] => Some((a.as_u64()?, b.as_u64()?)),
+                            _ => None,
+                        },
+                        n => n.as_u64().map(|n| (n, n)),
+                    })
+                    .collect()
+            })
             .ok_or_else(|| bad("done"))?;
         let rows = v["rows"].as_u64().ok_or_else(|| bad("rows"))?;
         let complete = v["complete"].as_bool().ok_or_else(|| bad("complete"))?;
@@ -427,10 +438,17 @@ impl Sink for Checkpointed {
         self.row_at(u64::MAX, row)
     }
 
-    fn row_at(&mut self, seq: u64, row: &Row) -> Result<(), SinkError> {
+    fn row_at(&mut self, _seq: u64, row: &Row) -> Result<(), SinkError> {
         self.journals.row(row)?;
         self.summary.add(row);
-        self.file.done.mark(seq);
+        self.file.done.add_rows(1);
+        Ok(())
+    }
+
+    fn done(&mut self, first: u64, last: u64) -> Result<(), SinkError> {
+        self.file.done.mark(first, last);
+        // Saved only here, between positions: a checkpoint never records half of a
+        // position's rows (a walk writes many rows for one).
         if self.last_save.elapsed() >= EVERY {
             self.save()?;
         }
@@ -453,8 +471,10 @@ mod tests {
         let p = dir.join("cp.json");
         let mut done = Checkpoint::default();
         for seq in [0, 1, 5] {
-            done.mark(seq);
+            done.mark(seq, seq);
         }
+        done.mark(9, 1 << 40);
+        done.add_rows(3);
         let c = CheckpointFile {
             argv: vec!["198.18.0.0/24".into()],
             done,

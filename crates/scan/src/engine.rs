@@ -14,6 +14,7 @@ use ptraudit_dns::{Client, Name, Outcome, RecordType, Status, name_to_text, reve
 use slab::Slab;
 
 use crate::row::{Fcrdns, FcrdnsReason, PrefixLens, Row, Sink, SinkError};
+use crate::walk::{Start, WalkPlan, WalkSummary, Walker};
 
 /// Which forward records to ask for each PTR name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -192,6 +193,10 @@ pub struct Scanner {
 
 /// Tag bit marking a forward query (otherwise the tag is a job's PTR query).
 const FORWARD: u64 = 1 << 63;
+/// Tag bit marking a walk's node question.
+const NODE: u64 = 1 << 62;
+/// Tag bit marking a walk's wildcard probe.
+const PROBE: u64 = 1 << 61;
 
 struct Job {
     /// The caller's number for this target.
@@ -217,6 +222,8 @@ struct PendingForward {
 struct Run<'a, S: Sink> {
     scanner: &'a Scanner,
     sink: &'a mut S,
+    /// A walk's state; `None` for a brute-force run.
+    walk: Option<Walker<'a>>,
     jobs: Slab<Job>,
     pending: Slab<PendingForward>,
     pending_by_key: HashMap<Key, usize, ahash::RandomState>,
@@ -274,6 +281,7 @@ impl Scanner {
                 &mut |_| {},
                 &Stop::default(),
                 true,
+                None,
             )
             .await?;
         let row = rows.0.pop().ok_or(ScanError::Incomplete)?;
@@ -324,11 +332,43 @@ impl Scanner {
         stop: &Stop,
     ) -> Result<ScanStats, ScanError> {
         let (stats, _) = self
-            .run_inner(targets, total, sink, progress, stop, false)
+            .run_inner(targets, total, sink, progress, stop, false, None)
             .await?;
         Ok(stats)
     }
 
+    /// Walks the reverse tree of `plan` (RFC 8020; see [`WalkPlan`]), writing a row per
+    /// address found — every address for IPv4, inferred where an ancestor answered
+    /// NXDOMAIN — and a row per node reported (wildcard, referral, unexplored). Rows
+    /// reach the sink unit by unit with [`Sink::row_at`], each unit's rows together,
+    /// followed by [`Sink::done`]; units for which `skip(first, last)` is true (done
+    /// before a resume) are not walked. Progress counts units. `stop` works as in
+    /// [`Scanner::run_until`].
+    pub async fn walk_until<S: Sink>(
+        &self,
+        plan: &WalkPlan,
+        skip: &dyn Fn(u64, u64) -> bool,
+        sink: &mut S,
+        progress: &mut dyn FnMut(&Progress),
+        stop: &Stop,
+    ) -> Result<(ScanStats, WalkSummary), ScanError> {
+        let walker = Walker::new(plan, self.config.prefix, skip);
+        let total = plan.len();
+        let (stats, _, summary) = self
+            .run_walk(
+                std::iter::empty(),
+                total,
+                sink,
+                progress,
+                stop,
+                false,
+                Some(walker),
+            )
+            .await?;
+        Ok((stats, summary.unwrap_or_default()))
+    }
+
+    #[allow(clippy::too_many_arguments)]
     async fn run_inner<S: Sink>(
         &self,
         targets: impl Iterator<Item = (u64, IpAddr)>,
@@ -337,11 +377,31 @@ impl Scanner {
         progress: &mut dyn FnMut(&Progress),
         stop: &Stop,
         details: bool,
+        walk: Option<Walker<'_>>,
     ) -> Result<(ScanStats, Option<Details>), ScanError> {
+        let (stats, details, _) = self
+            .run_walk(targets, total, sink, progress, stop, details, walk)
+            .await?;
+        Ok((stats, details))
+    }
+
+    /// The loop of every run: brute force from `targets`, or the walk of `walk`.
+    #[allow(clippy::too_many_arguments)]
+    async fn run_walk<'w, S: Sink>(
+        &'w self,
+        targets: impl Iterator<Item = (u64, IpAddr)>,
+        total: u64,
+        sink: &'w mut S,
+        progress: &mut dyn FnMut(&Progress),
+        stop: &Stop,
+        details: bool,
+        walk: Option<Walker<'w>>,
+    ) -> Result<(ScanStats, Option<Details>, Option<WalkSummary>), ScanError> {
         let (tx, mut rx) = self.client.pipeline();
         let mut run = Run {
             scanner: self,
             sink,
+            walk,
             jobs: Slab::new(),
             pending: Slab::new(),
             pending_by_key: HashMap::default(),
@@ -362,13 +422,22 @@ impl Scanner {
                     Some(q) => q,
                     // Draining: started addresses finish, no new one starts.
                     None if stop.state() >= DRAIN => break,
-                    None => match targets.next() {
-                        Some((seq, ip)) => {
-                            let job = run.new_job(seq, ip);
-                            (reverse_name(ip), RecordType::PTR, job as u64)
+                    None => {
+                        let next = match &mut run.walk {
+                            Some(w) => w.next_start(run.stats.queries),
+                            None => targets.next().map(|(seq, ip)| Start::Address { seq, ip }),
+                        };
+                        match next {
+                            Some(Start::Address { seq, ip }) => {
+                                let job = run.new_job(seq, ip);
+                                (reverse_name(ip), RecordType::PTR, job as u64)
+                            }
+                            Some(Start::Node { id, name }) => {
+                                (name, RecordType::PTR, NODE | id as u64)
+                            }
+                            None => break,
                         }
-                        None => break,
-                    },
+                    }
                 };
                 if let Some(limiter) = &self.limiter {
                     limiter.until_ready().await;
@@ -391,12 +460,22 @@ impl Scanner {
                 in_flight -= 1;
                 if tag & FORWARD != 0 {
                     run.forward_done((tag & !FORWARD) as usize, outcome)?;
+                } else if tag & NODE != 0 {
+                    run.node_done((tag & !NODE) as usize, outcome);
+                } else if tag & PROBE != 0 {
+                    if let Some(w) = &mut run.walk {
+                        w.probe_done((tag & !PROBE) as usize, outcome);
+                    }
                 } else {
                     run.ptr_done(tag as usize, outcome)?;
                 }
             }
+            if let Some(w) = &mut run.walk {
+                w.emit(run.sink, &mut run.stats, false)
+                    .map_err(ScanError::Sink)?;
+            }
             progress(&Progress {
-                done: run.stats.addresses,
+                done: run.walk.as_ref().map_or(run.stats.addresses, Walker::done),
                 total,
                 queries: run.stats.queries,
                 errors: run.stats.temperror,
@@ -404,8 +483,18 @@ impl Scanner {
             });
         }
         run.stats.interrupted = stop.state() >= DRAIN;
+        let summary = match run.walk.take() {
+            Some(mut w) => {
+                // Interrupted: only complete units are written (a resume redoes the rest).
+                let end = !run.stats.interrupted;
+                w.emit(run.sink, &mut run.stats, end)
+                    .map_err(ScanError::Sink)?;
+                Some(w.summary)
+            }
+            None => None,
+        };
         run.sink.finish().map_err(ScanError::Sink)?;
-        Ok((run.stats, run.details))
+        Ok((run.stats, run.details, summary))
     }
 }
 
@@ -465,6 +554,15 @@ impl<S: Sink> Run<'_, S> {
             waiting: 0,
             attempts: 0,
         })
+    }
+
+    fn node_done(&mut self, id: usize, outcome: Outcome) {
+        if let Some(w) = &mut self.walk
+            && let Some(probe) = w.node_done(id, outcome)
+        {
+            self.queue
+                .push_front((probe, RecordType::PTR, PROBE | id as u64));
+        }
     }
 
     fn ptr_done(&mut self, id: usize, outcome: Outcome) -> Result<(), ScanError> {
@@ -727,6 +825,11 @@ impl<S: Sink> Run<'_, S> {
                 .map(|d| (d + Duration::from_micros(500)).as_millis() as u64),
             scanned_at: SystemTime::now(),
         };
+        if let Some(w) = &mut self.walk {
+            // A walk writes rows unit by unit (and counts them then).
+            w.address_done(job.seq, row);
+            return Ok(());
+        }
         self.stats.addresses += 1;
         match fcrdns {
             Fcrdns::Pass => self.stats.pass += 1,
@@ -734,6 +837,7 @@ impl<S: Sink> Run<'_, S> {
             Fcrdns::NoPtr => self.stats.no_ptr += 1,
             Fcrdns::TempError => self.stats.temperror += 1,
         }
-        self.sink.row_at(job.seq, &row).map_err(ScanError::Sink)
+        self.sink.row_at(job.seq, &row).map_err(ScanError::Sink)?;
+        self.sink.done(job.seq, job.seq).map_err(ScanError::Sink)
     }
 }

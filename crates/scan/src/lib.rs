@@ -57,6 +57,7 @@ mod checkpoint;
 mod engine;
 mod row;
 mod targets;
+mod walk;
 
 pub use crate::checkpoint::Checkpoint;
 pub use crate::engine::{
@@ -67,3 +68,4 @@ pub use crate::row::{
     UnknownValue, VecSink,
 };
 pub use crate::targets::{Order, Plan, Shard, Target, TargetError, TargetSet};
+pub use crate::walk::{WalkPlan, WalkSummary};

@@ -121,11 +121,22 @@ pub enum FcrdnsReason {
     ForwardRcode,
     /// A pass, but the confirmed name is an alias (RFC 1912 §2.1).
     PtrTargetCname,
+    /// A walk's row for a whole node (its `prefix`): a wildcard answers every name
+    /// below it, so the node is reported and not enumerated.
+    WalkWildcard,
+    /// A walk's row for a whole node: a referral to servers that were not asked (a
+    /// delegation the server does not serve; lame when nobody does).
+    WalkReferral,
+    /// A walk's row for a whole node that failed after every retry (`ptr_status` says
+    /// how): nothing below it was explored; a resumed scan asks again.
+    WalkUnexplored,
+    /// A walk's row for a whole node not asked because `--max-queries` was spent.
+    WalkBudget,
 }
 
 impl FcrdnsReason {
     /// Every reason.
-    pub const ALL: [FcrdnsReason; 24] = [
+    pub const ALL: [FcrdnsReason; 28] = [
         FcrdnsReason::PtrNxdomain,
         FcrdnsReason::PtrNodata,
         FcrdnsReason::PtrCnameLoop,
@@ -150,6 +161,10 @@ impl FcrdnsReason {
         FcrdnsReason::ForwardBadvers,
         FcrdnsReason::ForwardRcode,
         FcrdnsReason::PtrTargetCname,
+        FcrdnsReason::WalkWildcard,
+        FcrdnsReason::WalkReferral,
+        FcrdnsReason::WalkUnexplored,
+        FcrdnsReason::WalkBudget,
     ];
 
     /// The column's spelling: `ptr-nxdomain`, `forward-mismatch`, …
@@ -180,6 +195,10 @@ impl FcrdnsReason {
             ForwardBadvers => "forward-badvers",
             ForwardRcode => "forward-rcode",
             PtrTargetCname => "ptr-target-cname",
+            WalkWildcard => "walk-wildcard",
+            WalkReferral => "walk-referral",
+            WalkUnexplored => "walk-unexplored",
+            WalkBudget => "walk-budget",
         }
     }
 
@@ -306,6 +325,15 @@ impl Prefix {
             network: mask(ip, len),
             len,
         })
+    }
+
+    /// Like [`Prefix::containing`], with `len` cut to the family's width.
+    pub(crate) fn clamped(ip: IpAddr, len: u8) -> Prefix {
+        let len = len.min(max_len(ip));
+        Prefix {
+            network: mask(ip, len),
+            len,
+        }
     }
 
     /// The network address.
@@ -495,6 +523,13 @@ pub trait Sink {
         let _ = seq;
         self.row(row)
     }
+    /// Every row of the positions `first..=last` has been given to
+    /// [`Sink::row_at`]: a sink that keeps a checkpoint marks them done here (a walk
+    /// writes many rows for one position, or none for a whole pruned range of them).
+    fn done(&mut self, first: u64, last: u64) -> Result<(), SinkError> {
+        let _ = (first, last);
+        Ok(())
+    }
     /// The scan is over: flush and close.
     fn finish(&mut self) -> Result<(), SinkError> {
         Ok(())
@@ -508,6 +543,9 @@ impl<S: Sink + ?Sized> Sink for &mut S {
     fn row_at(&mut self, seq: u64, row: &Row) -> Result<(), SinkError> {
         (**self).row_at(seq, row)
     }
+    fn done(&mut self, first: u64, last: u64) -> Result<(), SinkError> {
+        (**self).done(first, last)
+    }
     fn finish(&mut self) -> Result<(), SinkError> {
         (**self).finish()
     }
@@ -519,6 +557,9 @@ impl<S: Sink + ?Sized> Sink for Box<S> {
     }
     fn row_at(&mut self, seq: u64, row: &Row) -> Result<(), SinkError> {
         (**self).row_at(seq, row)
+    }
+    fn done(&mut self, first: u64, last: u64) -> Result<(), SinkError> {
+        (**self).done(first, last)
     }
     fn finish(&mut self) -> Result<(), SinkError> {
         (**self).finish()
@@ -532,6 +573,9 @@ impl<S: Sink> Sink for Vec<S> {
     }
     fn row_at(&mut self, seq: u64, row: &Row) -> Result<(), SinkError> {
         self.iter_mut().try_for_each(|s| s.row_at(seq, row))
+    }
+    fn done(&mut self, first: u64, last: u64) -> Result<(), SinkError> {
+        self.iter_mut().try_for_each(|s| s.done(first, last))
     }
     fn finish(&mut self) -> Result<(), SinkError> {
         self.iter_mut().try_for_each(Sink::finish)
@@ -547,6 +591,10 @@ impl<A: Sink, B: Sink> Sink for (A, B) {
     fn row_at(&mut self, seq: u64, row: &Row) -> Result<(), SinkError> {
         self.0.row_at(seq, row)?;
         self.1.row_at(seq, row)
+    }
+    fn done(&mut self, first: u64, last: u64) -> Result<(), SinkError> {
+        self.0.done(first, last)?;
+        self.1.done(first, last)
     }
     fn finish(&mut self) -> Result<(), SinkError> {
         self.0.finish()?;

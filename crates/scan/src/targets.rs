@@ -40,6 +40,9 @@ pub enum TargetError {
         #[source]
         source: std::io::Error,
     },
+    /// A walk over more IPv6 space than it can number (wider than a /2).
+    #[error("the range {0} is too large to walk: split it (IPv6 walks go up to a /2)")]
+    TooLarge(String),
     /// A bad `--shard` value.
     #[error("invalid shard {0:?}: expected I/N with 0 <= I < N, e.g. 0/4")]
     Shard(String),
@@ -48,9 +51,9 @@ pub enum TargetError {
 /// An inclusive range of addresses of one family, as 128-bit numbers (IPv4 in the low 32
 /// bits).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Span {
-    start: u128,
-    end: u128,
+pub(crate) struct Span {
+    pub(crate) start: u128,
+    pub(crate) end: u128,
 }
 
 /// One parsed target: an inclusive address range.
@@ -163,7 +166,7 @@ fn parse_target(text: &str, origin: &str) -> Result<Target, TargetError> {
     })
 }
 
-fn from_num(n: u128, v4: bool) -> IpAddr {
+pub(crate) fn from_num(n: u128, v4: bool) -> IpAddr {
     if v4 {
         IpAddr::V4(Ipv4Addr::from(n as u32))
     } else {
@@ -262,6 +265,14 @@ impl TargetSet {
             .iter()
             .map(|s| (s.end - s.start).saturating_add(1))
             .fold(0u128, u128::saturating_add)
+    }
+
+    /// The ranges, IPv4 then IPv6, each ascending (`true` for IPv4).
+    pub(crate) fn spans(&self) -> impl Iterator<Item = (Span, bool)> + '_ {
+        self.v4
+            .iter()
+            .map(|s| (*s, true))
+            .chain(self.v6.iter().map(|s| (*s, false)))
     }
 
     /// True when `ip` is in the set.

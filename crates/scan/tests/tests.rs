@@ -7,3 +7,4 @@ mod hostile;
 mod rate;
 mod shards;
 mod verdicts;
+mod walk;
