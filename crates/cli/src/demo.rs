@@ -73,6 +73,7 @@ pub(crate) fn run(args: DemoArgs) -> Result<u8, Failure> {
         targets,
         shard: Shard::ALL,
         order: Order::Linear,
+        walk: None,
     };
     let report = Report::new(GroupBy::Prefix(PrefixLens::DEFAULT));
     let mut outputs = (writers, (Summary::default(), report));
@@ -82,7 +83,7 @@ pub(crate) fn run(args: DemoArgs) -> Result<u8, Failure> {
         &prepared,
         &mut outputs,
         args.quiet,
-        &|_| false,
+        &|_, _| false,
     )?;
     let (writers, (summary, report)) = outputs;
     close_writers(writers)?;

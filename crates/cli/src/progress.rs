@@ -13,19 +13,22 @@ pub(crate) struct Reporter {
     start: Instant,
     last_line: Instant,
     last: Progress,
+    /// What the positions are: addresses, or a walk's blocks.
+    what: &'static str,
 }
 
 const PLAIN_EVERY: Duration = Duration::from_secs(5);
 
 impl Reporter {
-    pub(crate) fn new(total: u64, quiet: bool) -> Self {
+    pub(crate) fn new(total: u64, quiet: bool, what: &'static str) -> Self {
         let terminal = std::io::stderr().is_terminal();
         let bar = (!quiet && terminal).then(|| {
             let bar =
                 ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr_with_hz(5));
-            let style =
-                ProgressStyle::with_template("{bar:32} {pos}/{len} addresses  {msg}  ETA {eta}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar());
+            let style = ProgressStyle::with_template(&format!(
+                "{{bar:32}} {{pos}}/{{len}} {what}  {{msg}}  ETA {{eta}}"
+            ))
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
             bar.set_style(style);
             bar
         });
@@ -35,6 +38,7 @@ impl Reporter {
             start: Instant::now(),
             last_line: Instant::now(),
             last: Progress::default(),
+            what,
         }
     }
 
@@ -50,9 +54,10 @@ impl Reporter {
         } else if self.plain && self.last_line.elapsed() >= PLAIN_EVERY {
             self.last_line = Instant::now();
             eprintln!(
-                "ptraudit: {}/{} addresses, {} queries, {:.0} q/s, {} errors",
+                "ptraudit: {}/{} {}, {} queries, {:.0} q/s, {} errors",
                 p.done,
                 p.total,
+                self.what,
                 p.queries,
                 self.rate(),
                 p.errors
@@ -66,8 +71,9 @@ impl Reporter {
         }
         if self.plain {
             eprintln!(
-                "ptraudit: done: {} addresses, {} queries in {:.1} s ({:.0} q/s), {} errors",
+                "ptraudit: done: {} {}, {} queries in {:.1} s ({:.0} q/s), {} errors",
                 self.last.done,
+                self.what,
                 self.last.queries,
                 self.start.elapsed().as_secs_f64(),
                 self.rate(),

@@ -10,6 +10,7 @@ use ptraudit_report::{
 };
 use ptraudit_scan::{
     ForwardMode, Order, PrefixLens, ScanConfig, ScanStats, Scanner, Shard, Sink, Stop, TargetSet,
+    WalkPlan, WalkSummary,
 };
 
 use crate::progress::Reporter;
@@ -129,9 +130,21 @@ pub(crate) struct ScanArgs {
     /// Summary prefix length for IPv6.
     #[arg(long, value_name = "LEN", default_value_t = 64)]
     prefix_v6: u8,
-    /// Refuse to brute-force more IPv6 addresses than this.
+    /// IPv6 targets holding more addresses than this are walked (RFC 8020: the ip6.arpa
+    /// tree, pruned at every NXDOMAIN) instead of brute-forced.
     #[arg(long, value_name = "N", default_value_t = 1 << 20)]
     max_v6: u64,
+    /// Walk the reverse tree for every target, IPv4 too (sparse space): NXDOMAIN at a
+    /// node prunes everything below it. IPv4 rows are still written for every address.
+    #[arg(long, conflicts_with = "no_walk")]
+    walk: bool,
+    /// Never walk: brute force only (IPv6 above --max-v6 is then refused).
+    #[arg(long)]
+    no_walk: bool,
+    /// A walk stops descending after this many queries; the nodes left are reported
+    /// (rows with fcrdns_reason walk-budget).
+    #[arg(long, value_name = "N")]
+    max_queries: Option<u64>,
     /// No progress, no summary table on stderr.
     #[arg(short, long)]
     quiet: bool,
@@ -255,6 +268,27 @@ pub(crate) struct Prepared {
     pub(crate) shard: Shard,
     /// Order.
     pub(crate) order: Order,
+    /// The walk, when the targets are walked rather than brute-forced.
+    pub(crate) walk: Option<WalkPlan>,
+}
+
+impl Prepared {
+    /// Plan positions: addresses, or a walk's units (/24s and /64s).
+    fn total(&self) -> u64 {
+        match &self.walk {
+            Some(w) => w.len(),
+            None => self.targets.plan(self.shard, self.order).len(),
+        }
+    }
+
+    /// What [`Prepared::total`] counts, for messages.
+    fn what(&self) -> &'static str {
+        if self.walk.is_some() {
+            "blocks (/24s, /64s)"
+        } else {
+            "addresses"
+        }
+    }
 }
 
 fn prepare(args: &ScanArgs) -> Result<Prepared, Failure> {
@@ -282,11 +316,12 @@ fn prepare(args: &ScanArgs) -> Result<Prepared, Failure> {
         )));
     }
     let v6 = targets.len_v6();
-    if v6 > u128::from(args.max_v6) {
+    let large_v6 = v6 > u128::from(args.max_v6);
+    if large_v6 && args.no_walk {
         return Err(usage(anyhow!(
             "the IPv6 targets hold {v6} addresses, more than --max-v6 {}: brute force over \
-             IPv6 space is pointless; narrow the range (the ip6.arpa tree walk is not \
-             implemented yet)",
+             IPv6 space is pointless; drop --no-walk to walk the ip6.arpa tree, or narrow \
+             the range",
             args.max_v6
         )));
     }
@@ -298,10 +333,40 @@ fn prepare(args: &ScanArgs) -> Result<Prepared, Failure> {
         OrderArg::Linear => Order::Linear,
         OrderArg::Random => Order::Random { seed: args.seed },
     };
+    let walking = args.walk || large_v6;
+    if !walking && args.max_queries.is_some() {
+        return Err(usage(anyhow!(
+            "--max-queries applies to a walk: add --walk (or give IPv6 ranges above --max-v6)"
+        )));
+    }
+    let walk = if walking {
+        if matches!(order, Order::Random { .. }) {
+            return Err(usage(anyhow!(
+                "--order random does not apply to a walk (it follows the tree); drop it or \
+                 add --no-walk"
+            )));
+        }
+        if !args.quiet && !args.walk {
+            eprintln!(
+                "ptraudit: the IPv6 targets hold {v6} addresses (more than --max-v6 {}): \
+                 walking the ip6.arpa tree (RFC 8020) instead of brute force",
+                args.max_v6
+            );
+        }
+        Some(
+            targets
+                .walk_plan(shard)
+                .map_err(usage)?
+                .max_queries(args.max_queries),
+        )
+    } else {
+        None
+    };
     Ok(Prepared {
         targets,
         shard,
         order,
+        walk,
     })
 }
 
@@ -399,7 +464,8 @@ fn run_scan(
         }
     }
     let client = args.dns.client(resolvers)?;
-    let total = prepared.targets.plan(prepared.shard, prepared.order).len();
+    let total = prepared.total();
+    let what = prepared.what();
     let ended = match &args.checkpoint {
         None => scan_to_files(&args, client, config, &prepared)?,
         Some(cp_path) => {
@@ -424,7 +490,7 @@ fn run_scan(
     }
     if stats.interrupted {
         eprintln!(
-            "ptraudit: INTERRUPTED after {} of {total} addresses: the files are valid and hold those rows only \
+            "ptraudit: INTERRUPTED after {} rows ({total} {what} planned): the files are valid and hold those rows only \
              (scan with --checkpoint FILE to be able to resume)",
             stats.addresses,
         );
@@ -457,9 +523,14 @@ fn scan_to_files(
 ) -> Result<Ended, Failure> {
     let writers = open_writers(&args.outputs, args.format.as_deref(), args.force)?;
     let mut outputs = (writers, Summary::default());
-    let stats = match execute(client, config, prepared, &mut outputs, args.quiet, &|_| {
-        false
-    }) {
+    let stats = match execute(
+        client,
+        config,
+        prepared,
+        &mut outputs,
+        args.quiet,
+        &|_, _| false,
+    ) {
         Ok(stats) => stats,
         Err(f) => {
             for partial in outputs.0.iter().filter_map(Writer::partial_path) {
@@ -512,7 +583,8 @@ fn scan_checkpointed(
     config: ScanConfig,
     prepared: &Prepared,
 ) -> Result<Ended, Failure> {
-    let total = prepared.targets.plan(prepared.shard, prepared.order).len();
+    let total = prepared.total();
+    let what = prepared.what();
     let mut sink = match resumed {
         None => {
             let outputs = args
@@ -527,17 +599,18 @@ fn scan_checkpointed(
             let sink = Checkpointed::resume(file, cp_path).map_err(journal_failure)?;
             if !args.quiet {
                 eprintln!(
-                    "ptraudit: resuming {}: {} of {total} addresses already done",
+                    "ptraudit: resuming {}: {} rows written, {} of {total} {what} done",
                     cp_path.display(),
-                    sink.done().rows()
+                    sink.done().rows(),
+                    done_count(sink.done(), total),
                 );
             }
             sink
         }
     };
     let done = sink.done().clone();
-    let result = execute(client, config, prepared, &mut sink, args.quiet, &|seq| {
-        done.is_done(seq)
+    let result = execute(client, config, prepared, &mut sink, args.quiet, &|a, b| {
+        done.all_done(a, b)
     });
     let continue_with = format!("ptraudit scan --resume {}", cp_path.display());
     let stats = match result {
@@ -551,13 +624,91 @@ fn scan_checkpointed(
     if stats.interrupted {
         sink.save().map_err(runtime)?;
         eprintln!(
-            "ptraudit: INTERRUPTED after {} of {total} addresses; continue with: {continue_with}",
+            "ptraudit: INTERRUPTED with {} rows written, {} of {total} {what} done; continue with: {continue_with}",
             sink.done().rows(),
+            done_count(sink.done(), total),
         );
         return Ok(Ended::Interrupted);
     }
     let summary = sink.complete().map_err(runtime)?;
     Ok(Ended::Complete(stats, summary))
+}
+
+/// What a walk found beyond its rows, on stderr. Nodes that were not explored are
+/// always said (even with `--quiet`): they are what the rows cannot show by absence.
+fn print_walk(w: &WalkSummary, quiet: bool) {
+    const LIST: usize = 10;
+    fn list<T: std::fmt::Display>(items: impl Iterator<Item = T>, n: usize) -> String {
+        let shown: Vec<String> = items.take(LIST).map(|p| p.to_string()).collect();
+        let more = n.saturating_sub(LIST);
+        if more > 0 {
+            format!("{} and {more} more", shown.join(", "))
+        } else {
+            shown.join(", ")
+        }
+    }
+    if !quiet {
+        eprintln!(
+            "ptraudit: walk: {} node questions, {} pruned (NXDOMAIN), {} IPv4 rows inferred from them, {} wildcard probes",
+            w.nodes, w.pruned, w.inferred, w.probes
+        );
+    }
+    if !w.wildcards.is_empty() {
+        eprintln!(
+            "ptraudit: walk: {} wildcard node(s), reported and not enumerated (rows with walk-wildcard): {}",
+            w.wildcards.len(),
+            list(w.wildcards.iter(), w.wildcards.len())
+        );
+    }
+    if !w.v4_wildcards.is_empty() {
+        eprintln!(
+            "ptraudit: walk: {} IPv4 node(s) answer a PTR above full depth (a wildcard, most likely); walked all the same: {}",
+            w.v4_wildcards.len(),
+            list(w.v4_wildcards.iter(), w.v4_wildcards.len())
+        );
+    }
+    if !w.referrals.is_empty() {
+        eprintln!(
+            "ptraudit: walk: {} node(s) answered by a referral (a delegation this resolver does not follow; lame if nobody serves it), not explored: {}",
+            w.referrals.len(),
+            list(w.referrals.iter(), w.referrals.len())
+        );
+    }
+    if !w.unexplored.is_empty() {
+        eprintln!(
+            "ptraudit: walk: {} node(s) FAILED after every retry and were NOT explored (rows with walk-unexplored; walk their prefixes again): {}",
+            w.unexplored.len(),
+            list(
+                w.unexplored.iter().map(|(p, s)| format!("{p} ({s})")),
+                w.unexplored.len()
+            )
+        );
+    }
+    if !w.budget.is_empty() {
+        eprintln!(
+            "ptraudit: walk: --max-queries reached: {} node(s) NOT explored (rows with walk-budget): {}",
+            w.budget.len(),
+            list(w.budget.iter(), w.budget.len())
+        );
+    }
+    if !w.empty.is_empty() {
+        eprintln!(
+            "ptraudit: walk: {} node(s) exist but every child answered NXDOMAIN: empty zones, or a server that answers NXDOMAIN for empty non-terminals (RFC 8020 violation) and hides what is below; check with --no-walk: {}",
+            w.empty.len(),
+            list(w.empty.iter(), w.empty.len())
+        );
+    }
+}
+
+/// How many of the `total` plan positions a checkpoint holds as done.
+fn done_count(done: &ptraudit_scan::Checkpoint, total: u64) -> u64 {
+    let below = done.done_below().min(total);
+    below
+        + done
+            .done_above()
+            .filter(|&(a, _)| a < total)
+            .map(|(a, b)| b.min(total - 1) - a + 1)
+            .sum::<u64>()
 }
 
 /// SIGINT or SIGTERM: stop starting addresses and finish those in flight; a second one:
@@ -591,40 +742,55 @@ fn watch_signals(stop: std::sync::Arc<Stop>) {
     });
 }
 
-/// Runs a prepared scan into `sink`, skipping plan positions for which `skip` is true
-/// (done before a resume). Prints the DNS counters. Shared by `scan` and `demo`; the
-/// callers finish their outputs.
+/// Runs a prepared scan into `sink`, skipping the plan positions `first..=last` for
+/// which `skip` is true (done before a resume). Prints the DNS counters and what a walk
+/// found. Shared by `scan` and `demo`; the callers finish their outputs.
 pub(crate) fn execute<S: Sink>(
     client: ptraudit_dns::ClientBuilder,
     config: ScanConfig,
     prepared: &Prepared,
     sink: &mut S,
     quiet: bool,
-    skip: &dyn Fn(u64) -> bool,
+    skip: &dyn Fn(u64, u64) -> bool,
 ) -> Result<ScanStats, Failure> {
     let plan = prepared.targets.plan(prepared.shard, prepared.order);
-    let total = plan.len();
+    let total = prepared.total();
     let rt = runtime_for_command()?;
-    let mut reporter = Reporter::new(total, quiet);
+    let mut reporter = Reporter::new(total, quiet, prepared.what());
     let stop = std::sync::Arc::new(Stop::default());
     let targets = plan
         .enumerate()
         .map(|(i, ip)| (i as u64, ip))
-        .filter(|(i, _)| !skip(*i));
+        .filter(|(i, _)| !skip(*i, *i));
     let result = rt.block_on(async {
         watch_signals(std::sync::Arc::clone(&stop));
         let client = client.build().map_err(runtime)?;
         let scanner = Scanner::new(client, config);
-        let stats = scanner
-            .run_until(targets, total, sink, &mut |p| reporter.update(p), &stop)
-            .await
-            .map_err(runtime)?;
+        let (stats, walked) = match &prepared.walk {
+            Some(walk) => {
+                let (stats, summary) = scanner
+                    .walk_until(walk, skip, sink, &mut |p| reporter.update(p), &stop)
+                    .await
+                    .map_err(runtime)?;
+                (stats, Some(summary))
+            }
+            None => {
+                let stats = scanner
+                    .run_until(targets, total, sink, &mut |p| reporter.update(p), &stop)
+                    .await
+                    .map_err(runtime)?;
+                (stats, None)
+            }
+        };
         let dns = scanner.client().stats().await.map_err(runtime)?;
         let per = scanner.client().resolver_stats().await.map_err(runtime)?;
-        Ok::<_, Failure>((stats, (dns, per)))
+        Ok::<_, Failure>((stats, walked, (dns, per)))
     });
     reporter.finish();
-    let (stats, (dns, per_resolver)) = result?;
+    let (stats, walked, (dns, per_resolver)) = result?;
+    if let Some(summary) = &walked {
+        print_walk(summary, quiet);
+    }
     if !quiet && (per_resolver.len() > 1 || per_resolver.iter().any(|r| r.rests > 0)) {
         for r in &per_resolver {
             eprintln!(

@@ -9,3 +9,4 @@ mod interrupt;
 mod report;
 mod scan;
 mod util;
+mod walk;

@@ -363,6 +363,12 @@ impl<'p> Walker<'p> {
         (net, net | host_mask(frame.len, v4))
     }
 
+    /// The first address of a frame's next child.
+    fn next_addr(&self, f: &Frame) -> u128 {
+        let v4 = self.plan.spans[f.span].v4;
+        Self::child(f, f.next.min(f.count - 1), v4).0
+    }
+
     /// Re-registers frame `at` under the lowest local unit its remaining children can
     /// touch.
     fn rekey(&mut self, at: usize) {
@@ -673,7 +679,7 @@ impl<'p> Walker<'p> {
                 wildcard: false,
             })
         });
-        self.stack.push(Frame {
+        let frame = Frame {
             span: node.span,
             net: node.net,
             len: child_len,
@@ -681,10 +687,19 @@ impl<'p> Walker<'p> {
             count: 1u32 << (child_len - node.len),
             parent,
             key: None,
-        });
-        let top = self.stack.len() - 1;
+        };
+        // Siblings answer in any order; the stack stays sorted (lowest address on top)
+        // so units complete in order and the checkpoint stays one contiguous prefix.
+        // Frames hold disjoint ranges, so the next child's address orders them.
+        let at = (node.span, node.net);
+        let pos = self
+            .stack
+            .iter()
+            .rposition(|f| (f.span, self.next_addr(f)) > at)
+            .map_or(0, |i| i + 1);
+        self.stack.insert(pos, frame);
         // The children's key before the node's goes: nothing below it is written early.
-        self.rekey(top);
+        self.rekey(pos);
         self.unregister(node.key);
         self.child_answered(node.parent, false);
     }
