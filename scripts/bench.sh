@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The full audit of a /16 through Knot DNS, as a share of Knot's own capacity.
 #
-#   scripts/bench.sh [RUNS] [knot|unbound|both]      (defaults: 3, both)
+#   scripts/bench.sh [RUNS] [knot|unbound|walk|both]      (defaults: 3, both = all three)
 #
 # 1. Generates the /16 fixture (65,536 addresses) under target/bench/net16.
 # 2. Serves it with Knot DNS on a free loopback port (one UDP worker, so the two cores
@@ -16,6 +16,9 @@
 #    realistic deployment: before each measurement (dnsperf's, then ptraudit's) Unbound is
 #    restarted, and dnsperf runs through the query mix once (-n 1), so every query is a
 #    cache miss for both.
+# 6. The RFC 8020 walk against brute force (scripts/bench-walk.sh, through Knot serving
+#    fixtures/walk): queries and time of the sparse IPv4 /16, IPv6 node questions against
+#    the least a walk can ask.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
@@ -108,7 +111,7 @@ report() {
     "$(sed -n 's/.* cpu_us_per_query=\([0-9.]*\).*/\1/p' "$results" | sort -g | head -1)"
 }
 
-if [ "$which" != unbound ]; then
+if [ "$which" = knot ] || [ "$which" = both ]; then
   results="$out/scan-runs.txt"
   : >"$results"
   for i in $(seq "$runs"); do
@@ -119,7 +122,7 @@ if [ "$which" != unbound ]; then
   report "$results" "through Knot (1 UDP worker)"
 fi
 
-if [ "$which" != knot ]; then
+if [ "$which" = unbound ] || [ "$which" = both ]; then
   # start_unbound: a fresh Unbound (empty cache) in front of the Knot above.
   unbound_pid=""; ubw=""
   start_unbound() {
@@ -149,4 +152,9 @@ if [ "$which" != knot ]; then
     stop_unbound
   done
   report "$uresults" "through Unbound (2 threads, cold cache, stub zones to Knot)"
+fi
+
+if [ "$which" = walk ] || [ "$which" = both ]; then
+  kill "$knot_pid" "$knot_wrapper" 2>/dev/null || true
+  scripts/bench-walk.sh "$runs"
 fi
