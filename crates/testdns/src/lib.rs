@@ -4,8 +4,10 @@
 //! It serves RFC 1035 zone files (see `fixtures/`) over UDP and TCP on one loopback port:
 //! answers with the AA flag, CNAMEs followed inside the served data (RFC 2317 classless
 //! delegation), NXDOMAIN and NODATA with the SOA, empty non-terminals as NOERROR (RFC
-//! 8020), case-insensitive matching that echoes the question as sent, TC=1 when a reply
-//! exceeds the client's UDP payload size.
+//! 8020; or NXDOMAIN like old servers, with [`ServerBuilder::ent_nxdomain`] or
+//! `--ent-nxdomain`), referrals (AA=0, NS and glue) below an NS RRset whose child zone is
+//! not loaded, wildcards (RFC 4592), case-insensitive matching that echoes the question
+//! as sent, TC=1 when a reply exceeds the client's UDP payload size.
 //!
 //! # Layout
 //!
