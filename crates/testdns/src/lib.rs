@@ -19,7 +19,8 @@
 //!   question, malformed packets, truncation, SERVFAIL/REFUSED by share or by subtree;
 //!   every decision drawn from a seeded generator. A [`Hook`] closure may alter any reply.
 //! - [`load_truth`] / [`Truth`] — the fixture network's ground truth, read once for the
-//!   demo, the tests and the benchmarks; [`fixtures_dir`] is where it lives.
+//!   demo, the tests and the benchmarks; [`fixtures_dir`] is where it lives,
+//!   [`walk_fixtures_dir`] the sparse space for the tree walk (`fixtures/walk`).
 //! - [`external`] — Knot DNS and Unbound started from the same fixtures, for interop tests
 //!   and benchmarks.
 //!
@@ -87,6 +88,8 @@ mod zonefile;
 mod zones;
 
 pub use crate::server::{Faults, Hook, Server, ServerBuilder, ServerError, ServerStats};
-pub use crate::truth::{TRUTH_COLUMNS, Truth, TruthError, fixtures_dir, load_truth};
+pub use crate::truth::{
+    TRUTH_COLUMNS, Truth, TruthError, fixtures_dir, load_truth, walk_fixtures_dir,
+};
 pub use crate::zonefile::{ParseError, parse_name, parse_zone};
 pub use crate::zones::{ZoneError, Zones};

@@ -154,7 +154,10 @@ impl Zones {
             loop {
                 let k = key(&n);
                 let at_apex = k == apex_key;
-                if !self.names.insert(k) || at_apex || n.is_root() {
+                // A name already known has its ancestors registered, unless it is the
+                // apex of a child zone loaded before this one (that zone stopped there).
+                let fresh = self.names.insert(k.clone());
+                if at_apex || n.is_root() || (!fresh && !self.apexes.contains_key(&k)) {
                     break;
                 }
                 n = n.base_name();
@@ -657,6 +660,24 @@ $TTL 300
         z.set_ent_nxdomain(false);
         let ent = ask(&z, "0.18.198.in-addr.arpa.", RecordType::PTR);
         assert_eq!(ent.metadata.response_code, ResponseCode::NoError);
+    }
+
+    /// Formerly the names between a parent's apex and a child zone's apex did not exist
+    /// (NXDOMAIN) when the child was loaded first, as fixtures/walk's manifest does
+    /// (`0.0.d.0.8.b.d…` sorts before `8.b.d…`): the parent's NS at the child apex found
+    /// that name known and stopped registering its ancestors.
+    #[test]
+    fn names_above_a_child_zone_loaded_before_its_parent_exist() {
+        let mut z = Zones::new();
+        z.add_zone_text(&format!("0.0.d.{V6}"), LOADED_CHILD)
+            .unwrap();
+        z.add_zone_text(V6, PARENT).unwrap();
+        for name in [v6("0.d"), v6("d")] {
+            let r = ask(&z, &name, RecordType::PTR);
+            assert_eq!(r.metadata.response_code, ResponseCode::NoError, "{name}");
+        }
+        let r = ask(&z, &v6("1.0.0.0.0.0.0.d"), RecordType::PTR);
+        assert_eq!(ptr_names(&r), ["child.v6.isp.test."]);
     }
 
     #[test]
