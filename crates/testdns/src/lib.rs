@@ -46,7 +46,8 @@
 //!
 //! The faults are flags of the same names: `--drop`, `--delay-share`/`--delay`/`--jitter`,
 //! `--duplicate`, `--wrong-id`, `--wrong-source`, `--wrong-question`, `--malformed`,
-//! `--truncate`, `--servfail`, `--refused`, with `--seed`.
+//! `--truncate`, `--servfail`, `--refused`, with `--seed`; `--ent-nxdomain` answers empty
+//! non-terminals NXDOMAIN.
 //! `ptraudit-testdns knot --zones M` and `ptraudit-testdns unbound --zones M --upstream
 //! IP:PORT` start real Knot DNS / Unbound with the same zones on a free loopback port
 //! instead (used by the interop tests and `scripts/bench.sh`).
