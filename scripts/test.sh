@@ -42,6 +42,7 @@ RUSTDOCFLAGS=-Dwarnings cargo doc --locked --no-deps --workspace --quiet
 
 step "fixtures are what the generator produces"
 python3 scripts/gen_fixtures.py --check
+python3 scripts/gen_walk_fixtures.py --check
 python3 scripts/gen_labeled.py --check
 
 step "cargo test (unit, integration, interop with Knot and Unbound, doc tests)"

@@ -169,6 +169,9 @@ fn write(path: &Path, text: &str) -> Result<(), ExternalError> {
 
 /// Starts Knot DNS serving every zone of `manifest` on a free loopback port.
 ///
+/// Knot answers a delegation whose child zone is not in the manifest with a referral
+/// (AA=0, NS in the authority section, glue), wildcards as RFC 4592 says.
+///
 /// `udp_workers` sets Knot's UDP threads (`None`: Knot's default, one per CPU).
 pub fn start_knot(manifest: &Path, udp_workers: Option<u32>) -> Result<External, ExternalError> {
     let knotd = find_program("knotd").ok_or(ExternalError::NotInstalled("knotd", "knot"))?;
@@ -213,6 +216,10 @@ pub fn start_knot(manifest: &Path, udp_workers: Option<u32>) -> Result<External,
 
 /// Starts Unbound on a free loopback port, resolving every zone of `manifest` through
 /// stub zones pointing at `upstream` (a Knot started with the same manifest).
+///
+/// Delegations below those zones are followed as Knot refers them: a child zone in the
+/// manifest has its own stub, a delegation to a zone loaded nowhere (the lame node of
+/// `fixtures/walk`) is tried at its glue and ends in SERVFAIL within about a second.
 pub fn start_unbound(
     manifest: &Path,
     upstream: SocketAddr,
@@ -246,8 +253,15 @@ pub fn start_unbound(
         "harden-referral-path: no".into(),
         "target-fetch-policy: \"0 0 0 0 0\"".into(),
         "so-rcvbuf: 4m".into(),
+        // A server that never answers (the lame delegation of fixtures/walk, glue
+        // 127.0.0.2 where nothing listens) ends in SERVFAIL within a second: Unbound
+        // doubles its timeout per try from 376 ms and gives a server up only when the
+        // timeout reaches this cap (default 120 s, so a client would time out first).
+        // Knot on loopback answers in well under a millisecond.
+        "infra-cache-max-rtt: 400".into(),
         // .test and the documentation reverse zones are default static zones (RFC 6761,
-        // RFC 6303): turn those off so the stubs are used.
+        // RFC 6303): turn those off so the stubs are used. 198.18.0.0/15 (18.198 and
+        // 19.198.in-addr.arpa) has no default zone in Unbound, so needs no line.
         "local-zone: \"test.\" nodefault".into(),
         "local-zone: \"8.b.d.0.1.0.0.2.ip6.arpa.\" nodefault".into(),
     ] {

@@ -4,8 +4,10 @@
 //! It serves RFC 1035 zone files (see `fixtures/`) over UDP and TCP on one loopback port:
 //! answers with the AA flag, CNAMEs followed inside the served data (RFC 2317 classless
 //! delegation), NXDOMAIN and NODATA with the SOA, empty non-terminals as NOERROR (RFC
-//! 8020), case-insensitive matching that echoes the question as sent, TC=1 when a reply
-//! exceeds the client's UDP payload size.
+//! 8020; or NXDOMAIN like old servers, with [`ServerBuilder::ent_nxdomain`] or
+//! `--ent-nxdomain`), referrals (AA=0, NS and glue) below an NS RRset whose child zone is
+//! not loaded, wildcards (RFC 4592), case-insensitive matching that echoes the question
+//! as sent, TC=1 when a reply exceeds the client's UDP payload size.
 //!
 //! # Layout
 //!
@@ -17,7 +19,8 @@
 //!   question, malformed packets, truncation, SERVFAIL/REFUSED by share or by subtree;
 //!   every decision drawn from a seeded generator. A [`Hook`] closure may alter any reply.
 //! - [`load_truth`] / [`Truth`] — the fixture network's ground truth, read once for the
-//!   demo, the tests and the benchmarks; [`fixtures_dir`] is where it lives.
+//!   demo, the tests and the benchmarks; [`fixtures_dir`] is where it lives,
+//!   [`walk_fixtures_dir`] the sparse space for the tree walk (`fixtures/walk`).
 //! - [`external`] — Knot DNS and Unbound started from the same fixtures, for interop tests
 //!   and benchmarks.
 //!
@@ -43,7 +46,8 @@
 //!
 //! The faults are flags of the same names: `--drop`, `--delay-share`/`--delay`/`--jitter`,
 //! `--duplicate`, `--wrong-id`, `--wrong-source`, `--wrong-question`, `--malformed`,
-//! `--truncate`, `--servfail`, `--refused`, with `--seed`.
+//! `--truncate`, `--servfail`, `--refused`, with `--seed`; `--ent-nxdomain` answers empty
+//! non-terminals NXDOMAIN.
 //! `ptraudit-testdns knot --zones M` and `ptraudit-testdns unbound --zones M --upstream
 //! IP:PORT` start real Knot DNS / Unbound with the same zones on a free loopback port
 //! instead (used by the interop tests and `scripts/bench.sh`).
@@ -85,6 +89,8 @@ mod zonefile;
 mod zones;
 
 pub use crate::server::{Faults, Hook, Server, ServerBuilder, ServerError, ServerStats};
-pub use crate::truth::{TRUTH_COLUMNS, Truth, TruthError, fixtures_dir, load_truth};
+pub use crate::truth::{
+    TRUTH_COLUMNS, Truth, TruthError, fixtures_dir, load_truth, walk_fixtures_dir,
+};
 pub use crate::zonefile::{ParseError, parse_name, parse_zone};
 pub use crate::zones::{ZoneError, Zones};

@@ -9,6 +9,7 @@ use ptraudit_testdns::{Faults, Server, Zones};
 
 const USAGE: &str = "\
 usage: ptraudit-testdns --zones MANIFEST [--listen 127.0.0.1:0] [--workers N]
+                        [--ent-nxdomain]
        ptraudit-testdns knot --zones MANIFEST [--workers N]
        ptraudit-testdns unbound --zones MANIFEST --upstream IP:PORT [--workers N]
                         [--seed N] [--drop P] [--delay-share P] [--delay MS] [--jitter MS]
@@ -18,7 +19,8 @@ usage: ptraudit-testdns --zones MANIFEST [--listen 127.0.0.1:0] [--workers N]
 
 Serves the zones of MANIFEST (one `ORIGIN FILE` per line) over UDP and TCP, prints
 `listening udp=ADDR tcp=ADDR` on stdout, and runs until killed. P is a share 0..1.
-Only loopback addresses are accepted for --listen.
+Only loopback addresses are accepted for --listen. --ent-nxdomain answers empty
+non-terminals NXDOMAIN instead of NOERROR (old tinydns/PowerDNS, against RFC 8020).
 
 `knot` runs Knot DNS with the same zones instead (Debian package knot), `unbound` runs
 Unbound with a stub zone per zone pointing at --upstream (a Knot from `knot`); both on a
@@ -49,10 +51,15 @@ fn run() -> Result<(), String> {
     let mut listen: SocketAddr = "127.0.0.1:0".parse().expect("valid literal");
     let mut workers = 1usize;
     let mut faults = Faults::default();
+    let mut ent_nxdomain = false;
     while let Some(flag) = args.next() {
         if flag == "-h" || flag == "--help" {
             println!("{USAGE}");
             return Ok(());
+        }
+        if flag == "--ent-nxdomain" {
+            ent_nxdomain = true;
+            continue;
         }
         let value = args
             .next()
@@ -114,6 +121,11 @@ fn run() -> Result<(), String> {
     }
     let manifest = zones.ok_or_else(|| format!("--zones is required\n{USAGE}"))?;
     if let Some(which) = external {
+        if ent_nxdomain {
+            return Err(format!(
+                "--ent-nxdomain applies to our own server, not {which}"
+            ));
+        }
         let server = if which == "knot" {
             ptraudit_testdns::external::start_knot(&manifest, Some(workers as u32))
         } else {
@@ -141,6 +153,7 @@ fn run() -> Result<(), String> {
         .faults(faults)
         .listen(listen)
         .workers(workers)
+        .ent_nxdomain(ent_nxdomain)
         .start()
         .map_err(|e| e.to_string())?;
     println!(

@@ -120,6 +120,7 @@ pub struct ServerBuilder {
     hook: Option<Hook>,
     listen: SocketAddr,
     workers: usize,
+    ent_nxdomain: Option<bool>,
 }
 
 impl std::fmt::Debug for ServerBuilder {
@@ -129,6 +130,7 @@ impl std::fmt::Debug for ServerBuilder {
             .field("faults", &self.faults)
             .field("listen", &self.listen)
             .field("workers", &self.workers)
+            .field("ent_nxdomain", &self.ent_nxdomain)
             .finish()
     }
 }
@@ -175,8 +177,19 @@ impl ServerBuilder {
         self
     }
 
+    /// Answers empty non-terminals NXDOMAIN instead of NOERROR/NODATA, as old tinydns
+    /// and PowerDNS did (see [`Zones::set_ent_nxdomain`]); overrides the zones' own
+    /// setting whichever order the calls come in.
+    pub fn ent_nxdomain(mut self, on: bool) -> Self {
+        self.ent_nxdomain = Some(on);
+        self
+    }
+
     /// Binds and starts serving on background threads.
-    pub fn start(self) -> Result<Server, ServerError> {
+    pub fn start(mut self) -> Result<Server, ServerError> {
+        if let Some(on) = self.ent_nxdomain {
+            self.zones.set_ent_nxdomain(on);
+        }
         let bind_err = |addr| move |source| ServerError::Bind { addr, source };
         // TCP on the same port as UDP, as a real server does (clients fall back to the
         // address that sent TC=1). With port 0 the kernel picks a UDP port whose TCP twin
@@ -279,6 +292,7 @@ impl Server {
             hook: None,
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             workers: 1,
+            ent_nxdomain: None,
         }
     }
 
@@ -729,5 +743,36 @@ mod tests {
         let nx = ask(&socket, server.udp_addr(), 0x3333, "nope.example.test.");
         assert_eq!(nx.metadata.response_code, ResponseCode::NXDomain);
         assert_eq!(ServerStats::get(&server.stats().udp_replies), 3);
+    }
+
+    #[test]
+    fn the_builder_turns_on_nxdomain_for_empty_non_terminals() {
+        let zone = "$TTL 60\n@ SOA ns hostmaster 1 3600 600 86400 60\nmail.dc A 192.0.2.25\n";
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let zones = |ent_nxdomain| {
+            let mut z = Zones::new().with_ent_nxdomain(ent_nxdomain);
+            z.add_zone_text("example.test.", zone).unwrap();
+            z
+        };
+        // (zones' own setting, the builder's, the answer for an empty non-terminal)
+        for (own, on, ent_rcode) in [
+            (false, None, ResponseCode::NoError),
+            (false, Some(true), ResponseCode::NXDomain),
+            (true, None, ResponseCode::NXDomain),
+            (true, Some(false), ResponseCode::NoError),
+        ] {
+            let mut builder = Server::builder().zones(zones(own));
+            if let Some(on) = on {
+                builder = builder.ent_nxdomain(on);
+            }
+            let server = builder.start().unwrap();
+            let ent = ask(&socket, server.udp_addr(), 1, "dc.example.test.");
+            assert_eq!(ent.metadata.response_code, ent_rcode, "{own} {on:?}");
+            let data = ask(&socket, server.udp_addr(), 2, "mail.dc.example.test.");
+            assert_eq!(data.answers.len(), 1, "{own} {on:?}");
+        }
     }
 }

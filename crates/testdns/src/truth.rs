@@ -41,6 +41,14 @@ pub fn fixtures_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/net")
 }
 
+/// The walk fixtures' folder in the source tree (`fixtures/walk`, written by
+/// `scripts/gen_walk_fixtures.py`): sparse reverse space with delegated, wildcard and
+/// lame nodes. Its `truth.csv` (same columns, read by [`load_truth`]) lists only the
+/// addresses with a PTR; `nodes.csv` lists the special nodes, `stats.txt` the counts.
+pub fn walk_fixtures_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/walk")
+}
+
 /// A `truth.csv` that cannot be read or is not in the expected shape.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
