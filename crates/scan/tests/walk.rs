@@ -405,3 +405,118 @@ async fn a_query_budget_stops_the_walk_and_reports_what_is_left() {
         assert!(found ^ left, "{h}: found {found}, left {left}");
     }
 }
+
+/// Walks the sparse fixtures (`fixtures/walk`) through `resolver` and checks them
+/// against their truth: every IPv4 address of 198.19.0.0/16 once, the IPv6 hosts found
+/// with their verdicts, the wildcard reported, the lame delegation reported as
+/// `lame_reason` (a referral from an authoritative server, SERVFAIL through a resolver).
+async fn walk_fixtures_match_truth(
+    who: &str,
+    resolver: std::net::SocketAddr,
+    lame_reason: FcrdnsReason,
+) {
+    use ptraudit_testdns::{load_truth, walk_fixtures_dir};
+    let truth: BTreeMap<IpAddr, (String, String)> = load_truth(&walk_fixtures_dir())
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.ip, (t.fcrdns, t.ptr)))
+        .collect();
+    let client = ClientBuilder::new(vec![resolver])
+        .timeout(Duration::from_millis(800))
+        .build()
+        .unwrap();
+    let scanner = Scanner::new(client, ScanConfig::default());
+    let mut set = targets("198.19.0.0/16");
+    set.add_spec("2001:db8::/32").unwrap();
+    let plan = set.walk_plan(Shard::ALL).unwrap();
+    let mut sink = VecSink::default();
+    let (_, summary) = scanner
+        .walk_until(
+            &plan,
+            &|_, _| false,
+            &mut sink,
+            &mut |_| {},
+            &Stop::default(),
+        )
+        .await
+        .unwrap();
+    let (nodes, rows): (Vec<Row>, Vec<Row>) = sink.0.into_iter().partition(|r| {
+        r.fcrdns_reason
+            .is_some_and(|x| x.as_str().starts_with("walk-"))
+    });
+    let mut seen = BTreeSet::new();
+    let mut v4 = 0;
+    for r in &rows {
+        assert!(seen.insert(r.ip), "{who}: {} twice", r.ip);
+        let (fcrdns, ptr) = match truth.get(&r.ip) {
+            Some((f, p)) => (f.as_str(), p.as_str()),
+            None => {
+                assert!(r.ip.is_ipv4(), "{who}: {} found but not in the truth", r.ip);
+                ("no-ptr", "")
+            }
+        };
+        assert_eq!(r.fcrdns.as_str(), fcrdns, "{who}: {}", r.ip);
+        assert_eq!(r.ptr.as_deref().unwrap_or(""), ptr, "{who}: {}", r.ip);
+        v4 += usize::from(r.ip.is_ipv4());
+    }
+    assert_eq!(v4, 65536, "{who}");
+    let v6_truth = truth.keys().filter(|ip| ip.is_ipv6()).count();
+    assert_eq!(rows.len() - v4, v6_truth, "{who}: every IPv6 host found");
+    let nodes: BTreeSet<String> = nodes
+        .iter()
+        .map(|r| format!("{} {}", r.prefix, r.fcrdns_reason.unwrap()))
+        .collect();
+    let want: BTreeSet<String> = [
+        "2001:db8:f00::/48 walk-wildcard".to_string(),
+        format!("2001:db8:bad::/48 {lame_reason}"),
+    ]
+    .into();
+    assert_eq!(nodes, want, "{who}: {summary:#?}");
+    assert!(summary.empty.is_empty(), "{who}: {:?}", summary.empty);
+    assert!(summary.pruned >= 250, "{who}: {}", summary.pruned);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sparse_fixtures_walked_through_testdns_knot_and_unbound_match_their_truth() {
+    use ptraudit_testdns::{Zones, external, walk_fixtures_dir};
+    let manifest = walk_fixtures_dir().join("zones.txt");
+    let zones = Zones::load_manifest(&manifest).unwrap();
+    let server = Server::builder().zones(zones).start().unwrap();
+    walk_fixtures_match_truth("testdns", server.udp_addr(), FcrdnsReason::WalkReferral).await;
+    let Some(knot) =
+        external::started_or_skip(external::start_knot(&manifest, Some(1)), "interop walk")
+    else {
+        return;
+    };
+    walk_fixtures_match_truth("Knot", knot.addr(), FcrdnsReason::WalkReferral).await;
+    let Some(unbound) = external::started_or_skip(
+        external::start_unbound(&manifest, knot.addr(), 2),
+        "interop walk",
+    ) else {
+        return;
+    };
+    walk_fixtures_match_truth("Unbound", unbound.addr(), FcrdnsReason::WalkUnexplored).await;
+}
+
+#[tokio::test]
+async fn a_server_answering_nxdomain_for_empty_non_terminals_hides_the_tree_and_is_named() {
+    use ptraudit_testdns::{Zones, walk_fixtures_dir};
+    let zones = Zones::load_manifest(&walk_fixtures_dir().join("zones.txt")).unwrap();
+    let server = Server::builder()
+        .zones(zones)
+        .ent_nxdomain(true)
+        .start()
+        .unwrap();
+    let (rows, summary, _) = walk(&server, "2001:db8::/32").await;
+    // The apex has records; everything between it and the hosts is an empty
+    // non-terminal, answered NXDOMAIN: nothing is found, and the apex is named.
+    assert!(rows.is_empty(), "{rows:#?}");
+    assert!(
+        summary
+            .empty
+            .iter()
+            .any(|p| p.to_string() == "2001:db8::/32"),
+        "{:?}",
+        summary.empty
+    );
+}
