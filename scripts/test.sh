@@ -58,6 +58,21 @@ rm -rf "$demo"
 target/debug/ptraudit demo --out "$demo" --quiet >/dev/null
 python3 scripts/check_parquet.py "$demo/scan.parquet" "$demo/scan.csv"
 
+step "report reads the demo's Parquet rewritten by DuckDB (microsecond timestamps, snappy)"
+python3 - "$demo" <<'PY'
+import sys, duckdb
+d = sys.argv[1]
+con = duckdb.connect()
+con.execute(f"COPY (SELECT * FROM '{d}/scan.parquet') TO '{d}/duckdb.parquet'")
+con.execute(f"COPY (SELECT * FROM '{d}/scan.parquet') TO '{d}/duckdb-zstd.parquet' (COMPRESSION zstd)")
+PY
+target/debug/ptraudit report "$demo/scan.parquet" >"$demo/report.txt"
+for f in duckdb duckdb-zstd; do
+  target/debug/ptraudit report "$demo/$f.parquet" >"$demo/report-$f.txt"
+  cmp "$demo/report.txt" "$demo/report-$f.txt"
+done
+echo "report on DuckDB's rewrites: the same totals as on the original ($(sed -n 2p "$demo/report.txt" | tr -s ' '))"
+
 step "HTML report rendered by headless Chromium"
 have chromium || {
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
