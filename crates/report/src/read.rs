@@ -23,7 +23,7 @@ use parquet::arrow::arrow_reader::{
 };
 use ptraudit_scan::{COLUMNS, Row};
 
-use crate::text::{parse_rfc3339, rfc3339};
+use crate::text::{csv_unguard, parse_rfc3339, rfc3339};
 use serde_json::Value;
 
 /// The output formats.
@@ -198,7 +198,10 @@ pub(crate) fn for_each_row_as(
             }
             for (i, rec) in r.records().enumerate() {
                 let rec = rec.map_err(|e| bad(path, format!("line {}", i + 2), e.to_string()))?;
-                let cells: Cells = std::array::from_fn(|k| rec.get(k).unwrap_or("").to_string());
+                // The formula guard of the writer removed (see `CsvSink`).
+                let cells: Cells = std::array::from_fn(|k| {
+                    csv_unguard(rec.get(k).unwrap_or("")).to_string()
+                });
                 each(row_from_cells(&cells).map_err(|m| bad(path, format!("line {}", i + 2), m))?);
             }
         }
