@@ -45,7 +45,12 @@ fn no_control(what: &str, bytes: &[u8]) {
 #[test]
 fn check_shows_a_terminal_escape_in_a_ptr_name_visibly() {
     let s = hostile_server();
-    let o = ptraudit(&["check", "198.18.0.1", "--resolver", &s.udp_addr().to_string()]);
+    let o = ptraudit(&[
+        "check",
+        "198.18.0.1",
+        "--resolver",
+        &s.udp_addr().to_string(),
+    ]);
     let (out, err) = text(&o);
     no_control("check's stdout", &o.stdout);
     no_control("check's stderr", &o.stderr);
@@ -94,7 +99,10 @@ fn scan_and_report_keep_hostile_names_inert_in_csv_html_and_terminal() {
     assert_eq!(from_csv, from_jsonl);
     let ip2 = IpAddr::V4(Ipv4Addr::new(198, 18, 0, 2));
     let two = from_csv.iter().find(|r| r.ip == ip2).unwrap();
-    assert_eq!(two.ptr.as_deref(), Some(r"=cmd|'\032/c\032calc'!a0.evil.test"));
+    assert_eq!(
+        two.ptr.as_deref(),
+        Some(r"=cmd|'\032/c\032calc'!a0.evil.test")
+    );
 
     // report --by domain: the names are group keys in the table, its CSV and the page.
     let html = dir.join("r.html");
@@ -118,7 +126,10 @@ fn scan_and_report_keep_hostile_names_inert_in_csv_html_and_terminal() {
     no_control("the HTML", page.as_bytes());
     let groups = std::fs::read_to_string(&groups).unwrap();
     assert!(
-        groups.lines().skip(1).all(|l| !l.starts_with(['=', '+', '-', '@'])),
+        groups
+            .lines()
+            .skip(1)
+            .all(|l| !l.starts_with(['=', '+', '-', '@'])),
         "{groups}"
     );
 }

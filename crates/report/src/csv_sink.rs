@@ -197,7 +197,11 @@ mod tests {
         for r in &rows {
             cells.render(r);
             reference
-                .write_record(cells.cells().map(|c| crate::text::csv_guard(c).into_owned()))
+                .write_record(
+                    cells
+                        .cells()
+                        .map(|c| crate::text::csv_guard(c).into_owned()),
+                )
                 .unwrap();
         }
         let reference = reference.into_inner().unwrap();
@@ -241,7 +245,11 @@ mod tests {
             if name == "plain.test" {
                 assert_eq!(cell, name);
             } else {
-                assert_eq!(cell, format!("'{name}"), "a spreadsheet sees the cell as text");
+                assert_eq!(
+                    cell,
+                    format!("'{name}"),
+                    "a spreadsheet sees the cell as text"
+                );
             }
         }
         let dir = std::env::temp_dir().join(format!("ptraudit-guard-{}", std::process::id()));

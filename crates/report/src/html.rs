@@ -215,7 +215,14 @@ mod tests {
         let page = render(&report, "<title>", &["<img src=x>.csv".into()]);
         // Our own script is the only one; no attribute or tag came from a name.
         assert_eq!(page.matches("<script").count(), 1, "{page}");
-        for bad in ["<script>alert", "onmouseover='", "<img", "\u{1b}", "\u{7}", "a&amp;b"] {
+        for bad in [
+            "<script>alert",
+            "onmouseover='",
+            "<img",
+            "\u{1b}",
+            "\u{7}",
+            "a&amp;b",
+        ] {
             assert!(!page.contains(bad), "{bad:?} reached the page");
         }
         for shown in [
@@ -229,6 +236,9 @@ mod tests {
         }
         // The text table (`report --by domain` on a terminal) shows the escape visibly.
         let table = report.table(10);
-        assert!(!table.contains('\u{1b}') && table.contains("\\027[31mred\\007"), "{table}");
+        assert!(
+            !table.contains('\u{1b}') && table.contains("\\027[31mred\\007"),
+            "{table}"
+        );
     }
 }

@@ -12,9 +12,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
-    Int8Type, Int16Type, Int32Type, Int64Type, TimestampMicrosecondType,
-    TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt8Type,
-    UInt16Type, UInt32Type, UInt64Type,
+    Int8Type, Int16Type, Int32Type, Int64Type, TimestampMicrosecondType, TimestampMillisecondType,
+    TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, TimeUnit};
@@ -199,9 +198,8 @@ pub(crate) fn for_each_row_as(
             for (i, rec) in r.records().enumerate() {
                 let rec = rec.map_err(|e| bad(path, format!("line {}", i + 2), e.to_string()))?;
                 // The formula guard of the writer removed (see `CsvSink`).
-                let cells: Cells = std::array::from_fn(|k| {
-                    csv_unguard(rec.get(k).unwrap_or("")).to_string()
-                });
+                let cells: Cells =
+                    std::array::from_fn(|k| csv_unguard(rec.get(k).unwrap_or("")).to_string());
                 each(row_from_cells(&cells).map_err(|m| bad(path, format!("line {}", i + 2), m))?);
             }
         }
@@ -221,10 +219,14 @@ pub(crate) fn for_each_row_as(
                     break;
                 }
                 if bytes.len() > MAX_LINE && bytes.last() != Some(&b'\n') {
-                    return Err(bad(path, at(), format!("line longer than {MAX_LINE} bytes")));
+                    return Err(bad(
+                        path,
+                        at(),
+                        format!("line longer than {MAX_LINE} bytes"),
+                    ));
                 }
-                let line = std::str::from_utf8(&bytes)
-                    .map_err(|_| bad(path, at(), "not UTF-8 text"))?;
+                let line =
+                    std::str::from_utf8(&bytes).map_err(|_| bad(path, at(), "not UTF-8 text"))?;
                 if line.trim().is_empty() {
                     continue;
                 }
@@ -266,11 +268,7 @@ pub fn read_rows(path: &Path) -> Result<Vec<Row>, ReadError> {
 /// missing column or an undecodable page is an error naming the file, the row group and
 /// the column — never a panic: the decoder runs under `catch_unwind` as a last line of
 /// defence against a panic inside the parquet crate on corrupt pages.
-fn read_parquet(
-    path: &Path,
-    file: File,
-    each: &mut impl FnMut(Row),
-) -> Result<(), ReadError> {
+fn read_parquet(path: &Path, file: File, each: &mut impl FnMut(Row)) -> Result<(), ReadError> {
     let meta = guarded(|| ArrowReaderMetadata::load(&file, ArrowReaderOptions::default()))
         .and_then(|r| r.map_err(|e| e.to_string()))
         .map_err(|m| bad(path, "footer", format!("not a readable Parquet file: {m}")))?;
@@ -281,8 +279,7 @@ fn read_parquet(
         let (k, field) = schema
             .column_with_name(name)
             .ok_or_else(|| bad(path, "schema", format!("no column {name}")))?;
-        check_type(field.data_type(), false)
-            .map_err(|m| bad(path, format!("column {name}"), m))?;
+        check_type(field.data_type(), false).map_err(|m| bad(path, format!("column {name}"), m))?;
         columns.push(k);
     }
     let groups = meta.metadata().num_row_groups();
@@ -321,7 +318,11 @@ fn read_parquet(
                     .map(|i| {
                         row_from_cells(&batch_cells(&batch, &columns, &readers, i)).map_err(|m| {
                             let n = first_row + row + i;
-                            bad(path, format!("{} (row {n} of the file)", at(Some(row + i))), m)
+                            bad(
+                                path,
+                                format!("{} (row {n} of the file)", at(Some(row + i))),
+                                m,
+                            )
                         })
                     })
                     .collect()
@@ -366,9 +367,7 @@ fn check_type(t: &DataType, in_list: bool) -> Result<(), String> {
         | DataType::UInt64
         | DataType::Timestamp(_, _) => Ok(()),
         DataType::Dictionary(_, v) => check_type(v, in_list),
-        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _)
-            if !in_list =>
-        {
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) if !in_list => {
             check_type(f.data_type(), true)
         }
         other => Err(format!(
@@ -573,8 +572,8 @@ mod foreign_parquet {
     use arrow_array::{
         ArrayRef, BooleanArray, DictionaryArray, Float64Array, GenericListArray, Int64Array,
         LargeStringArray, StringArray, StringViewArray, TimestampMicrosecondArray,
-        TimestampMillisecondArray, TimestampNanosecondArray, TimestampSecondArray,
-        UInt32Array, UInt64Array, types::Int32Type,
+        TimestampMillisecondArray, TimestampNanosecondArray, TimestampSecondArray, UInt32Array,
+        UInt64Array, types::Int32Type,
     };
     use arrow_schema::{Field, Schema};
     use parquet::arrow::ArrowWriter;
@@ -660,12 +659,18 @@ mod foreign_parquet {
         };
         let (attempts, rtt): (ArrayRef, ArrayRef) = if t.signed {
             (
-                Arc::new(Int64Array::from_iter(rows.iter().map(|r| Some(i64::from(r.attempts))))),
-                Arc::new(Int64Array::from_iter(rows.iter().map(|r| r.rtt_ms.map(|v| v as i64)))),
+                Arc::new(Int64Array::from_iter(
+                    rows.iter().map(|r| Some(i64::from(r.attempts))),
+                )),
+                Arc::new(Int64Array::from_iter(
+                    rows.iter().map(|r| r.rtt_ms.map(|v| v as i64)),
+                )),
             )
         } else {
             (
-                Arc::new(UInt32Array::from_iter(rows.iter().map(|r| Some(r.attempts)))),
+                Arc::new(UInt32Array::from_iter(
+                    rows.iter().map(|r| Some(r.attempts)),
+                )),
                 Arc::new(UInt64Array::from_iter(rows.iter().map(|r| r.rtt_ms))),
             )
         };
@@ -679,8 +684,15 @@ mod foreign_parquet {
             l(&|r| r.forward_addrs.iter().map(ToString::to_string).collect()),
             s(&|r| Some(r.fcrdns.to_string())),
             s(&|r| r.fcrdns_reason.map(|x| x.as_str().to_string())),
-            Arc::new(BooleanArray::from(rows.iter().map(|r| r.generic).collect::<Vec<_>>())),
-            l(&|r| r.generic_reasons.iter().map(|c| c.as_ref().to_string()).collect()),
+            Arc::new(BooleanArray::from(
+                rows.iter().map(|r| r.generic).collect::<Vec<_>>(),
+            )),
+            l(&|r| {
+                r.generic_reasons
+                    .iter()
+                    .map(|c| c.as_ref().to_string())
+                    .collect()
+            }),
             s(&|r| r.resolver.map(|a| a.to_string())),
             attempts,
             rtt,
@@ -742,20 +754,47 @@ mod foreign_parquet {
         let rows = rows();
         let variants = [
             ORIGINAL,
-            Types { time: TimeUnit::Microsecond, ..ORIGINAL },
-            Types { time: TimeUnit::Nanosecond, ..ORIGINAL },
-            Types { text: Str::Large, large_lists: true, ..ORIGINAL },
-            Types { text: Str::View, signed: true, dict_ptr: true, ..ORIGINAL },
+            Types {
+                time: TimeUnit::Microsecond,
+                ..ORIGINAL
+            },
+            Types {
+                time: TimeUnit::Nanosecond,
+                ..ORIGINAL
+            },
+            Types {
+                text: Str::Large,
+                large_lists: true,
+                ..ORIGINAL
+            },
+            Types {
+                text: Str::View,
+                signed: true,
+                dict_ptr: true,
+                ..ORIGINAL
+            },
         ];
         for (k, t) in variants.into_iter().enumerate() {
             let path = write(&format!("variant{k}.parquet"), &[batch(&rows, t)]);
             assert_eq!(read_rows(&path).unwrap(), rows, "{t:?}");
         }
         // Whole seconds: the milliseconds are lost, the rows otherwise equal.
-        let path = write("seconds.parquet", &[batch(&rows, Types { time: TimeUnit::Second, ..ORIGINAL })]);
+        let path = write(
+            "seconds.parquet",
+            &[batch(
+                &rows,
+                Types {
+                    time: TimeUnit::Second,
+                    ..ORIGINAL
+                },
+            )],
+        );
         let read = read_rows(&path).unwrap();
         assert_eq!(read.len(), rows.len());
-        assert_eq!(read[0].scanned_at, UNIX_EPOCH + Duration::from_secs(1_790_000_000));
+        assert_eq!(
+            read[0].scanned_at,
+            UNIX_EPOCH + Duration::from_secs(1_790_000_000)
+        );
         assert_eq!(read[1].ptr_all, rows[1].ptr_all);
     }
 
@@ -776,11 +815,19 @@ mod foreign_parquet {
         let (k, _) = b.schema().column_with_name("attempts").unwrap();
         let mut columns = b.columns().to_vec();
         columns[k] = Arc::new(Float64Array::from(vec![1.5, 2.0, 3.0]));
-        let mut fields: Vec<Field> = b.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+        let mut fields: Vec<Field> = b
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
         fields[k] = Field::new("attempts", DataType::Float64, true);
         let b = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap();
         let e = error_of(&write("float.parquet", &[b]));
-        assert!(e.contains("column attempts") && e.contains("Float64"), "{e}");
+        assert!(
+            e.contains("column attempts") && e.contains("Float64"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -800,10 +847,17 @@ mod foreign_parquet {
         // ip "not-an-address" in row 1 of the second row group.
         let (k, _) = b.schema().column_with_name("ip").unwrap();
         let mut columns = b.columns().to_vec();
-        columns[k] = Arc::new(StringArray::from(vec!["198.18.0.1", "not-an-address", "198.18.0.2"]));
+        columns[k] = Arc::new(StringArray::from(vec![
+            "198.18.0.1",
+            "not-an-address",
+            "198.18.0.2",
+        ]));
         b = RecordBatch::try_new(b.schema(), columns).unwrap();
         let e = error_of(&write("badvalue.parquet", &[good, b]));
-        assert!(e.contains("row group 1, row 1") && e.contains("not-an-address"), "{e}");
+        assert!(
+            e.contains("row group 1, row 1") && e.contains("not-an-address"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -865,7 +919,10 @@ mod untrusted_text {
         text.push('\n');
         std::fs::write(&path, text).unwrap();
         let e = read_rows(&path).unwrap_err().to_string();
-        assert!(e.contains("long.jsonl") && e.contains("line 2") && e.contains("longer"), "{e}");
+        assert!(
+            e.contains("long.jsonl") && e.contains("line 2") && e.contains("longer"),
+            "{e}"
+        );
     }
 
     #[test]
