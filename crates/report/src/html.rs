@@ -48,7 +48,7 @@ figcaption { font-weight:600; margin-bottom:8px; } figcaption small { font-weigh
 canvas { display:block; image-rendering:pixelated; border-radius:4px; }
 table { border-collapse:collapse; background:#fff; border:1px solid var(--line); border-radius:10px; overflow:hidden; min-width:70%; }
 th, td { padding:6px 12px; text-align:right; border-bottom:1px solid var(--line); font-variant-numeric:tabular-nums; }
-th:first-child, td:first-child { text-align:left; overflow-wrap:anywhere; max-width:48ch; } th { background:#f3f5f8; font-weight:600; font-size:13px; }
+th:first-child, td:first-child { text-align:left; } th { background:#f3f5f8; font-weight:600; font-size:13px; }
 .bar { display:inline-block; height:8px; border-radius:4px; background:var(--custom); vertical-align:middle; margin-right:6px; }
 .note { color:var(--muted); font-size:13px; max-width:900px; }
 "#;
