@@ -1,10 +1,17 @@
 #!/usr/bin/env python3
-"""Checks a screenshot is a real picture: PNG of at least MIN_W x MIN_H pixels, with
-several distinct colours and a sizeable share of non-background pixels. Standard library
-only (zlib), so it runs on a fresh machine.
+"""Checks a headless browser's screenshot of a ptraudit HTML report really shows that
+report: the PNG is newer than the page (not left from an earlier run), has the window's
+size, and the first address map of the page is drawn — for each status colour of the
+report's legend (read from the page's CSS), the screenshot holds at least the pixels the
+page's map cells of that status cover (cells x pixels per cell squared, from the page's
+`canvas` element), and not many more. Standard library only (zlib), so it runs on a fresh
+machine.
 
-    scripts/check_png.py FILE.png [MIN_W MIN_H]
+    scripts/check_png.py FILE.png REPORT.html [W H]
 """
+import math
+import os
+import re
 import struct
 import sys
 import zlib
@@ -48,26 +55,56 @@ def pixels(path):
     return w, h, bpp, rows
 
 
+def expected_from_page(html_path):
+    """{rgb bytes: (status variable, pixels the first map draws in that colour)}."""
+    page = open(html_path, encoding="utf-8").read()
+    colours = dict(re.findall(r"(--[a-z]+):#([0-9a-f]{6})", page))
+    m = re.search(r'<canvas width="(\d+)" height="\d+" data-cells="([0-9]*)"', page)
+    if not m:
+        sys.exit(f"check_png: {html_path} has no address map")
+    width, cells = int(m.group(1)), m.group(2)
+    side = round(math.sqrt(len(cells)))
+    px = max(1, width // side)
+    # The order of the page's script: cell digit k is drawn in colour names[k].
+    names = ["--empty", "--custom", "--generic", "--fail", "--noptr", "--error"]
+    want = {}
+    for k, name in enumerate(names):
+        n = cells.count(chr(48 + k)) * px * px
+        if n and name != "--empty":
+            want[bytes.fromhex(colours[name])] = (name, n)
+    if not want:
+        sys.exit(f"check_png: the map of {html_path} has no coloured cell")
+    return want
+
+
 def main():
-    path = sys.argv[1]
-    min_w, min_h = (int(sys.argv[2]), int(sys.argv[3])) if len(sys.argv) > 3 else (800, 600)
+    path, html = sys.argv[1], sys.argv[2]
+    if not os.path.exists(path):
+        sys.exit(f"check_png: {path} was not written (the browser failed?)")
+    if os.path.getmtime(path) < os.path.getmtime(html):
+        sys.exit(f"check_png: {path} is older than {html}: a screenshot of an earlier run")
     w, h, bpp, rows = pixels(path)
-    if w < min_w or h < min_h:
-        sys.exit(f"check_png: {path} is {w}x{h}, expected at least {min_w}x{min_h}")
+    if len(sys.argv) > 4:
+        want_w, want_h = int(sys.argv[3]), int(sys.argv[4])
+        if (w, h) != (want_w, want_h):
+            sys.exit(f"check_png: {path} is {w}x{h}, expected the window's {want_w}x{want_h}")
     counts = {}
-    for line in rows[::2]:
-        for x in range(0, w * bpp, bpp * 2):
+    for line in rows:
+        for x in range(0, w * bpp, bpp):
             px = bytes(line[x:x + 3])
             counts[px] = counts.get(px, 0) + 1
-    total = sum(counts.values())
-    background, bg_n = max(counts.items(), key=lambda kv: kv[1])
-    non_bg = 1 - bg_n / total
-    # The map's status colours must be there (green, blue, red-orange, grey).
-    distinct = sum(1 for n in counts.values() if n > total * 0.002)
-    if non_bg < 0.10 or distinct < 5:
-        sys.exit(f"check_png: {path} looks blank: {non_bg:.0%} non-background pixels, "
-                 f"{distinct} frequent colours")
-    print(f"check_png: {path}: {w}x{h}, {non_bg:.0%} non-background pixels, {distinct} frequent colours")
+    problems, seen = [], []
+    for rgb, (name, n) in expected_from_page(html).items():
+        got = counts.get(rgb, 0)
+        seen.append(f"{name} {got}/{n}")
+        # At least the map's cells (95%: a row may sit under a rounded corner); at most
+        # the map plus the legend swatch, the score bars and the table (a few thousand).
+        slack = 40_000 if name == "--custom" else 2_000
+        if not 0.95 * n <= got <= n + slack:
+            problems.append(f"{name} #{rgb.hex()}: {got} pixels, the map draws {n}")
+    if problems:
+        sys.exit(f"check_png: {path} does not show the map of {html}: " + "; ".join(problems))
+    print(f"check_png: {path}: {w}x{h}, the map's colours as the page draws them ({', '.join(seen)})")
 
 
 main()

@@ -226,7 +226,12 @@ fn main() -> ExitCode {
             {
                 return ExitCode::from(exit::OK);
             }
-            eprintln!("ptraudit: error: {:#}", f.error);
+            // Error messages may quote values from files others wrote: shown visibly.
+            let message = format!("{:#}", f.error);
+            for (i, line) in message.split('\n').enumerate() {
+                let lead = if i == 0 { "ptraudit: error: " } else { "" };
+                eprintln!("{lead}{}", ptraudit_report::printable(line));
+            }
             ExitCode::from(f.code)
         }
     }

@@ -380,7 +380,20 @@ pub(crate) fn run(args: ScanArgs) -> Result<u8, Failure> {
 }
 
 fn resume(path: &Path) -> Result<u8, Failure> {
+    // Resume from anywhere: the checkpoint's relative paths (outputs, journals, inputs,
+    // excludes, rules, the checkpoint itself) are relative to the folder the scan started
+    // in, which it records; the resumed scan runs there. `path` is taken as given first.
+    let path = &std::path::absolute(path).map_err(|e| usage(anyhow!("{}: {e}", path.display())))?;
     let checkpoint = CheckpointFile::load(path).map_err(journal_failure)?;
+    if let Some(cwd) = &checkpoint.cwd {
+        std::env::set_current_dir(cwd).map_err(|e| {
+            usage(anyhow!(
+                "{}: cannot enter the scan's working folder {}: {e}",
+                path.display(),
+                cwd.display()
+            ))
+        })?;
+    }
     if checkpoint.complete {
         eprintln!(
             "ptraudit: {} records a complete scan: nothing to resume",

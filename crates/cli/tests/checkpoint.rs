@@ -145,3 +145,129 @@ fn checkpoint_needs_an_output_file() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).1.contains("/nonexistent/cp.json"));
 }
+
+/// Formerly `--resume` had to run in the folder the scan started in: the checkpoint kept
+/// its paths as given, so from elsewhere the targets file, the excludes, the rules and
+/// the outputs were not found (or new ones were made there). The checkpoint records the
+/// working folder; a scan interrupted in folder A and resumed from folder B (with a
+/// relative path to the checkpoint) ends as the same scan run uninterrupted.
+#[test]
+fn resume_from_another_folder_finishes_the_same_scan() {
+    let s = server();
+    let resolver = s.udp_addr().to_string();
+    let parent = tempdir("resume-anywhere");
+    let (a, b, c) = (parent.join("a"), parent.join("b"), parent.join("c"));
+    for d in [&a, &b, &c] {
+        std::fs::create_dir_all(d).unwrap();
+        std::fs::write(d.join("targets.txt"), "# the /20\n198.18.0.0/20\n").unwrap();
+        std::fs::write(d.join("excl.txt"), "198.18.1.0/24\n").unwrap();
+        std::fs::write(d.join("my.rules"), "generic everything *\n").unwrap();
+    }
+    let args = [
+        "scan",
+        "-i",
+        "targets.txt",
+        "--exclude",
+        "excl.txt",
+        "--rules",
+        "my.rules",
+        "--resolver",
+        &resolver,
+        "-o",
+        "out.csv",
+        "-o",
+        "out.parquet",
+        "--summary",
+        "sum.csv",
+    ];
+    let child = Command::new(env!("CARGO_BIN_EXE_ptraudit"))
+        .current_dir(&a)
+        .args(args)
+        .args(["--rate", "1500", "--checkpoint", "cp.json"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..400 {
+        if std::fs::read_to_string(a.join("cp.json"))
+            .is_ok_and(|t| !t.contains("\"done_below\":0,"))
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    send_signal("-INT", child.id());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", text(&o).1);
+    assert!(!a.join("out.csv").exists());
+
+    let o = Command::new(env!("CARGO_BIN_EXE_ptraudit"))
+        .current_dir(&b)
+        .args(["scan", "--resume", "../a/cp.json"])
+        .output()
+        .unwrap();
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("resuming"), "{err}");
+    let o = Command::new(env!("CARGO_BIN_EXE_ptraudit"))
+        .current_dir(&c)
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o).1);
+
+    // Nothing was written in B; A holds the finished outputs.
+    assert_eq!(
+        std::fs::read_dir(&b).unwrap().count(),
+        3,
+        "B holds only its inputs"
+    );
+    let key = |r: &ptraudit_scan::Row| {
+        (
+            r.ip,
+            r.ptr_all.clone(),
+            r.fcrdns,
+            r.fcrdns_reason,
+            r.generic,
+            r.generic_reasons.clone(),
+        )
+    };
+    let rows = |p: std::path::PathBuf| {
+        let mut v: Vec<_> = ptraudit_report::read_rows(&p)
+            .unwrap()
+            .iter()
+            .map(key)
+            .collect();
+        v.sort_by_key(|k| k.0);
+        v
+    };
+    let resumed = rows(a.join("out.csv"));
+    let whole = rows(c.join("out.csv"));
+    assert_eq!(
+        resumed.len(),
+        4096 - 256,
+        "every address once, none excluded"
+    );
+    assert!(
+        resumed.windows(2).all(|w| w[0].0 != w[1].0),
+        "no address twice"
+    );
+    assert!(
+        resumed
+            .iter()
+            .all(|k| !k.0.to_string().starts_with("198.18.1."))
+    );
+    // The rules file applied on both sides of the interruption.
+    assert!(
+        resumed
+            .iter()
+            .filter(|k| !k.1.is_empty())
+            .all(|k| k.5.iter().any(|c| c == "rule:everything"))
+    );
+    assert_eq!(resumed, whole);
+    assert_eq!(rows(a.join("out.parquet")), whole);
+    assert_eq!(
+        std::fs::read_to_string(a.join("sum.csv")).unwrap(),
+        std::fs::read_to_string(c.join("sum.csv")).unwrap()
+    );
+    std::fs::remove_dir_all(&parent).unwrap();
+}

@@ -5,6 +5,7 @@ mod check;
 mod checkpoint;
 mod classify;
 mod demo;
+mod hostile;
 mod interrupt;
 mod report;
 mod scan;

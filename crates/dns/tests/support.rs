@@ -101,13 +101,14 @@ pub async fn audit(client: &Client, ip: IpAddr) -> Audit {
         reason: "",
     };
     if names.is_empty() {
-        assert!(
-            matches!(ptr.status, Status::NxDomain | Status::NoData),
-            "{ip}: PTR lookup ended in {}",
-            ptr.status
-        );
+        // The reason is the one the lookup's status gives (formerly hard-coded as
+        // `ptr-nxdomain`, so a NODATA answer where the truth says NXDOMAIN passed).
         out.fcrdns = "no-ptr";
-        out.reason = "ptr-nxdomain";
+        out.reason = match ptr.status {
+            Status::NxDomain => "ptr-nxdomain",
+            Status::NoData => "ptr-nodata",
+            other => panic!("{ip}: PTR lookup ended in {other}"),
+        };
         return out;
     }
     let rtype = if ip.is_ipv4() {
@@ -159,6 +160,7 @@ fn verdict(s: &str) -> &'static str {
         "forward-nodata" => "forward-nodata",
         "forward-nxdomain" => "forward-nxdomain",
         "ptr-nxdomain" => "ptr-nxdomain",
+        "ptr-nodata" => "ptr-nodata",
         "" => "",
         other => panic!("unknown truth value {other:?}"),
     }

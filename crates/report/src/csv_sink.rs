@@ -5,10 +5,15 @@ use std::time::{Duration, Instant};
 
 use ptraudit_scan::{COLUMNS, Row, Sink, SinkError};
 
-use crate::text::TextCells;
+use crate::text::{TextCells, csv_guard, needs_csv_guard};
 
 /// Writes rows as CSV with the [`COLUMNS`] header; lists joined with `;`, empty cells for
 /// absent values, `generic` as `true`/`false`.
+///
+/// A cell a spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, tab or
+/// carriage return: a PTR name is whatever the zone's owner wrote) is written with a
+/// leading `'`, as is a cell that starts with `'`; the reader removes it
+/// ([`read_rows`](crate::read_rows)), so rows round-trip exactly.
 ///
 /// The quoting is the csv crate's (fields quoted only when they must be). A row none of
 /// whose cells holds a delimiter, quote or line break — nearly every row: names come
@@ -107,13 +112,16 @@ impl<W: Write> Sink for CsvSink<W> {
         self.cells.render(r);
         if self.cells.cells().any(needs_quotes) {
             let cells = std::mem::take(&mut self.cells);
-            let written = self.write_quoted(cells.cells());
+            let written = self.write_quoted(cells.cells().map(|c| csv_guard(c).into_owned()));
             self.cells = cells;
             written.map_err(sink_error)?;
         } else {
             for (i, cell) in self.cells.cells().enumerate() {
                 if i > 0 {
                     self.buf.push(b',');
+                }
+                if needs_csv_guard(cell) {
+                    self.buf.push(b'\'');
                 }
                 self.buf.extend_from_slice(cell.as_bytes());
             }
@@ -173,6 +181,8 @@ mod tests {
             row(4, &["q\"uote.test"], None),
             row(5, &["line\nbreak.test", "cr\rtest"], None),
             row(6, &["plain.test"], Some(FcrdnsReason::PtrTargetCname)),
+            row(7, &["=cmd|' /c calc'!a0.test"], None),
+            row(8, &["-2+3.test,x"], None),
         ];
         let mut sink = CsvSink::new(Vec::new()).unwrap();
         for r in &rows {
@@ -186,12 +196,67 @@ mod tests {
         let mut cells = TextCells::default();
         for r in &rows {
             cells.render(r);
-            reference.write_record(cells.cells()).unwrap();
+            reference
+                .write_record(
+                    cells
+                        .cells()
+                        .map(|c| crate::text::csv_guard(c).into_owned()),
+                )
+                .unwrap();
         }
         let reference = reference.into_inner().unwrap();
         assert_eq!(
             String::from_utf8(ours).unwrap(),
             String::from_utf8(reference).unwrap()
         );
+    }
+
+    /// Names a spreadsheet would run as formulas are written with a leading `'`, with
+    /// and without quotes, and read back exactly as they were.
+    #[test]
+    fn formula_cells_are_guarded_and_read_back_exactly() {
+        let names = [
+            "=HYPERLINK(\"http://x.test\").test",
+            "+1.test",
+            "-rf.test",
+            "@sum.test",
+            "'quoted.test",
+            "''.test",
+            "'=x.test",
+            "\tab.test",
+            "\rcr.test",
+            "=a,b.test",
+            "plain.test",
+        ];
+        let rows: Vec<Row> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| row(i as u32, &[n, "=second.test"], None))
+            .collect();
+        let mut sink = CsvSink::new(Vec::new()).unwrap();
+        for r in &rows {
+            sink.row(r).unwrap();
+        }
+        let bytes = sink.into_inner().unwrap();
+        let mut reader = csv::Reader::from_reader(&bytes[..]);
+        let ptr = COLUMNS.iter().position(|c| *c == "ptr").unwrap();
+        for (rec, name) in reader.records().zip(names) {
+            let cell = rec.unwrap()[ptr].to_string();
+            if name == "plain.test" {
+                assert_eq!(cell, name);
+            } else {
+                assert_eq!(
+                    cell,
+                    format!("'{name}"),
+                    "a spreadsheet sees the cell as text"
+                );
+            }
+        }
+        let dir = std::env::temp_dir().join(format!("ptraudit-guard-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("guarded.csv");
+        std::fs::write(&path, &bytes).unwrap();
+        assert_eq!(crate::read_rows(&path).unwrap(), rows);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

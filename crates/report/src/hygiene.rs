@@ -171,7 +171,8 @@ impl Report {
         ])?;
         for (k, h) in self.groups() {
             w.write_record([
-                k.to_string(),
+                // A domain group is a stranger's name: guarded as in the row CSV.
+                crate::text::csv_guard(&k.to_string()).into_owned(),
                 h.addresses.to_string(),
                 h.with_ptr.to_string(),
                 h.pass.to_string(),
@@ -224,7 +225,8 @@ impl Report {
         };
         line("total", &self.total);
         for (k, h) in self.groups().iter().take(limit) {
-            line(&k.to_string(), h);
+            // A domain group is a stranger's name: no terminal control reaches the screen.
+            line(&crate::text::printable(&k.to_string()), h);
         }
         s
     }

@@ -108,6 +108,11 @@ pub struct CheckpointFile {
     pub outputs: Vec<JournalState>,
     /// The scan finished and the outputs are in place.
     pub complete: bool,
+    /// The absolute working folder the scan started in: every relative path of `argv`
+    /// and `outputs` (outputs, journals, `-i` files, excludes, rules, the checkpoint
+    /// itself) is relative to it, so `scan --resume` works from any folder. `None` in
+    /// checkpoints written before it was recorded (JSON field `cwd`, absent there).
+    pub cwd: Option<PathBuf>,
 }
 
 impl CheckpointFile {
@@ -132,6 +137,7 @@ impl CheckpointFile {
             "rows": self.done.rows(),
             "outputs": outputs,
             "complete": self.complete,
+            "cwd": self.cwd.as_ref().map(|c| c.to_string_lossy()),
         })
         .to_string()
     }
@@ -197,11 +203,17 @@ impl CheckpointFile {
             })
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| bad("outputs"))?;
+        let cwd = match &v["cwd"] {
+            Value::Null => None,
+            Value::String(c) if Path::new(c).is_absolute() => Some(PathBuf::from(c)),
+            _ => return Err(bad("cwd")),
+        };
         Ok(CheckpointFile {
             argv,
             done: Checkpoint::from_parts(done_below, done, rows),
             outputs,
             complete,
+            cwd,
         })
     }
 }
@@ -366,6 +378,8 @@ impl Checkpointed {
             done: Checkpoint::default(),
             outputs: journals.iter().map(|j| j.state().clone()).collect(),
             complete: false,
+            // Recorded so that a resume from another folder finds every relative path.
+            cwd: std::env::current_dir().ok(),
         };
         let mut sink = Checkpointed {
             journals,
@@ -485,9 +499,18 @@ mod tests {
                 bytes: 42,
             }],
             complete: false,
+            cwd: Some(dir.clone()),
         };
         c.save(&p).unwrap();
         assert_eq!(CheckpointFile::load(&p).unwrap(), c);
+        // Written before `cwd` was recorded: still read.
+        let old = CheckpointFile {
+            cwd: None,
+            ..c.clone()
+        };
+        old.save(&p).unwrap();
+        assert!(!std::fs::read_to_string(&p).unwrap().contains("\"cwd\":\""));
+        assert_eq!(CheckpointFile::load(&p).unwrap(), old);
         std::fs::write(&p, "{}").unwrap();
         let e = CheckpointFile::load(&p).unwrap_err();
         assert!(e.to_string().contains("not a ptraudit checkpoint"), "{e}");

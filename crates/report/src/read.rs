@@ -2,19 +2,27 @@
 //! shards, and for tests that compare formats.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
+use std::fmt::Write as _;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
 use arrow_array::cast::AsArray;
-use arrow_array::types::{TimestampMillisecondType, UInt32Type, UInt64Type};
+use arrow_array::types::{
+    Int8Type, Int16Type, Int32Type, Int64Type, TimestampMicrosecondType, TimestampMillisecondType,
+    TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+};
 use arrow_array::{Array, RecordBatch};
-use arrow_schema::TimeUnit;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use arrow_schema::{DataType, TimeUnit};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
 use ptraudit_scan::{COLUMNS, Row};
 
-use crate::text::{parse_rfc3339, rfc3339};
+use crate::text::{csv_unguard, parse_rfc3339, rfc3339};
 use serde_json::Value;
 
 /// The output formats.
@@ -94,6 +102,9 @@ fn bad(path: &Path, at: impl Into<String>, message: impl Into<String>) -> ReadEr
         message: message.into(),
     }
 }
+
+/// The longest JSON line read (a row with hundreds of 255-byte names is ~100 KiB).
+const MAX_LINE: usize = 4 << 20;
 
 /// The fields of one row as text, in [`COLUMNS`] order (lists `;`-joined, absent = "").
 type Cells = [String; 15];
@@ -186,17 +197,39 @@ pub(crate) fn for_each_row_as(
             }
             for (i, rec) in r.records().enumerate() {
                 let rec = rec.map_err(|e| bad(path, format!("line {}", i + 2), e.to_string()))?;
-                let cells: Cells = std::array::from_fn(|k| rec.get(k).unwrap_or("").to_string());
+                // The formula guard of the writer removed (see `CsvSink`).
+                let cells: Cells =
+                    std::array::from_fn(|k| csv_unguard(rec.get(k).unwrap_or("")).to_string());
                 each(row_from_cells(&cells).map_err(|m| bad(path, format!("line {}", i + 2), m))?);
             }
         }
         Format::Jsonl => {
-            for (i, line) in BufReader::new(file).lines().enumerate() {
-                let line = line.map_err(io)?;
+            let mut input = BufReader::new(file);
+            let mut bytes = Vec::new();
+            for i in 0.. {
+                let at = || format!("line {}", i + 1);
+                bytes.clear();
+                // At most MAX_LINE bytes: a file with a 10 GB line is an error, not an
+                // allocation of 10 GB.
+                let n = (&mut input)
+                    .take(MAX_LINE as u64 + 1)
+                    .read_until(b'\n', &mut bytes)
+                    .map_err(io)?;
+                if n == 0 {
+                    break;
+                }
+                if bytes.len() > MAX_LINE && bytes.last() != Some(&b'\n') {
+                    return Err(bad(
+                        path,
+                        at(),
+                        format!("line longer than {MAX_LINE} bytes"),
+                    ));
+                }
+                let line =
+                    std::str::from_utf8(&bytes).map_err(|_| bad(path, at(), "not UTF-8 text"))?;
                 if line.trim().is_empty() {
                     continue;
                 }
-                let at = || format!("line {}", i + 1);
                 let map = crate::jsonl::parse_line(&line).map_err(|m| bad(path, at(), m))?;
                 let cell = |k: &str| -> String {
                     match map.get(k) {
@@ -214,24 +247,7 @@ pub(crate) fn for_each_row_as(
                 each(row_from_cells(&cells).map_err(|m| bad(path, at(), m))?);
             }
         }
-        Format::Parquet => {
-            let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-                .and_then(|b| b.build())
-                .map_err(|e| bad(path, "footer", e.to_string()))?;
-            let mut n = 0usize;
-            for batch in reader {
-                let batch = batch.map_err(|e| bad(path, format!("row {n}"), e.to_string()))?;
-                for i in 0..batch.num_rows() {
-                    let cells = parquet_cells(&batch, i)
-                        .map_err(|m| bad(path, format!("row {}", n + i), m))?;
-                    each(
-                        row_from_cells(&cells)
-                            .map_err(|m| bad(path, format!("row {}", n + i), m))?,
-                    );
-                }
-                n += batch.num_rows();
-            }
-        }
+        Format::Parquet => read_parquet(path, file, &mut each)?,
     }
     Ok(())
 }
@@ -243,40 +259,267 @@ pub fn read_rows(path: &Path) -> Result<Vec<Row>, ReadError> {
     Ok(rows)
 }
 
-fn parquet_cells(batch: &RecordBatch, i: usize) -> Result<Cells, String> {
-    let col = |name: &str| {
-        batch
-            .column_by_name(name)
-            .ok_or_else(|| format!("no column {name}"))
-    };
-    let mut cells: Cells = Default::default();
-    for (k, name) in COLUMNS.iter().enumerate() {
-        let a = col(name)?;
-        if a.is_null(i) {
-            continue;
-        }
-        cells[k] = match a.data_type() {
-            arrow_schema::DataType::Utf8 => a.as_string::<i32>().value(i).to_string(),
-            arrow_schema::DataType::Boolean => a.as_boolean().value(i).to_string(),
-            arrow_schema::DataType::UInt32 => a.as_primitive::<UInt32Type>().value(i).to_string(),
-            arrow_schema::DataType::UInt64 => a.as_primitive::<UInt64Type>().value(i).to_string(),
-            arrow_schema::DataType::Timestamp(TimeUnit::Millisecond, _) => {
-                let ms = a.as_primitive::<TimestampMillisecondType>().value(i);
-                let t = UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0));
-                rfc3339(t)
-            }
-            arrow_schema::DataType::List(_) => {
-                let list = a.as_list::<i32>().value(i);
-                let s = list.as_string::<i32>();
-                (0..s.len())
-                    .map(|j| s.value(j))
-                    .collect::<Vec<_>>()
-                    .join(";")
-            }
-            other => return Err(format!("column {name} has unexpected type {other}")),
-        };
+/// Reads a Parquet file row group by row group, so that every error names the row group.
+///
+/// Any Parquet file whose columns hold ptraudit's values is read, whoever wrote it:
+/// DuckDB, pandas or Spark rewrite our files with other physical types (microsecond or
+/// nanosecond timestamps, large or view strings, large lists, signed integers,
+/// dictionary-encoded strings). A column of a type that cannot hold its values, a
+/// missing column or an undecodable page is an error naming the file, the row group and
+/// the column — never a panic: the decoder runs under `catch_unwind` as a last line of
+/// defence against a panic inside the parquet crate on corrupt pages.
+fn read_parquet(path: &Path, file: File, each: &mut impl FnMut(Row)) -> Result<(), ReadError> {
+    let meta = guarded(|| ArrowReaderMetadata::load(&file, ArrowReaderOptions::default()))
+        .and_then(|r| r.map_err(|e| e.to_string()))
+        .map_err(|m| bad(path, "footer", format!("not a readable Parquet file: {m}")))?;
+    let schema = meta.schema().clone();
+    // Every column present and of a type we read, before any row is read.
+    let mut columns = Vec::with_capacity(COLUMNS.len());
+    for name in COLUMNS {
+        let (k, field) = schema
+            .column_with_name(name)
+            .ok_or_else(|| bad(path, "schema", format!("no column {name}")))?;
+        check_type(field.data_type(), false).map_err(|m| bad(path, format!("column {name}"), m))?;
+        columns.push(k);
     }
-    Ok(cells)
+    let groups = meta.metadata().num_row_groups();
+    let mut first_row = 0usize;
+    for g in 0..groups {
+        let input = file.try_clone().map_err(|source| ReadError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let at = |row: Option<usize>| match row {
+            Some(r) => format!("row group {g}, row {r}"),
+            None => format!("row group {g}"),
+        };
+        let mut reader = ParquetRecordBatchReaderBuilder::new_with_metadata(input, meta.clone())
+            .with_row_groups(vec![g])
+            .build()
+            .map_err(|e| bad(path, at(None), e.to_string()))?;
+        let mut row = 0usize;
+        loop {
+            let batch = match guarded(|| reader.next()).map_err(|m| bad(path, at(None), m))? {
+                None => break,
+                Some(b) => b.map_err(|e| bad(path, at(Some(row)), e.to_string()))?,
+            };
+            // The cells are read under the guard too: arrays decoded from a corrupt file
+            // are not all validated, and a bad offset would panic in `value(i)`.
+            let rows = guarded(|| -> Result<Vec<Row>, ReadError> {
+                let readers = columns
+                    .iter()
+                    .zip(COLUMNS)
+                    .map(|(&k, name)| {
+                        cell_reader(batch.column(k).as_ref(), false)
+                            .map_err(|m| bad(path, format!("{}, column {name}", at(None)), m))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                (0..batch.num_rows())
+                    .map(|i| {
+                        row_from_cells(&batch_cells(&batch, &columns, &readers, i)).map_err(|m| {
+                            let n = first_row + row + i;
+                            bad(
+                                path,
+                                format!("{} (row {n} of the file)", at(Some(row + i))),
+                                m,
+                            )
+                        })
+                    })
+                    .collect()
+            })
+            .map_err(|m| bad(path, at(Some(row)), m))??;
+            rows.into_iter().for_each(&mut *each);
+            row += batch.num_rows();
+        }
+        first_row += row;
+    }
+    Ok(())
+}
+
+/// Runs `f`, turning a panic into an error message.
+fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|p| {
+        let what = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown cause".into());
+        format!("the Parquet decoder failed: {what}")
+    })
+}
+
+/// Whether a column of type `t` can hold ptraudit's values: text, integers, booleans,
+/// timestamps (any unit), dictionary-encoded text, or (not nested) lists of text.
+fn check_type(t: &DataType, in_list: bool) -> Result<(), String> {
+    match t {
+        DataType::Null
+        | DataType::Utf8
+        | DataType::LargeUtf8
+        | DataType::Utf8View
+        | DataType::Boolean
+        | DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::UInt8
+        | DataType::UInt16
+        | DataType::UInt32
+        | DataType::UInt64
+        | DataType::Timestamp(_, _) => Ok(()),
+        DataType::Dictionary(_, v) => check_type(v, in_list),
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) if !in_list => {
+            check_type(f.data_type(), true)
+        }
+        other => Err(format!(
+            "type {other} cannot hold ptraudit's values (expected text, an integer, a \
+             boolean, a timestamp or a list of text)"
+        )),
+    }
+}
+
+/// Writes the value at a row index into a string (the caller has checked it is not null).
+type CellFn<'a> = Box<dyn Fn(usize, &mut String) + 'a>;
+
+/// A reader of one column's values as text, in the text formats' rendering. Downcasts
+/// that do not match the type are errors, never panics.
+fn cell_reader(a: &dyn Array, in_list: bool) -> Result<CellFn<'_>, String> {
+    let t = a.data_type();
+    let mismatch = || format!("column data does not match its declared type {t}");
+    macro_rules! int {
+        ($ty:ty) => {{
+            let p = a.as_primitive_opt::<$ty>().ok_or_else(mismatch)?;
+            Box::new(move |i: usize, out: &mut String| {
+                let _ = write!(out, "{}", p.value(i));
+            })
+        }};
+    }
+    macro_rules! time {
+        ($ty:ty, $to_ms:expr) => {{
+            let p = a.as_primitive_opt::<$ty>().ok_or_else(mismatch)?;
+            Box::new(move |i: usize, out: &mut String| {
+                let ms: i64 = $to_ms(p.value(i));
+                match u64::try_from(ms) {
+                    Ok(ms) => out.push_str(&rfc3339(UNIX_EPOCH + Duration::from_millis(ms))),
+                    // Not an RFC 3339 text: the row fails with the value in its message.
+                    Err(_) => {
+                        let _ = write!(out, "{ms} ms before 1970");
+                    }
+                }
+            })
+        }};
+    }
+    Ok(match t {
+        DataType::Null => Box::new(|_, _| {}),
+        DataType::Utf8 => {
+            let s = a.as_string_opt::<i32>().ok_or_else(mismatch)?;
+            Box::new(move |i, out| out.push_str(s.value(i)))
+        }
+        DataType::LargeUtf8 => {
+            let s = a.as_string_opt::<i64>().ok_or_else(mismatch)?;
+            Box::new(move |i, out| out.push_str(s.value(i)))
+        }
+        DataType::Utf8View => {
+            let s = a.as_string_view_opt().ok_or_else(mismatch)?;
+            Box::new(move |i, out| out.push_str(s.value(i)))
+        }
+        DataType::Boolean => {
+            let b = a.as_boolean_opt().ok_or_else(mismatch)?;
+            Box::new(move |i, out| out.push_str(if b.value(i) { "true" } else { "false" }))
+        }
+        DataType::Int8 => int!(Int8Type),
+        DataType::Int16 => int!(Int16Type),
+        DataType::Int32 => int!(Int32Type),
+        DataType::Int64 => int!(Int64Type),
+        DataType::UInt8 => int!(UInt8Type),
+        DataType::UInt16 => int!(UInt16Type),
+        DataType::UInt32 => int!(UInt32Type),
+        DataType::UInt64 => int!(UInt64Type),
+        DataType::Timestamp(TimeUnit::Second, _) => {
+            time!(TimestampSecondType, |v: i64| v.saturating_mul(1000))
+        }
+        DataType::Timestamp(TimeUnit::Millisecond, _) => {
+            time!(TimestampMillisecondType, |v: i64| v)
+        }
+        DataType::Timestamp(TimeUnit::Microsecond, _) => {
+            time!(TimestampMicrosecondType, |v: i64| v.div_euclid(1000))
+        }
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => {
+            time!(TimestampNanosecondType, |v: i64| v.div_euclid(1_000_000))
+        }
+        DataType::Dictionary(_, _) => {
+            let d = a.as_any_dictionary_opt().ok_or_else(mismatch)?;
+            let keys = d.normalized_keys();
+            let values = d.values().as_ref();
+            let inner = cell_reader(values, in_list)?;
+            Box::new(move |i, out| {
+                if let Some(&k) = keys.get(i)
+                    && k < values.len()
+                    && !values.is_null(k)
+                {
+                    inner(k, out);
+                }
+            })
+        }
+        DataType::List(_) if !in_list => {
+            let l = a.as_list_opt::<i32>().ok_or_else(mismatch)?;
+            list_reader(l.values().as_ref(), move |i| {
+                let o = l.value_offsets();
+                (o[i] as usize, o[i + 1] as usize)
+            })?
+        }
+        DataType::LargeList(_) if !in_list => {
+            let l = a.as_list_opt::<i64>().ok_or_else(mismatch)?;
+            list_reader(l.values().as_ref(), move |i| {
+                let o = l.value_offsets();
+                (o[i] as usize, o[i + 1] as usize)
+            })?
+        }
+        DataType::FixedSizeList(_, _) if !in_list => {
+            let l = a.as_fixed_size_list_opt().ok_or_else(mismatch)?;
+            list_reader(l.values().as_ref(), move |i| {
+                let start = l.value_offset_at(i);
+                (start, start + l.value_length().max(0) as usize)
+            })?
+        }
+        other => {
+            return Err(format!(
+                "type {other} cannot hold ptraudit's values (expected text, an integer, a \
+                 boolean, a timestamp or a list of text)"
+            ));
+        }
+    })
+}
+
+/// A list column as text: its non-null items `;`-joined.
+fn list_reader<'a>(
+    values: &'a dyn Array,
+    range: impl Fn(usize) -> (usize, usize) + 'a,
+) -> Result<CellFn<'a>, String> {
+    let item = cell_reader(values, true)?;
+    Ok(Box::new(move |i, out| {
+        let (start, end) = range(i);
+        let mut first = true;
+        for j in start..end.min(values.len()) {
+            if values.is_null(j) {
+                continue;
+            }
+            if !first {
+                out.push(';');
+            }
+            first = false;
+            item(j, out);
+        }
+    }))
+}
+
+fn batch_cells(batch: &RecordBatch, columns: &[usize], readers: &[CellFn<'_>], i: usize) -> Cells {
+    std::array::from_fn(|k| {
+        let mut s = String::new();
+        if !batch.column(columns[k]).is_null(i) {
+            readers[k](i, &mut s);
+        }
+        s
+    })
 }
 
 #[cfg(test)]
@@ -316,5 +559,380 @@ mod tests {
             assert_eq!(read_rows(&path).unwrap(), rows, "{}", format.name());
         }
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+/// Parquet files of ptraudit rows written by someone else (DuckDB, pandas, Spark) with
+/// other types, and files that are not ptraudit's at all.
+#[cfg(test)]
+mod foreign_parquet {
+    use super::*;
+    use crate::schema::reference::row;
+    use arrow_array::builder::OffsetBufferBuilder;
+    use arrow_array::{
+        ArrayRef, BooleanArray, DictionaryArray, Float64Array, GenericListArray, Int64Array,
+        LargeStringArray, StringArray, StringViewArray, TimestampMicrosecondArray,
+        TimestampMillisecondArray, TimestampNanosecondArray, TimestampSecondArray, UInt32Array,
+        UInt64Array, types::Int32Type,
+    };
+    use arrow_schema::{Field, Schema};
+    use parquet::arrow::ArrowWriter;
+    use parquet::file::properties::WriterProperties;
+    use ptraudit_scan::Fcrdns;
+    use std::sync::Arc;
+
+    /// The types a rewritten file may use.
+    #[derive(Debug, Clone, Copy)]
+    struct Types {
+        text: Str,
+        large_lists: bool,
+        time: TimeUnit,
+        signed: bool,
+        dict_ptr: bool,
+    }
+
+    /// String types: Utf8, LargeUtf8, Utf8View.
+    #[derive(Debug, Clone, Copy)]
+    enum Str {
+        Utf8,
+        Large,
+        View,
+    }
+
+    fn text(t: &Str, v: Vec<Option<String>>) -> ArrayRef {
+        match t {
+            Str::Large => Arc::new(LargeStringArray::from(v)),
+            Str::View => Arc::new(StringViewArray::from_iter(v)),
+            Str::Utf8 => Arc::new(StringArray::from(v)),
+        }
+    }
+
+    fn list(t: &Types, v: Vec<Vec<String>>) -> ArrayRef {
+        let values = text(&t.text, v.iter().flatten().cloned().map(Some).collect());
+        let item = Arc::new(Field::new("item", values.data_type().clone(), true));
+        if t.large_lists {
+            let mut o = OffsetBufferBuilder::<i64>::new(v.len());
+            v.iter().for_each(|l| o.push_length(l.len()));
+            Arc::new(GenericListArray::<i64>::new(item, o.finish(), values, None))
+        } else {
+            let mut o = OffsetBufferBuilder::<i32>::new(v.len());
+            v.iter().for_each(|l| o.push_length(l.len()));
+            Arc::new(GenericListArray::<i32>::new(item, o.finish(), values, None))
+        }
+    }
+
+    /// `rows` as one record batch with the given types.
+    fn batch(rows: &[Row], t: Types) -> RecordBatch {
+        let s = |f: &dyn Fn(&Row) -> Option<String>| text(&t.text, rows.iter().map(f).collect());
+        let l = |f: &dyn Fn(&Row) -> Vec<String>| list(&t, rows.iter().map(f).collect());
+        let ms: Vec<i64> = rows
+            .iter()
+            .map(|r| r.scanned_at.duration_since(UNIX_EPOCH).unwrap().as_millis() as i64)
+            .collect();
+        let time: ArrayRef = match t.time {
+            TimeUnit::Second => Arc::new(
+                TimestampSecondArray::from(ms.iter().map(|m| m / 1000).collect::<Vec<_>>())
+                    .with_timezone("UTC"),
+            ),
+            TimeUnit::Millisecond => {
+                Arc::new(TimestampMillisecondArray::from(ms).with_timezone("UTC"))
+            }
+            TimeUnit::Microsecond => Arc::new(
+                TimestampMicrosecondArray::from(ms.iter().map(|m| m * 1000).collect::<Vec<_>>())
+                    .with_timezone("UTC"),
+            ),
+            TimeUnit::Nanosecond => Arc::new(
+                TimestampNanosecondArray::from(
+                    ms.iter().map(|m| m * 1_000_000).collect::<Vec<_>>(),
+                )
+                .with_timezone("UTC"),
+            ),
+        };
+        let ptr: ArrayRef = if t.dict_ptr {
+            Arc::new(
+                rows.iter()
+                    .map(|r| r.ptr.as_deref())
+                    .collect::<DictionaryArray<Int32Type>>(),
+            )
+        } else {
+            s(&|r| r.ptr.clone())
+        };
+        let (attempts, rtt): (ArrayRef, ArrayRef) = if t.signed {
+            (
+                Arc::new(Int64Array::from_iter(
+                    rows.iter().map(|r| Some(i64::from(r.attempts))),
+                )),
+                Arc::new(Int64Array::from_iter(
+                    rows.iter().map(|r| r.rtt_ms.map(|v| v as i64)),
+                )),
+            )
+        } else {
+            (
+                Arc::new(UInt32Array::from_iter(
+                    rows.iter().map(|r| Some(r.attempts)),
+                )),
+                Arc::new(UInt64Array::from_iter(rows.iter().map(|r| r.rtt_ms))),
+            )
+        };
+        let columns: Vec<ArrayRef> = vec![
+            s(&|r| Some(r.ip.to_string())),
+            s(&|r| Some(r.prefix.to_string())),
+            s(&|r| Some(r.ptr_status.to_string())),
+            ptr,
+            l(&|r| r.ptr_all.clone()),
+            l(&|r| r.cname_chain.clone()),
+            l(&|r| r.forward_addrs.iter().map(ToString::to_string).collect()),
+            s(&|r| Some(r.fcrdns.to_string())),
+            s(&|r| r.fcrdns_reason.map(|x| x.as_str().to_string())),
+            Arc::new(BooleanArray::from(
+                rows.iter().map(|r| r.generic).collect::<Vec<_>>(),
+            )),
+            l(&|r| {
+                r.generic_reasons
+                    .iter()
+                    .map(|c| c.as_ref().to_string())
+                    .collect()
+            }),
+            s(&|r| r.resolver.map(|a| a.to_string())),
+            attempts,
+            rtt,
+            time,
+        ];
+        let fields: Vec<Field> = COLUMNS
+            .iter()
+            .zip(&columns)
+            .map(|(n, c)| Field::new(*n, c.data_type().clone(), true))
+            .collect();
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap()
+    }
+
+    /// Writes `batches` (one row group each) to a fresh file.
+    fn write(name: &str, batches: &[RecordBatch]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("ptraudit-foreign-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        let file = File::create(&path).unwrap();
+        let props = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(1 << 20))
+            .build();
+        let mut w = ArrowWriter::try_new(file, batches[0].schema(), Some(props)).unwrap();
+        for b in batches {
+            w.write(b).unwrap();
+            w.flush().unwrap();
+        }
+        w.close().unwrap();
+        path
+    }
+
+    fn rows() -> Vec<Row> {
+        let mut odd = row("198.18.0.8", true, 1_790_000_000_124);
+        odd.fcrdns = Fcrdns::TempError;
+        odd.rtt_ms = None;
+        odd.resolver = None;
+        odd.ptr = None;
+        odd.generic = None;
+        vec![
+            row("198.18.0.7", true, 1_790_000_000_123),
+            row("2001:db8::15", false, 7_000),
+            odd,
+        ]
+    }
+
+    const ORIGINAL: Types = Types {
+        text: Str::Utf8,
+        large_lists: false,
+        time: TimeUnit::Millisecond,
+        signed: false,
+        dict_ptr: false,
+    };
+
+    /// Formerly a panic in a downcast: DuckDB's `COPY … TO 'x.parquet'` of our file has
+    /// microsecond timestamps, and other writers use large or view strings, large lists,
+    /// signed integers or dictionaries. Each reads as the same rows.
+    #[test]
+    fn parquet_with_other_compatible_types_reads_the_same_rows() {
+        let rows = rows();
+        let variants = [
+            ORIGINAL,
+            Types {
+                time: TimeUnit::Microsecond,
+                ..ORIGINAL
+            },
+            Types {
+                time: TimeUnit::Nanosecond,
+                ..ORIGINAL
+            },
+            Types {
+                text: Str::Large,
+                large_lists: true,
+                ..ORIGINAL
+            },
+            Types {
+                text: Str::View,
+                signed: true,
+                dict_ptr: true,
+                ..ORIGINAL
+            },
+        ];
+        for (k, t) in variants.into_iter().enumerate() {
+            let path = write(&format!("variant{k}.parquet"), &[batch(&rows, t)]);
+            assert_eq!(read_rows(&path).unwrap(), rows, "{t:?}");
+        }
+        // Whole seconds: the milliseconds are lost, the rows otherwise equal.
+        let path = write(
+            "seconds.parquet",
+            &[batch(
+                &rows,
+                Types {
+                    time: TimeUnit::Second,
+                    ..ORIGINAL
+                },
+            )],
+        );
+        let read = read_rows(&path).unwrap();
+        assert_eq!(read.len(), rows.len());
+        assert_eq!(
+            read[0].scanned_at,
+            UNIX_EPOCH + Duration::from_secs(1_790_000_000)
+        );
+        assert_eq!(read[1].ptr_all, rows[1].ptr_all);
+    }
+
+    fn error_of(path: &Path) -> String {
+        match read_rows(path) {
+            Ok(rows) => panic!("{} read as {} rows", path.display(), rows.len()),
+            Err(e) => {
+                let text = e.to_string();
+                assert!(text.contains(&path.display().to_string()), "{text}");
+                text
+            }
+        }
+    }
+
+    #[test]
+    fn a_column_of_a_wrong_type_is_an_error_naming_file_and_column() {
+        let b = batch(&rows(), ORIGINAL);
+        let (k, _) = b.schema().column_with_name("attempts").unwrap();
+        let mut columns = b.columns().to_vec();
+        columns[k] = Arc::new(Float64Array::from(vec![1.5, 2.0, 3.0]));
+        let mut fields: Vec<Field> = b
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
+        fields[k] = Field::new("attempts", DataType::Float64, true);
+        let b = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap();
+        let e = error_of(&write("float.parquet", &[b]));
+        assert!(
+            e.contains("column attempts") && e.contains("Float64"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_missing_column_is_an_error_naming_it() {
+        let b = batch(&rows(), ORIGINAL);
+        let (k, _) = b.schema().column_with_name("ptr_all").unwrap();
+        let mut b = b;
+        b.remove_column(k);
+        let e = error_of(&write("missing.parquet", &[b]));
+        assert!(e.contains("no column ptr_all"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_value_names_the_row_group_and_row() {
+        let good = batch(&rows(), ORIGINAL);
+        let mut b = batch(&rows(), ORIGINAL);
+        // ip "not-an-address" in row 1 of the second row group.
+        let (k, _) = b.schema().column_with_name("ip").unwrap();
+        let mut columns = b.columns().to_vec();
+        columns[k] = Arc::new(StringArray::from(vec![
+            "198.18.0.1",
+            "not-an-address",
+            "198.18.0.2",
+        ]));
+        b = RecordBatch::try_new(b.schema(), columns).unwrap();
+        let e = error_of(&write("badvalue.parquet", &[good, b]));
+        assert!(
+            e.contains("row group 1, row 1") && e.contains("not-an-address"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_file_that_is_not_parquet_or_is_truncated_is_an_error() {
+        let dir = std::env::temp_dir().join(format!("ptraudit-foreign-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let text = dir.join("text.parquet");
+        std::fs::write(&text, "ip,prefix\n198.18.0.1,198.18.0.0/24\n").unwrap();
+        assert!(error_of(&text).contains("footer"));
+        let empty = dir.join("empty.parquet");
+        std::fs::write(&empty, "").unwrap();
+        error_of(&empty);
+
+        let whole = std::fs::read(write("whole.parquet", &[batch(&rows(), ORIGINAL)])).unwrap();
+        for keep in [whole.len() / 2, whole.len() - 9, 12, 4] {
+            let cut = dir.join(format!("cut{keep}.parquet"));
+            std::fs::write(&cut, &whole[..keep]).unwrap();
+            error_of(&cut);
+        }
+    }
+
+    /// Every single-byte corruption of a small file reads as rows or fails with an error
+    /// naming the file: none panics (the reader's own checks, and `catch_unwind` around
+    /// the parquet decoder for corruption it does not check).
+    #[test]
+    fn corrupt_bytes_never_panic() {
+        let path = write("corrupt-src.parquet", &[batch(&rows(), ORIGINAL)]);
+        let whole = std::fs::read(&path).unwrap();
+        let cut = path.with_file_name("corrupt.parquet");
+        for pos in (0..whole.len()).step_by(7) {
+            for flip in [0x01u8, 0x80, 0xff] {
+                let mut bytes = whole.clone();
+                bytes[pos] ^= flip;
+                std::fs::write(&cut, &bytes).unwrap();
+                if let Err(e) = read_rows(&cut) {
+                    assert!(e.to_string().contains("corrupt.parquet"), "{e}");
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod untrusted_text {
+    use super::*;
+
+    fn dir() -> PathBuf {
+        let d = std::env::temp_dir().join(format!("ptraudit-untrusted-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    /// A line longer than the limit is refused before it is held in memory whole.
+    #[test]
+    fn an_overlong_json_line_is_an_error_naming_the_line() {
+        let path = dir().join("long.jsonl");
+        let mut text = String::from("\n");
+        text.push_str(&"x".repeat(MAX_LINE + 10));
+        text.push('\n');
+        std::fs::write(&path, text).unwrap();
+        let e = read_rows(&path).unwrap_err().to_string();
+        assert!(
+            e.contains("long.jsonl") && e.contains("line 2") && e.contains("longer"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_json_line_cut_in_half_or_not_utf8_is_an_error() {
+        let path = dir().join("cut.jsonl");
+        std::fs::write(&path, "{\"ip\":\"198.18.0.1\",\"pre").unwrap();
+        let e = read_rows(&path).unwrap_err().to_string();
+        assert!(e.contains("cut.jsonl") && e.contains("line 1"), "{e}");
+        std::fs::write(&path, b"\xff\xfe{}\n").unwrap();
+        let e = read_rows(&path).unwrap_err().to_string();
+        assert!(e.contains("line 1") && e.contains("UTF-8"), "{e}");
     }
 }

@@ -6,6 +6,7 @@
 //! and without the `fmt` machinery for IPv4 addresses, numbers and times: those were
 //! most of the writers' time.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -122,6 +123,66 @@ impl Cells for Text {
         }
         self.end();
     }
+}
+
+/// Whether a CSV cell needs the formula guard: it starts with a character a spreadsheet
+/// takes for a formula (`=`, `+`, `-`, `@`, tab or carriage return — OWASP's list), or
+/// with the guard itself (`'`, so that the guard can be undone exactly).
+///
+/// PTR names are written by whoever runs the reverse zone: `=HYPERLINK(…)` is a valid
+/// PTR name. The CSV writers put a `'` before such a cell, and the CSV reader removes
+/// one leading `'` from every cell ([`csv_unguard`]), so rows round-trip exactly.
+pub(crate) fn needs_csv_guard(cell: &str) -> bool {
+    matches!(
+        cell.as_bytes().first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b'\'')
+    )
+}
+
+/// A CSV cell as written: guarded with a leading `'` when [`needs_csv_guard`].
+pub(crate) fn csv_guard(cell: &str) -> Cow<'_, str> {
+    if needs_csv_guard(cell) {
+        Cow::Owned(format!("'{cell}"))
+    } else {
+        Cow::Borrowed(cell)
+    }
+}
+
+/// A CSV cell as read: the guard of [`csv_guard`] removed.
+pub(crate) fn csv_unguard(cell: &str) -> &str {
+    cell.strip_prefix('\'').unwrap_or(cell)
+}
+
+/// `s` safe to print on a terminal: control characters (C0, DEL, C1 — ESC starts the
+/// terminal's escape sequences) and Unicode's bidirectional overrides, which reorder
+/// what a person sees, are written visibly: `\DDD` (RFC 1035 style, as names from DNS
+/// already are) for ASCII, `\u{XXXX}` for the others. Anything else is unchanged.
+///
+/// ```
+/// use ptraudit_report::printable;
+/// assert_eq!(printable("a\u{1b}[31mred"), r"a\027[31mred");
+/// assert_eq!(printable("ok.example.test"), "ok.example.test");
+/// assert_eq!(printable("x\u{202e}y"), r"x\u{202e}y");
+/// ```
+pub fn printable(s: &str) -> Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !s.chars().any(unsafe_char) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if !unsafe_char(c) {
+            out.push(c);
+        } else if c.is_ascii() {
+            let _ = write!(out, "\\{:03}", c as u32);
+        } else {
+            let _ = write!(out, "\\u{{{:04x}}}", c as u32);
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// Decimal digits of `n`, without `fmt`.

@@ -55,6 +55,8 @@
 
 mod checkpoint;
 mod engine;
+#[cfg(test)]
+mod fuzz_shard;
 mod row;
 mod targets;
 mod walk;

@@ -33,10 +33,17 @@ fn with(seed: u64, set: impl FnOnce(&mut Faults)) -> Faults {
     f
 }
 
+/// The server counter that shows a fault fired.
+type Fired = fn(&ServerStats) -> u64;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_fault_alone_leaves_the_rows_unchanged() {
-    let cases: Vec<(&str, Faults)> = vec![
-        ("30% dropped", with(1, |f| f.drop = 0.3)),
+    // Each case names the server counter its fault moves: a scan that matched the truth
+    // because the fault never fired (a setting not applied, a share read as zero) fails.
+    let cases: Vec<(&str, Faults, Fired)> = vec![
+        ("30% dropped", with(1, |f| f.drop = 0.3), |s| {
+            ServerStats::get(&s.dropped)
+        }),
         (
             "5% delayed up to 3x the timeout",
             with(2, |f| {
@@ -44,18 +51,37 @@ async fn each_fault_alone_leaves_the_rows_unchanged() {
                 f.delay = Duration::from_millis(150);
                 f.jitter = Duration::from_millis(300);
             }),
+            |s| ServerStats::get(&s.delayed),
         ),
-        ("duplicates", with(3, |f| f.duplicate = 0.2)),
-        ("wrong IDs", with(4, |f| f.wrong_id = 0.2)),
-        ("wrong source port", with(5, |f| f.wrong_source = 0.2)),
-        ("wrong question", with(6, |f| f.wrong_question = 0.2)),
-        ("malformed", with(7, |f| f.malformed = 0.2)),
-        ("truncation", with(8, |f| f.truncate = 0.1)),
+        ("duplicates", with(3, |f| f.duplicate = 0.2), |s| {
+            ServerStats::get(&s.duplicated)
+        }),
+        ("wrong IDs", with(4, |f| f.wrong_id = 0.2), |s| {
+            ServerStats::get(&s.bogus)
+        }),
+        (
+            "wrong source port",
+            with(5, |f| f.wrong_source = 0.2),
+            |s| ServerStats::get(&s.bogus),
+        ),
+        ("wrong question", with(6, |f| f.wrong_question = 0.2), |s| {
+            ServerStats::get(&s.bogus)
+        }),
+        ("malformed", with(7, |f| f.malformed = 0.2), |s| {
+            ServerStats::get(&s.bogus)
+        }),
+        // Truncated over UDP, then asked again over TCP: both counters move.
+        ("truncation", with(8, |f| f.truncate = 0.1), |s| {
+            ServerStats::get(&s.truncated).min(ServerStats::get(&s.tcp_queries))
+        }),
     ];
-    for (what, f) in cases {
+    for (what, f, fired) in cases {
         let server = faulty(f);
         let rows = scan_with(client(&[&server]), Shard::ALL, Order::Linear).await;
         assert_matches_truth(what, &rows);
+        // ~6,000 queries: a share of 5% or more fires a few hundred times.
+        let n = fired(&server.stats());
+        assert!(n > 100, "{what}: the fault fired only {n} times");
     }
 }
 
