@@ -53,6 +53,8 @@ fn rows(n: usize) -> Vec<Row> {
             attempts: 2,
             rtt_ms: Some(1),
             scanned_at: SystemTime::now(),
+            dnsbl: Vec::new(),
+            dnsbl_listed: None,
         })
         .collect()
 }

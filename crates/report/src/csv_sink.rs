@@ -165,6 +165,12 @@ mod tests {
             attempts: i,
             rtt_ms: i.is_multiple_of(3).then_some(u64::from(i)),
             scanned_at: UNIX_EPOCH + Duration::from_millis(1_790_000_000_000 + u64::from(i)),
+            dnsbl: if i.is_multiple_of(4) {
+                vec!["spamhaus-zen=127.0.0.10".parse().unwrap()]
+            } else {
+                vec![]
+            },
+            dnsbl_listed: (i % 3 != 1).then_some(i.is_multiple_of(4)),
         }
     }
 

@@ -46,6 +46,8 @@
 //!     attempts: 2,
 //!     rtt_ms: Some(0),
 //!     scanned_at: std::time::SystemTime::UNIX_EPOCH,
+//!     dnsbl: vec!["spamhaus-zen=127.0.0.10".parse().unwrap()],
+//!     dnsbl_listed: Some(true),
 //! };
 //! let mut csv = CsvSink::new(Vec::new()).unwrap();
 //! let mut summary = Summary::default();
@@ -54,6 +56,7 @@
 //! let text = String::from_utf8(csv.into_inner().unwrap()).unwrap();
 //! assert!(text.starts_with("ip,prefix,ptr_status,"));
 //! assert!(text.contains("198.18.0.7,198.18.0.0/24,NOERROR,mail.example.test,"));
+//! assert!(text.trim_end().ends_with(",spamhaus-zen=127.0.0.10,true"));
 //! assert_eq!(summary.totals().mail_ready, 1);
 //! ```
 

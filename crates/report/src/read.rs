@@ -107,7 +107,11 @@ fn bad(path: &Path, at: impl Into<String>, message: impl Into<String>) -> ReadEr
 const MAX_LINE: usize = 4 << 20;
 
 /// The fields of one row as text, in [`COLUMNS`] order (lists `;`-joined, absent = "").
-type Cells = [String; 15];
+type Cells = [String; 17];
+
+/// Columns every file has; those after them (`dnsbl`, `dnsbl_listed`) were added later,
+/// and files written before them read as "no list checked".
+const REQUIRED: usize = 15;
 
 fn row_from_cells(c: &Cells) -> Result<Row, String> {
     let list = |s: &str| -> Vec<String> {
@@ -158,6 +162,16 @@ fn row_from_cells(c: &Cells) -> Result<Row, String> {
             s => Some(s.parse().map_err(|_| format!("bad rtt_ms {s:?}"))?),
         },
         scanned_at: parse_rfc3339(&c[14]).ok_or_else(|| format!("bad scanned_at {:?}", c[14]))?,
+        dnsbl: list(&c[15])
+            .iter()
+            .map(|l| l.parse().map_err(|e| format!("{e}")))
+            .collect::<Result<_, _>>()?,
+        dnsbl_listed: match c[16].as_str() {
+            "" => None,
+            "true" => Some(true),
+            "false" => Some(false),
+            other => return Err(format!("bad dnsbl_listed {other:?}")),
+        },
     })
 }
 
@@ -188,7 +202,7 @@ pub(crate) fn for_each_row_as(
                 .map_err(|e| bad(path, "header", e.to_string()))?
                 .clone();
             let names: Vec<&str> = headers.iter().collect();
-            if names != COLUMNS {
+            if names != COLUMNS && names != COLUMNS[..REQUIRED] {
                 return Err(bad(
                     path,
                     "header",
@@ -275,12 +289,16 @@ fn read_parquet(path: &Path, file: File, each: &mut impl FnMut(Row)) -> Result<(
     let schema = meta.schema().clone();
     // Every column present and of a type we read, before any row is read.
     let mut columns = Vec::with_capacity(COLUMNS.len());
-    for name in COLUMNS {
-        let (k, field) = schema
-            .column_with_name(name)
-            .ok_or_else(|| bad(path, "schema", format!("no column {name}")))?;
+    for (i, name) in COLUMNS.into_iter().enumerate() {
+        let Some((k, field)) = schema.column_with_name(name) else {
+            if i >= REQUIRED {
+                columns.push(None);
+                continue;
+            }
+            return Err(bad(path, "schema", format!("no column {name}")));
+        };
         check_type(field.data_type(), false).map_err(|m| bad(path, format!("column {name}"), m))?;
-        columns.push(k);
+        columns.push(Some(k));
     }
     let groups = meta.metadata().num_row_groups();
     let mut first_row = 0usize;
@@ -309,9 +327,11 @@ fn read_parquet(path: &Path, file: File, each: &mut impl FnMut(Row)) -> Result<(
                 let readers = columns
                     .iter()
                     .zip(COLUMNS)
-                    .map(|(&k, name)| {
-                        cell_reader(batch.column(k).as_ref(), false)
-                            .map_err(|m| bad(path, format!("{}, column {name}", at(None)), m))
+                    .map(|(&k, name)| match k {
+                        Some(k) => cell_reader(batch.column(k).as_ref(), false)
+                            .map(Some)
+                            .map_err(|m| bad(path, format!("{}, column {name}", at(None)), m)),
+                        None => Ok(None),
                     })
                     .collect::<Result<Vec<_>, _>>()?;
                 (0..batch.num_rows())
@@ -512,11 +532,18 @@ fn list_reader<'a>(
     }))
 }
 
-fn batch_cells(batch: &RecordBatch, columns: &[usize], readers: &[CellFn<'_>], i: usize) -> Cells {
+fn batch_cells(
+    batch: &RecordBatch,
+    columns: &[Option<usize>],
+    readers: &[Option<CellFn<'_>>],
+    i: usize,
+) -> Cells {
     std::array::from_fn(|k| {
         let mut s = String::new();
-        if !batch.column(columns[k]).is_null(i) {
-            readers[k](i, &mut s);
+        if let (Some(c), Some(read)) = (columns[k], &readers[k])
+            && !batch.column(c).is_null(i)
+        {
+            read(i, &mut s);
         }
         s
     })
@@ -731,11 +758,18 @@ mod foreign_parquet {
         odd.resolver = None;
         odd.ptr = None;
         odd.generic = None;
-        vec![
+        // These files have the columns of files written before `dnsbl` and
+        // `dnsbl_listed`: they read as "no list checked".
+        let mut rows = vec![
             row("198.18.0.7", true, 1_790_000_000_123),
             row("2001:db8::15", false, 7_000),
             odd,
-        ]
+        ];
+        for r in &mut rows {
+            r.dnsbl.clear();
+            r.dnsbl_listed = None;
+        }
+        rows
     }
 
     const ORIGINAL: Types = Types {

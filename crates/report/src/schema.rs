@@ -35,7 +35,7 @@ pub(crate) enum Kind {
 
 /// `(name, kind)` of every column of [`COLUMNS`](ptraudit_scan::COLUMNS), in order (a test holds the names
 /// equal to [`COLUMNS`](ptraudit_scan::COLUMNS)).
-pub(crate) const KINDS: [(&str, Kind); 15] = [
+pub(crate) const KINDS: [(&str, Kind); 17] = [
     ("ip", Kind::Text),
     ("prefix", Kind::Text),
     ("ptr_status", Kind::Text),
@@ -51,6 +51,8 @@ pub(crate) const KINDS: [(&str, Kind); 15] = [
     ("attempts", Kind::UInt32),
     ("rtt_ms", Kind::OptUInt64),
     ("scanned_at", Kind::Timestamp),
+    ("dnsbl", Kind::List),
+    ("dnsbl_listed", Kind::OptBool),
 ];
 
 /// A writer's side of [`Renderer::visit`]: receives one row's cells in column order
@@ -132,6 +134,19 @@ impl Renderer {
             None => c.null(13),
         }
         c.time(14, r.scanned_at);
+        c.list_start(15);
+        let mut text = String::new();
+        for l in &r.dnsbl {
+            text.clear();
+            // Writing to a String cannot fail.
+            let _ = std::fmt::Write::write_fmt(&mut text, format_args!("{l}"));
+            c.item(&text);
+        }
+        c.list_end();
+        match r.dnsbl_listed {
+            Some(b) => c.bool(16, b),
+            None => c.null(16),
+        }
     }
 }
 
@@ -212,7 +227,7 @@ pub(crate) mod reference {
     }
 
     /// The cells of a row in column order, through `fmt`.
-    pub(crate) fn values(r: &Row) -> [Value; 15] {
+    pub(crate) fn values(r: &Row) -> [Value; 17] {
         let text = |s: String| Value::Text(Some(s));
         [
             text(r.ip.to_string()),
@@ -230,6 +245,8 @@ pub(crate) mod reference {
             Value::UInt(Some(u64::from(r.attempts))),
             Value::UInt(r.rtt_ms),
             Value::Time(crate::text::rfc3339(r.scanned_at)),
+            Value::List(strings(&r.dnsbl)),
+            Value::Bool(r.dnsbl_listed),
         ]
     }
 
@@ -280,6 +297,16 @@ pub(crate) mod reference {
             attempts: if full { 3 } else { 0 },
             rtt_ms: full.then_some(12_345),
             scanned_at: SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(millis),
+            dnsbl: if full {
+                vec![
+                    "spamhaus-zen=127.0.0.4".parse().unwrap(),
+                    "spamhaus-zen=127.0.0.10".parse().unwrap(),
+                    "bl.example.test=127.0.0.2".parse().unwrap(),
+                ]
+            } else {
+                vec![]
+            },
+            dnsbl_listed: full.then_some(true),
         }
     }
 }

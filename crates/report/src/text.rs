@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ptraudit_scan::{Prefix, Row, Status};
+use ptraudit_scan::{COLUMNS, Prefix, Row, Status};
 
 use crate::schema::{Cells, Renderer};
 
@@ -28,7 +28,7 @@ pub(crate) struct TextCells {
 #[derive(Debug, Default)]
 struct Text {
     buf: String,
-    ends: [usize; 15],
+    ends: [usize; COLUMNS.len()],
     n: usize,
     /// Items pushed into the open list.
     items: usize,
@@ -43,13 +43,13 @@ impl TextCells {
         t.buf.clear();
         t.n = 0;
         self.renderer.visit(r, t);
-        debug_assert_eq!(t.n, 15);
+        debug_assert_eq!(t.n, COLUMNS.len());
     }
 
     /// The cells of the last rendered row, in column order.
     pub(crate) fn cells(&self) -> impl Iterator<Item = &str> {
         let t = &self.text;
-        (0..15).map(move |i| {
+        (0..COLUMNS.len()).map(move |i| {
             let start = if i == 0 { 0 } else { t.ends[i - 1] };
             &t.buf[start..t.ends[i]]
         })

@@ -13,6 +13,7 @@ use ptraudit_classify::Rules;
 use ptraudit_dns::{Client, Name, Outcome, RecordType, Status, name_to_text, reverse_name};
 use slab::Slab;
 
+use crate::dnsbl::{Dnsbl, DnsblAnswer, ListState};
 use crate::row::{Fcrdns, FcrdnsReason, PrefixLens, Row, Sink, SinkError};
 use crate::walk::{Start, WalkPlan, WalkSummary, Walker};
 
@@ -44,7 +45,12 @@ pub struct ScanConfig {
     pub cache_capacity: usize,
     /// The generic-name rules (the built-in ones, extended by `--rules FILE`).
     pub rules: Arc<Rules>,
+    /// DNS blocklists to look every address up in (at most [`MAX_LISTS`]).
+    pub dnsbl: Vec<Dnsbl>,
 }
+
+/// Most DNSBLs one scan checks.
+pub const MAX_LISTS: usize = 16;
 
 impl Default for ScanConfig {
     fn default() -> Self {
@@ -56,6 +62,57 @@ impl Default for ScanConfig {
             max_cname: 8,
             cache_capacity: 100_000,
             rules: Arc::new(Rules::builtin().clone()),
+            dnsbl: Vec::new(),
+        }
+    }
+}
+
+/// A DNSBL that failed its test entries before the run (see [`Scanner::test_lists`]).
+#[derive(Debug, Clone)]
+pub struct ListProblem {
+    /// The list.
+    pub list: Arc<ListState>,
+    /// The test entry that went wrong: 127.0.0.2 (must be listed) or 127.0.0.1 (must not).
+    pub test_address: std::net::Ipv4Addr,
+    /// What the list answered for it.
+    pub answer: DnsblAnswer,
+}
+
+impl std::fmt::Display for ListProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let l = &self.list.list;
+        write!(
+            f,
+            "DNSBL {} ({}): test entry {} ",
+            l.name, l.zone, self.test_address
+        )?;
+        match &self.answer {
+            DnsblAnswer::Error(code) => write!(
+                f,
+                "answered {code}, an error, not a listing: {}",
+                crate::dnsbl::error_advice(*code)
+            ),
+            DnsblAnswer::Listed(codes) => write!(
+                f,
+                "is listed ({}) but must not be: the zone answers every name (wildcarded, or \
+                 your resolver rewrites NXDOMAIN); use another resolver or a mirror",
+                codes
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            DnsblAnswer::NotListed => write!(
+                f,
+                "is not listed but must be: this is not a DNSBL zone (or not the one meant); \
+                 check its name"
+            ),
+            DnsblAnswer::Unknown(status) => write!(
+                f,
+                "could not be looked up ({status}): the list or the path to it is down, or \
+                 your resolver cannot reach it"
+            ),
+            DnsblAnswer::Disabled => write!(f, "was not asked"),
         }
     }
 }
@@ -140,6 +197,8 @@ pub struct Check {
     pub forward: Vec<ForwardAnswer>,
     /// The classifier's verdict on `row.ptr`, with the message of every reason.
     pub classified: Option<ptraudit_classify::Verdict>,
+    /// Each list's answer, in the order of [`Scanner::lists`].
+    pub dnsbl: Vec<DnsblAnswer>,
 }
 
 /// The result of one forward lookup, shared by every address whose PTR names it.
@@ -189,6 +248,7 @@ pub struct Scanner {
     config: ScanConfig,
     limiter: Option<DefaultDirectRateLimiter>,
     cache: ForwardCache,
+    lists: Vec<Arc<ListState>>,
 }
 
 /// Tag bit marking a forward query (otherwise the tag is a job's PTR query).
@@ -197,6 +257,8 @@ const FORWARD: u64 = 1 << 63;
 const NODE: u64 = 1 << 62;
 /// Tag bit marking a walk's wildcard probe.
 const PROBE: u64 = 1 << 61;
+/// Tag bit marking a DNSBL lookup: the job in bits 8.., the list in bits 0..8.
+const BL: u64 = 1 << 60;
 
 struct Job {
     /// The caller's number for this target.
@@ -211,6 +273,11 @@ struct Job {
     forward: Vec<Option<Arc<Forward>>>,
     waiting: usize,
     attempts: u32,
+    /// One answer per DNSBL (`None` while asked).
+    bl: Vec<Option<DnsblAnswer>>,
+    bl_waiting: usize,
+    /// The PTR side's verdict, kept while DNSBL answers are still out.
+    verdict: Option<(Fcrdns, Option<FcrdnsReason>, Option<usize>)>,
 }
 
 struct PendingForward {
@@ -240,6 +307,7 @@ struct Run<'a, S: Sink> {
 struct Details {
     forward: Vec<ForwardAnswer>,
     verdict: Option<ptraudit_classify::Verdict>,
+    dnsbl: Vec<DnsblAnswer>,
 }
 
 impl Scanner {
@@ -251,12 +319,80 @@ impl Scanner {
             let burst = NonZeroU32::new((r.get() / 50).max(1)).unwrap_or(NonZeroU32::MIN);
             RateLimiter::direct(Quota::per_second(r).allow_burst(burst))
         });
+        let lists = config
+            .dnsbl
+            .iter()
+            .take(MAX_LISTS)
+            .map(|l| Arc::new(ListState::new(l.clone())))
+            .collect();
         Scanner {
             client,
             config,
             limiter,
             cache: ForwardCache::default(),
+            lists,
         }
+    }
+
+    /// The DNSBLs of this scanner, with their counters (queries, listings, whether an
+    /// error answer switched one off).
+    pub fn lists(&self) -> &[Arc<ListState>] {
+        &self.lists
+    }
+
+    /// Checks each DNSBL's test entries before any work: 127.0.0.2 must be listed and
+    /// 127.0.0.1 must not be. Returns the lists that fail, with why.
+    pub async fn test_lists(&self) -> Result<Vec<ListProblem>, ScanError> {
+        let (tx, mut rx) = self.client.pipeline();
+        let probes: [(std::net::Ipv4Addr, bool); 2] = [
+            ([127, 0, 0, 2].into(), true),
+            ([127, 0, 0, 1].into(), false),
+        ];
+        let mut sent = 0usize;
+        for (i, state) in self.lists.iter().enumerate() {
+            for (k, (ip, _)) in probes.iter().enumerate() {
+                if let Some(name) = state.list.query_name(IpAddr::V4(*ip)) {
+                    tx.submit(name, RecordType::A, (i * 2 + k) as u64)?;
+                    state.sent();
+                    sent += 1;
+                }
+            }
+        }
+        let mut answers = vec![None; self.lists.len() * 2];
+        let mut batch = Vec::new();
+        while sent > 0 {
+            batch.clear();
+            if rx.recv_many(&mut batch, 64).await == 0 {
+                return Err(ScanError::Dns(ptraudit_dns::Error::Closed));
+            }
+            for (tag, outcome) in batch.drain(..) {
+                sent -= 1;
+                if let Some(slot) = answers.get_mut(tag as usize) {
+                    *slot = Some(DnsblAnswer::from_outcome(&outcome));
+                }
+            }
+        }
+        let mut problems = Vec::new();
+        for (i, state) in self.lists.iter().enumerate() {
+            for (k, (ip, must_list)) in probes.iter().enumerate() {
+                let answer = answers[i * 2 + k]
+                    .clone()
+                    .unwrap_or(DnsblAnswer::Unknown(Status::Timeout));
+                let ok = match (&answer, must_list) {
+                    (DnsblAnswer::Listed(_), true) | (DnsblAnswer::NotListed, false) => true,
+                    _ => false,
+                };
+                if !ok {
+                    problems.push(ListProblem {
+                        list: Arc::clone(state),
+                        test_address: *ip,
+                        answer,
+                    });
+                    break;
+                }
+            }
+        }
+        Ok(problems)
     }
 
     /// The forward record types asked for `ip`'s PTR names, in slot order.
@@ -290,6 +426,7 @@ impl Scanner {
             row,
             forward: details.forward,
             classified: details.verdict,
+            dnsbl: details.dnsbl,
         })
     }
 
@@ -462,6 +599,9 @@ impl Scanner {
                     run.forward_done((tag & !FORWARD) as usize, outcome)?;
                 } else if tag & NODE != 0 {
                     run.node_done((tag & !NODE) as usize, outcome);
+                } else if tag & BL != 0 {
+                    let tag = tag & !BL;
+                    run.bl_done((tag >> 8) as usize, (tag & 0xff) as usize, outcome)?;
                 } else if tag & PROBE != 0 {
                     if let Some(w) = &mut run.walk {
                         w.probe_done((tag & !PROBE) as usize, outcome);
@@ -543,7 +683,8 @@ impl Stop {
 
 impl<S: Sink> Run<'_, S> {
     fn new_job(&mut self, seq: u64, ip: IpAddr) -> usize {
-        self.jobs.insert(Job {
+        let lists = &self.scanner.lists;
+        let id = self.jobs.insert(Job {
             seq,
             ip,
             chain: Vec::new(),
@@ -553,7 +694,44 @@ impl<S: Sink> Run<'_, S> {
             forward: Vec::new(),
             waiting: 0,
             attempts: 0,
-        })
+            bl: vec![None; lists.len()],
+            bl_waiting: 0,
+            verdict: None,
+        });
+        for (i, state) in lists.iter().enumerate() {
+            let name = state.list.query_name(ip);
+            match name {
+                Some(name) if !state.is_disabled() => {
+                    state.sent();
+                    self.jobs[id].bl_waiting += 1;
+                    self.queue
+                        .push_back((name, RecordType::A, BL | (id as u64) << 8 | i as u64));
+                }
+                _ => {
+                    state.record(ip, &DnsblAnswer::Disabled);
+                    self.jobs[id].bl[i] = Some(DnsblAnswer::Disabled);
+                }
+            }
+        }
+        id
+    }
+
+    fn bl_done(&mut self, id: usize, list: usize, outcome: Outcome) -> Result<(), ScanError> {
+        let Some(job) = self.jobs.get_mut(id) else {
+            return Ok(());
+        };
+        let (Some(slot), Some(state)) = (job.bl.get_mut(list), self.scanner.lists.get(list)) else {
+            return Ok(());
+        };
+        let answer = DnsblAnswer::from_outcome(&outcome);
+        state.record(job.ip, &answer);
+        *slot = Some(answer);
+        job.attempts += u32::from(outcome.attempts);
+        job.bl_waiting -= 1;
+        if job.bl_waiting == 0 && job.verdict.is_some() {
+            return self.complete(id);
+        }
+        Ok(())
     }
 
     fn node_done(&mut self, id: usize, outcome: Outcome) {
@@ -752,6 +930,7 @@ impl<S: Sink> Run<'_, S> {
         self.finish(id, verdict, reason, Some(chosen))
     }
 
+    /// The PTR side is decided; the row follows once every DNSBL has answered.
     fn finish(
         &mut self,
         id: usize,
@@ -759,7 +938,25 @@ impl<S: Sink> Run<'_, S> {
         fcrdns_reason: Option<FcrdnsReason>,
         chosen: Option<usize>,
     ) -> Result<(), ScanError> {
+        let job = &mut self.jobs[id];
+        job.verdict = Some((fcrdns, fcrdns_reason, chosen));
+        if job.bl_waiting == 0 {
+            return self.complete(id);
+        }
+        Ok(())
+    }
+
+    fn complete(&mut self, id: usize) -> Result<(), ScanError> {
         let job = self.jobs.remove(id);
+        let Some((fcrdns, fcrdns_reason, chosen)) = job.verdict else {
+            return Ok(());
+        };
+        let answers: Vec<DnsblAnswer> = job
+            .bl
+            .into_iter()
+            .map(|a| a.unwrap_or(DnsblAnswer::Disabled))
+            .collect();
+        let (dnsbl, dnsbl_listed) = crate::dnsbl::cells(&self.scanner.lists, &answers);
         let config = &self.scanner.config;
         let ptr_all = job.texts;
         let ptr = chosen.and_then(|i| ptr_all.get(i).cloned());
@@ -824,7 +1021,12 @@ impl<S: Sink> Run<'_, S> {
                 .and_then(|o| o.rtt)
                 .map(|d| (d + Duration::from_micros(500)).as_millis() as u64),
             scanned_at: SystemTime::now(),
+            dnsbl,
+            dnsbl_listed,
         };
+        if let Some(details) = &mut self.details {
+            details.dnsbl = answers;
+        }
         if let Some(w) = &mut self.walk {
             // A walk writes rows unit by unit (and counts them then).
             w.address_done(job.seq, row);

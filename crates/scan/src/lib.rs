@@ -54,6 +54,7 @@
 #![warn(unreachable_pub)]
 
 mod checkpoint;
+pub mod dnsbl;
 mod engine;
 #[cfg(test)]
 mod fuzz_shard;
@@ -63,7 +64,8 @@ mod walk;
 
 pub use crate::checkpoint::Checkpoint;
 pub use crate::engine::{
-    Check, ForwardAnswer, ForwardMode, Progress, ScanConfig, ScanError, ScanStats, Scanner, Stop,
+    Check, ForwardAnswer, ForwardMode, ListProblem, MAX_LISTS, Progress, ScanConfig, ScanError,
+    ScanStats, Scanner, Stop,
 };
 pub use crate::row::{
     COLUMNS, Fcrdns, FcrdnsReason, Prefix, PrefixError, PrefixLens, Row, Sink, SinkError, Status,

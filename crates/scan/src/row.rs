@@ -480,6 +480,12 @@ pub struct Row {
     pub rtt_ms: Option<u64>,
     /// When the row was completed.
     pub scanned_at: SystemTime,
+    /// Every DNSBL listing of the address (`--dnsbl`), by list and code.
+    pub dnsbl: Vec<crate::dnsbl::Listing>,
+    /// `Some(true)` when a list lists it, `Some(false)` when every list checked answered
+    /// "not listed", `None` when no list was checked or one could not say (failed, or
+    /// switched off after an error answer).
+    pub dnsbl_listed: Option<bool>,
 }
 
 impl Row {
@@ -491,7 +497,7 @@ impl Row {
 }
 
 /// The output column names, in order. Every writer uses this list.
-pub const COLUMNS: [&str; 15] = [
+pub const COLUMNS: [&str; 17] = [
     "ip",
     "prefix",
     "ptr_status",
@@ -507,6 +513,8 @@ pub const COLUMNS: [&str; 15] = [
     "attempts",
     "rtt_ms",
     "scanned_at",
+    "dnsbl",
+    "dnsbl_listed",
 ];
 
 /// Error type sinks return; the engine stops and hands it back.

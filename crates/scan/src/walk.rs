@@ -552,6 +552,8 @@ impl<'p> Walker<'p> {
                 .and_then(|o| o.rtt)
                 .map(|d| d.as_micros().div_ceil(1000) as u64),
             scanned_at: SystemTime::now(),
+            dnsbl: Vec::new(),
+            dnsbl_listed: None,
         }
     }
 
@@ -811,6 +813,8 @@ impl<'p> Walker<'p> {
             attempts: 0,
             rtt_ms: None,
             scanned_at: SystemTime::now(),
+            dnsbl: Vec::new(),
+            dnsbl_listed: None,
         }
     }
 }
