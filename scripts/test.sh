@@ -63,6 +63,7 @@ step "fixtures are what the generator produces"
 fixtures() {
   python3 scripts/gen_fixtures.py --check
   python3 scripts/gen_walk_fixtures.py --check
+  python3 scripts/gen_dnsbl_fixtures.py --check
   python3 scripts/gen_labeled.py --check
 }
 run fixtures

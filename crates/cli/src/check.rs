@@ -36,6 +36,8 @@ pub(crate) struct CheckArgs {
     dns: DnsArgs,
     #[command(flatten)]
     rules: crate::classify::RulesArg,
+    #[command(flatten)]
+    dnsbl: crate::dnsbl::DnsblArgs,
 }
 
 pub(crate) fn run(args: CheckArgs) -> Result<u8, Failure> {
@@ -46,22 +48,81 @@ pub(crate) fn run(args: CheckArgs) -> Result<u8, Failure> {
         .map_err(|_| usage(anyhow!("{:?} is not an IP address", args.ip)))?;
     let mut config = ScanConfig::default();
     config.rules = args.rules.load()?;
+    config.dnsbl = args.dnsbl.parse()?;
     let builder = args.dns.client(args.dns.resolvers()?)?;
     let rt = runtime_for_command()?;
-    let check = rt.block_on(async {
+    let (check, lists) = rt.block_on(async {
         let client = builder.build().map_err(runtime)?;
-        Scanner::new(client, config)
-            .check(ip)
-            .await
-            .map_err(runtime)
+        let scanner = Scanner::new(client, config);
+        crate::dnsbl::test_entries(&scanner).await?;
+        let check = scanner.check(ip).await.map_err(runtime)?;
+        Ok::<_, Failure>((check, scanner.lists().to_vec()))
     })?;
     print_walkthrough(ip, &check, args.expect.as_deref());
+    print_lists(&check, &lists);
     let row = &check.row;
+    // Mail-ready: forward-confirmed, a custom name, and (when lists were checked) not
+    // listed. A list that could not say leaves it undecided.
     Ok(match row.fcrdns {
+        _ if row.dnsbl_listed == Some(true) => exit::CHECK_FAILED,
+        _ if row.mail_ready() && !lists.is_empty() && row.dnsbl_listed.is_none() => exit::RUNTIME,
         _ if row.mail_ready() => exit::OK,
         Fcrdns::TempError => exit::RUNTIME,
         _ => exit::CHECK_FAILED,
     })
+}
+
+/// Step 5: each list's answer, what a listing means and what to do.
+fn print_lists(check: &Check, lists: &[std::sync::Arc<ptraudit_scan::dnsbl::ListState>]) {
+    use ptraudit_scan::dnsbl::{DnsblAnswer, error_advice};
+    if lists.is_empty() {
+        return;
+    }
+    say!("\n5. Blocklists");
+    for (state, answer) in lists.iter().zip(&check.dnsbl) {
+        let l = &state.list;
+        match answer {
+            DnsblAnswer::NotListed => say!("   {} ({}): not listed", l.name, l.zone),
+            DnsblAnswer::Listed(codes) => {
+                say!("   {} ({}): LISTED", l.name, l.zone);
+                let mut advice = Vec::new();
+                for &code in codes {
+                    let (kind, text) = l.meaning(code);
+                    say!("     {code}: {text}");
+                    if let Some(p) = l.preset {
+                        let a = p.advice(kind);
+                        if !advice.contains(&a) {
+                            advice.push(a);
+                        }
+                    }
+                }
+                for a in advice {
+                    say!("     What to do: {a}");
+                }
+            }
+            DnsblAnswer::Error(code) => say!(
+                "   {} ({}): UNKNOWN: answered {code}, an error, not a listing: {}",
+                l.name,
+                l.zone,
+                error_advice(*code)
+            ),
+            DnsblAnswer::Unknown(status) => say!(
+                "   {} ({}): UNKNOWN: the lookup ended {status}; try again later",
+                l.name,
+                l.zone
+            ),
+            DnsblAnswer::Disabled => say!("   {} ({}): not asked", l.name, l.zone),
+        }
+    }
+    let row = &check.row;
+    match row.dnsbl_listed {
+        Some(true) => say!("Mail-ready: NO: listed (see above), whatever the PTR says."),
+        Some(false) if row.mail_ready() => say!(
+            "Mail-ready: yes: forward-confirmed, a custom name, and on none of the lists checked."
+        ),
+        Some(false) => say!("Mail-ready: NO: not listed, but the PTR needs the fix above first."),
+        None => say!("Mail-ready: undecided: a list could not answer."),
+    }
 }
 
 /// One line per forward lookup: the name, what it resolved to, whether that matches.

@@ -6,6 +6,7 @@
 mod check;
 mod classify;
 mod demo;
+mod dnsbl;
 mod progress;
 mod report;
 mod scan;

@@ -78,6 +78,8 @@ pub(crate) struct ScanArgs {
     dns: DnsArgs,
     #[command(flatten)]
     rules: crate::classify::RulesArg,
+    #[command(flatten)]
+    dnsbl: crate::dnsbl::DnsblArgs,
     /// Queries per second at most, over all resolvers. Default: no limit when every
     /// resolver is on loopback, 500 otherwise (polite to a shared resolver).
     #[arg(long, value_name = "QPS")]
@@ -442,6 +444,7 @@ fn scan_config(args: &ScanArgs, rate: Option<NonZeroU32>) -> Result<ScanConfig, 
     };
     config.prefix = PrefixLens::new(args.prefix_v4, args.prefix_v6)
         .map_err(|e| usage(anyhow!("--prefix-v4/--prefix-v6: {e}")))?;
+    config.dnsbl = args.dnsbl.parse()?;
     Ok(config)
 }
 
@@ -479,6 +482,10 @@ fn run_scan(
     let client = args.dns.client(resolvers)?;
     let total = prepared.total();
     let what = prepared.what();
+    crate::dnsbl::warn_volume(
+        &config.dnsbl,
+        u64::try_from(prepared.targets.len()).unwrap_or(u64::MAX),
+    );
     let ended = match &args.checkpoint {
         None => scan_to_files(&args, client, config, &prepared)?,
         Some(cp_path) => {
@@ -500,6 +507,13 @@ fn run_scan(
         for p in &args.outputs {
             eprintln!("ptraudit: rows written to {}", p.display());
         }
+    }
+    if stats.dnsbl_disabled > 0 {
+        eprintln!(
+            "ptraudit: the files are complete, but {} DNSBL(s) were switched off midway (see above): exit 3",
+            stats.dnsbl_disabled
+        );
+        return Ok(exit::RUNTIME);
     }
     if stats.interrupted {
         eprintln!(
@@ -779,6 +793,7 @@ pub(crate) fn execute<S: Sink>(
         watch_signals(std::sync::Arc::clone(&stop));
         let client = client.build().map_err(runtime)?;
         let scanner = Scanner::new(client, config);
+        crate::dnsbl::test_entries(&scanner).await?;
         let (stats, walked) = match &prepared.walk {
             Some(walk) => {
                 let (stats, summary) = scanner
@@ -797,6 +812,7 @@ pub(crate) fn execute<S: Sink>(
         };
         let dns = scanner.client().stats().await.map_err(runtime)?;
         let per = scanner.client().resolver_stats().await.map_err(runtime)?;
+        crate::dnsbl::report_lists(scanner.lists(), quiet);
         Ok::<_, Failure>((stats, walked, (dns, per)))
     });
     reporter.finish();

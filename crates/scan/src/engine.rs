@@ -169,6 +169,8 @@ pub struct ScanStats {
     pub cache_hits: u64,
     /// The scan was stopped before every address was done.
     pub interrupted: bool,
+    /// DNSBLs switched off by an error answer (their later rows are unknown).
+    pub dnsbl_disabled: u64,
 }
 
 /// One forward lookup of a PTR name, as [`Scanner::check`] reports it.
@@ -378,10 +380,10 @@ impl Scanner {
                 let answer = answers[i * 2 + k]
                     .clone()
                     .unwrap_or(DnsblAnswer::Unknown(Status::Timeout));
-                let ok = match (&answer, must_list) {
-                    (DnsblAnswer::Listed(_), true) | (DnsblAnswer::NotListed, false) => true,
-                    _ => false,
-                };
+                let ok = matches!(
+                    (&answer, must_list),
+                    (DnsblAnswer::Listed(_), true) | (DnsblAnswer::NotListed, false)
+                );
                 if !ok {
                     problems.push(ListProblem {
                         list: Arc::clone(state),
@@ -623,6 +625,7 @@ impl Scanner {
             });
         }
         run.stats.interrupted = stop.state() >= DRAIN;
+        run.stats.dnsbl_disabled = self.lists.iter().filter(|l| l.is_disabled()).count() as u64;
         let summary = match run.walk.take() {
             Some(mut w) => {
                 // Interrupted: only complete units are written (a resume redoes the rest).
