@@ -5,6 +5,7 @@ mod check;
 mod checkpoint;
 mod classify;
 mod demo;
+mod dnsbl;
 mod hostile;
 mod interrupt;
 mod report;
