@@ -72,6 +72,60 @@ fn scan_writes_every_listing_in_every_format() {
             assert_eq!(r.dnsbl_listed, Some(!w.is_empty()));
         }
     }
+    // The report: listed addresses per prefix by kind, summing to the truth's.
+    let (rep, html) = (dir.join("r.csv"), dir.join("r.html"));
+    let o = ptraudit(&[
+        "report",
+        pq.to_str().unwrap(),
+        "-o",
+        rep.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o).1);
+    let (out, _) = text(&o);
+    assert!(out.lines().next().unwrap().contains("listed"), "{out}");
+    let report = std::fs::read_to_string(&rep).unwrap();
+    let mut lines = report.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (listed, pbl, xbl) = (col("listed"), col("listed_pbl"), col("listed_xbl"));
+    let mut sums = (0, 0, 0);
+    for line in lines {
+        let f: Vec<&str> = line.split(',').collect();
+        sums.0 += f[listed].parse::<usize>().unwrap();
+        sums.1 += f[pbl].parse::<usize>().unwrap();
+        sums.2 += f[xbl].parse::<usize>().unwrap();
+    }
+    let in_range: Vec<&BTreeSet<String>> = want
+        .iter()
+        .filter(|(ip, _)| {
+            let ip: std::net::Ipv4Addr = match ip.parse() {
+                Ok(a) => a,
+                Err(_) => return false,
+            };
+            ip.octets()[2] < 4 && ip.octets()[..2] == [198, 18]
+        })
+        .map(|(_, l)| l)
+        .collect();
+    let has = |l: &&BTreeSet<String>, codes: &[&str]| {
+        codes
+            .iter()
+            .any(|c| l.contains(&format!("spamhaus-zen={c}")))
+    };
+    assert_eq!(
+        sums,
+        (
+            in_range.len(),
+            in_range
+                .iter()
+                .filter(|l| has(l, &["127.0.0.10", "127.0.0.11"]))
+                .count(),
+            in_range.iter().filter(|l| has(l, &["127.0.0.4"])).count(),
+        )
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("on a DNSBL"));
     // The CSV cell joins listings with ';'.
     let text = std::fs::read_to_string(&csv).unwrap();
     assert!(

@@ -1,6 +1,7 @@
 //! Counts of one group of rows (a prefix, a domain, everything): the one home of every
 //! per-group number the summary, the report and the HTML page show.
 
+use ptraudit_scan::dnsbl::{ListingKind, listing_kind};
 use ptraudit_scan::{Fcrdns, FcrdnsReason, Row};
 
 /// Counts of one group.
@@ -26,6 +27,18 @@ pub struct Counts {
     pub mail_ready: u64,
     /// temperror rows (SERVFAIL, REFUSED, TIMEOUT).
     pub errors: u64,
+    /// Addresses whose DNSBL status is known (`dnsbl_listed` not empty).
+    pub dnsbl_checked: u64,
+    /// Addresses on at least one DNSBL.
+    pub listed: u64,
+    /// Addresses with an SBL listing (SBL, CSS, DROP).
+    pub listed_sbl: u64,
+    /// Addresses with an XBL listing.
+    pub listed_xbl: u64,
+    /// Addresses with a PBL listing.
+    pub listed_pbl: u64,
+    /// Addresses with a listing of another kind (other lists, undocumented codes).
+    pub listed_other: u64,
 }
 
 impl Counts {
@@ -45,6 +58,36 @@ impl Counts {
         }
         self.generic += u64::from(r.generic == Some(true));
         self.mail_ready += u64::from(r.mail_ready());
+        self.dnsbl_checked += u64::from(r.dnsbl_listed.is_some());
+        if r.dnsbl_listed == Some(true) || !r.dnsbl.is_empty() {
+            self.listed += 1;
+            // [SBL, XBL, PBL, other]: an address counts once per kind.
+            let mut kinds = [false; 4];
+            for l in &r.dnsbl {
+                let k = match listing_kind(&l.list, l.code) {
+                    ListingKind::Sbl => 0,
+                    ListingKind::Xbl => 1,
+                    ListingKind::Pbl => 2,
+                    _ => 3,
+                };
+                kinds[k] = true;
+            }
+            self.listed_sbl += u64::from(kinds[0]);
+            self.listed_xbl += u64::from(kinds[1]);
+            self.listed_pbl += u64::from(kinds[2]);
+            self.listed_other += u64::from(kinds[3]);
+        }
+    }
+
+    /// Percentage of the addresses checked against DNSBLs that are listed.
+    pub fn listed_share(&self) -> f64 {
+        100.0 * self.listed as f64 / self.dnsbl_checked.max(1) as f64
+    }
+
+    /// True when some address was checked against DNSBLs (the report then shows the
+    /// listing columns).
+    pub fn dnsbl(&self) -> bool {
+        self.dnsbl_checked > 0 || self.listed > 0
     }
 
     /// FCrDNS failures of any reason.
@@ -94,5 +137,30 @@ mod tests {
         };
         assert!((h.score() - 75.0).abs() < 1e-9);
         assert_eq!(Counts::default().score(), 0.0);
+    }
+
+    #[test]
+    fn listings_count_once_per_address_and_once_per_kind() {
+        let mut row = crate::schema::reference::row("198.18.0.7", true, 0);
+        // spamhaus-zen .4 (XBL) and .10 (PBL), and a plain list's .2 (other).
+        let mut c = Counts::default();
+        c.add(&row);
+        row.dnsbl = vec![
+            "spamhaus-zen=127.0.0.10".parse().unwrap(),
+            "spamhaus-zen=127.0.0.11".parse().unwrap(),
+        ];
+        c.add(&row);
+        row.dnsbl.clear();
+        row.dnsbl_listed = Some(false);
+        c.add(&row);
+        row.dnsbl_listed = None;
+        c.add(&row);
+        assert_eq!((c.dnsbl_checked, c.listed), (3, 2));
+        assert_eq!(
+            (c.listed_sbl, c.listed_xbl, c.listed_pbl, c.listed_other),
+            (0, 1, 2, 1)
+        );
+        assert!((c.listed_share() - 200.0 / 3.0).abs() < 1e-9);
+        assert!(c.dnsbl() && !Counts::default().dnsbl());
     }
 }

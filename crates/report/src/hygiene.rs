@@ -55,10 +55,15 @@ pub(crate) enum Cell {
     NoPtr = 4,
     /// temperror.
     Error = 5,
+    /// On a DNSBL (whatever its PTR).
+    Listed = 6,
 }
 
 impl Cell {
     fn of(r: &Row) -> Cell {
+        if r.dnsbl_listed == Some(true) {
+            return Cell::Listed;
+        }
         match (r.fcrdns, r.generic) {
             (Fcrdns::Pass, Some(true)) => Cell::GenericPass,
             (Fcrdns::Pass, _) => Cell::CustomPass,
@@ -68,6 +73,17 @@ impl Cell {
         }
     }
 }
+
+/// The report CSV's DNSBL columns (present when a list was checked).
+const DNSBL_COLUMNS: [&str; 7] = [
+    "dnsbl_checked",
+    "listed",
+    "listed_sbl",
+    "listed_xbl",
+    "listed_pbl",
+    "listed_other",
+    "listed_share",
+];
 
 /// Aggregated scan outputs.
 #[derive(Debug)]
@@ -153,7 +169,10 @@ impl Report {
     /// The groups as CSV, worst first.
     pub fn write_csv(&self, out: impl Write) -> Result<(), csv::Error> {
         let mut w = csv::Writer::from_writer(out);
-        w.write_record([
+        // The DNSBL columns only when a list was checked: reports of scans without
+        // `--dnsbl` keep their columns.
+        let dnsbl = self.total.dnsbl();
+        let mut header = vec![
             self.group_name(),
             "addresses",
             "with_ptr",
@@ -168,9 +187,13 @@ impl Report {
             "generic_share",
             "pass_share",
             "hygiene_score",
-        ])?;
+        ];
+        if dnsbl {
+            header.extend(DNSBL_COLUMNS);
+        }
+        w.write_record(&header)?;
         for (k, h) in self.groups() {
-            w.write_record([
+            let mut record = vec![
                 // A domain group is a stranger's name: guarded as in the row CSV.
                 crate::text::csv_guard(&k.to_string()).into_owned(),
                 h.addresses.to_string(),
@@ -186,7 +209,19 @@ impl Report {
                 format!("{:.1}", h.generic_share()),
                 format!("{:.1}", h.pass_share()),
                 format!("{:.1}", h.score()),
-            ])?;
+            ];
+            if dnsbl {
+                record.extend([
+                    h.dnsbl_checked.to_string(),
+                    h.listed.to_string(),
+                    h.listed_sbl.to_string(),
+                    h.listed_xbl.to_string(),
+                    h.listed_pbl.to_string(),
+                    h.listed_other.to_string(),
+                    format!("{:.1}", h.listed_share()),
+                ]);
+            }
+            w.write_record(&record)?;
         }
         w.flush()?;
         Ok(())
@@ -195,7 +230,8 @@ impl Report {
     /// A text table of the totals and the `limit` worst groups.
     pub fn table(&self, limit: usize) -> String {
         let mut s = String::new();
-        let _ = writeln!(
+        let dnsbl = self.total.dnsbl();
+        let _ = write!(
             s,
             "{:<28} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>10} {:>6}",
             self.group_name(),
@@ -208,8 +244,16 @@ impl Report {
             "mail-ready",
             "score"
         );
+        if dnsbl {
+            let _ = write!(
+                s,
+                " {:>7} {:>5} {:>5} {:>5} {:>5}",
+                "listed", "SBL", "XBL", "PBL", "other"
+            );
+        }
+        s.push('\n');
         let mut line = |k: &str, h: &Counts| {
-            let _ = writeln!(
+            let _ = write!(
                 s,
                 "{:<28} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>10} {:>6.1}",
                 k,
@@ -222,6 +266,14 @@ impl Report {
                 h.mail_ready,
                 h.score()
             );
+            if dnsbl {
+                let _ = write!(
+                    s,
+                    " {:>7} {:>5} {:>5} {:>5} {:>5}",
+                    h.listed, h.listed_sbl, h.listed_xbl, h.listed_pbl, h.listed_other
+                );
+            }
+            s.push('\n');
         };
         line("total", &self.total);
         for (k, h) in self.groups().iter().take(limit) {
