@@ -451,7 +451,7 @@ fn scan_config(args: &ScanArgs, rate: Option<NonZeroU32>) -> Result<ScanConfig, 
 /// How a scan into its outputs ended.
 enum Ended {
     /// Every address done: the outputs are in place.
-    Complete(ScanStats, Summary),
+    Complete(ScanStats, Box<Summary>),
     /// Stopped by a signal; the exit status says so.
     Interrupted,
 }
@@ -572,7 +572,7 @@ fn scan_to_files(
     };
     let (writers, summary) = outputs;
     close_writers(writers)?;
-    Ok(Ended::Complete(stats, summary))
+    Ok(Ended::Complete(stats, Box::new(summary)))
 }
 
 /// Completes each writer: Parquet footer, flush, rename into place.
@@ -658,7 +658,7 @@ fn scan_checkpointed(
         return Ok(Ended::Interrupted);
     }
     let summary = sink.complete().map_err(runtime)?;
-    Ok(Ended::Complete(stats, summary))
+    Ok(Ended::Complete(stats, Box::new(summary)))
 }
 
 /// What a walk found beyond its rows, on stderr. Nodes that were not explored are
