@@ -86,6 +86,25 @@ duckdb_reads() {
 }
 run duckdb_reads
 
+step "DNSBL columns read by DuckDB (a scan with --dnsbl of the fixture lists)"
+dnsbl_columns() {
+  local dir=target/ci-dnsbl srv
+  cargo build --locked --quiet -p ptraudit -p ptraudit-testdns
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  "${CARGO_TARGET_DIR:-target}/debug/ptraudit-testdns" --zones fixtures/dnsbl/with-net.txt \
+    --listen 127.0.0.1:0 >"$dir/server.out" &
+  srv=$!
+  for _ in $(seq 100); do grep -q '^listening' "$dir/server.out" && break; sleep 0.1; done
+  local addr
+  addr=$(sed -n 's/^listening udp=\([^ ]*\) .*/\1/p' "$dir/server.out")
+  "$bin" scan 198.18.0.0/20 2001:db8:0:1::/120 --resolver "$addr" --quiet \
+    --dnsbl zen.dnsbl.test=spamhaus-zen --dnsbl bl.dnsbl.test -o "$dir/scan.parquet" || { kill $srv; exit 1; }
+  kill $srv
+  python3 scripts/check_dnsbl_parquet.py "$dir/scan.parquet" fixtures/dnsbl/truth.csv
+}
+run dnsbl_columns
+
 step "report reads the demo's Parquet rewritten by DuckDB (microsecond timestamps, snappy)"
 duckdb_rewrites() {
   python3 - "$demo" <<'PY'
