@@ -69,7 +69,7 @@ fixtures() {
 run fixtures
 
 step "cargo test (unit, integration, interop with Knot and Unbound, doc tests)"
-run cargo_test --locked --workspace
+run cargo_test --locked --workspace --no-fail-fast
 
 step "fuzzing, a short pass (scripts/fuzz.sh SECONDS runs longer)"
 run scripts/fuzz.sh 10

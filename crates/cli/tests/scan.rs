@@ -27,7 +27,7 @@ fn scan_writes_csv_and_summary_files() {
     let mut lines = rows.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "ip,prefix,ptr_status,ptr,ptr_all,cname_chain,forward_addrs,fcrdns,fcrdns_reason,generic,generic_reasons,resolver,attempts,rtt_ms,scanned_at"
+        "ip,prefix,ptr_status,ptr,ptr_all,cname_chain,forward_addrs,fcrdns,fcrdns_reason,generic,generic_reasons,resolver,attempts,rtt_ms,scanned_at,dnsbl,dnsbl_listed"
     );
     assert_eq!(lines.count(), 512);
     assert!(!dir.join("out.csv.partial").exists());
