@@ -230,7 +230,7 @@ pub(crate) fn for_each_row_as(
                 if line.trim().is_empty() {
                     continue;
                 }
-                let map = crate::jsonl::parse_line(&line).map_err(|m| bad(path, at(), m))?;
+                let map = crate::jsonl::parse_line(line).map_err(|m| bad(path, at(), m))?;
                 let cell = |k: &str| -> String {
                     match map.get(k) {
                         None | Some(Value::Null) => String::new(),

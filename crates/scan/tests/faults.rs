@@ -80,7 +80,7 @@ async fn each_fault_alone_leaves_the_rows_unchanged() {
         let rows = scan_with(client(&[&server]), Shard::ALL, Order::Linear).await;
         assert_matches_truth(what, &rows);
         // ~6,000 queries: a share of 5% or more fires a few hundred times.
-        let n = fired(&server.stats());
+        let n = fired(server.stats());
         assert!(n > 100, "{what}: the fault fired only {n} times");
     }
 }
