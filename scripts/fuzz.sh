@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# Property-based fuzzing of everything that reads untrusted input, for SECONDS seconds:
-#   reply parsing and matching (crates/dns), the zone-file loader (crates/testdns),
-#   the classifier (crates/classify), the target and shard parsers (crates/scan).
+# Fuzzing of everything that reads untrusted input:
+#   1. property-based (proptest, stable) for SECONDS seconds: reply parsing and matching
+#      (crates/dns), the zone-file loader (crates/testdns), the classifier
+#      (crates/classify), the target and shard parsers (crates/scan);
+#   2. coverage-guided (cargo-fuzz/libFuzzer, nightly) for SECONDS seconds per target:
+#      the reply reader, the zone-file parser, the target parser, the rules parser and
+#      the scan-output readers (fuzz/fuzz_targets/), from the seed corpora in
+#      fuzz/corpus/. Skipped with a loud line when cargo-fuzz or a nightly toolchain is
+#      missing, unless PTRAUDIT_REQUIRE_FUZZ=1 (scripts/test.sh installs both and sets it).
 #
 #   scripts/fuzz.sh [SECONDS]      (default 60)
 #
@@ -31,3 +37,36 @@ while [ "$SECONDS" -lt "$end" ]; do
   rounds=$((rounds + 1))
 done
 echo "fuzz: $rounds rounds of every fuzz_ target in ${secs}s, no failure"
+
+if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+  if [ "${PTRAUDIT_REQUIRE_FUZZ:-0}" = 1 ]; then
+    echo "fuzz: cargo-fuzz or the nightly toolchain is missing" >&2
+    exit 1
+  fi
+  echo "SKIPPED coverage-guided fuzzing: needs cargo-fuzz and a nightly toolchain" \
+    "(rustup toolchain install nightly; cargo install cargo-fuzz)"
+  exit 0
+fi
+# Built in the test command so the targets do not rot; new corpus entries go to a
+# scratch folder, the committed seeds are only read.
+if ! (cd fuzz && cargo +nightly fuzz build -O) >"$out" 2>&1; then
+  cat "$out" >&2
+  echo "fuzz: the cargo-fuzz targets do not build" >&2
+  exit 1
+fi
+scratch=$(mktemp -d)
+trap 'rm -f "$out"; rm -rf "$scratch"' EXIT
+for target in reply zonefile targets rules scan_output; do
+  mkdir -p "$scratch/$target"
+  if ! (cd fuzz && cargo +nightly fuzz run -O "$target" "$scratch/$target" "corpus/$target" -- \
+    -max_total_time="$secs" -max_len=8192 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1) \
+    >"$out" 2>&1; then
+    # libFuzzer's report: the failing input (as bytes), the artifact's path under
+    # fuzz/artifacts/ and how to reproduce it. Make a regression test of it.
+    cat "$out" >&2
+    echo "fuzz: target $target failed; the input is above and under fuzz/artifacts/$target/" >&2
+    exit 1
+  fi
+  runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$out" | grep -o '[0-9]*$' || echo "?")
+  echo "fuzz: cargo-fuzz $target: $runs runs in ${secs}s, no failure"
+done

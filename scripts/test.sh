@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: the one command the README promises and CI runs (.ci/run).
-# Installs what it needs on a fresh Debian machine (Knot DNS, Unbound, kdig), then runs
-# formatting, lints, docs, the fixture check, every test (interop included), and each
+# Installs what it needs on a fresh Debian machine (Knot DNS, Unbound, kdig; a nightly
+# toolchain and cargo-fuzz; DuckDB; Chromium), then runs formatting, lints, docs, the
+# fixture check, every test (interop included), fuzzing, the real consumers, and each
 # benchmark once in smoke mode.
 #
 # Every step runs even when an earlier one failed; the closing lines list the failed
@@ -72,7 +73,16 @@ step "cargo test (unit, integration, interop with Knot and Unbound, doc tests)"
 run cargo_test --locked --workspace --no-fail-fast
 
 step "fuzzing, a short pass (scripts/fuzz.sh SECONDS runs longer)"
-run scripts/fuzz.sh 10
+# Property-based for 10 s, then each cargo-fuzz target for 10 s; the coverage-guided half
+# needs a nightly toolchain and cargo-fuzz, installed here when missing.
+fuzz_pass() {
+  if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+    rustup toolchain install nightly --profile minimal
+    cargo install --locked cargo-fuzz
+  fi
+  PTRAUDIT_REQUIRE_FUZZ=1 scripts/fuzz.sh 10
+}
+run fuzz_pass
 
 demo=target/ci-demo
 bin="${CARGO_TARGET_DIR:-target}/debug/ptraudit"

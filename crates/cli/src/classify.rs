@@ -152,7 +152,8 @@ pub(crate) fn run(args: ClassifyArgs) -> Result<u8, Failure> {
         let reasons: Vec<&str> = v.codes().collect();
         out.write_record([
             line.ip.map(|a| a.to_string()).unwrap_or_default(),
-            line.name.clone(),
+            // The name only: `score` may be negative and stays a number.
+            ptraudit_report::csv_guard(&line.name).into_owned(),
             v.generic.to_string(),
             v.score.to_string(),
             reasons.join(";"),
@@ -193,7 +194,7 @@ pub(crate) fn run(args: ClassifyArgs) -> Result<u8, Failure> {
             tp + fp + fn_ + tn
         );
         for w in &wrong {
-            let _ = writeln!(err, "  {w}");
+            let _ = writeln!(err, "  {}", ptraudit_report::printable(w));
         }
     }
     Ok(exit::OK)

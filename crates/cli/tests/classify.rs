@@ -146,3 +146,19 @@ fn rules_file_overrides_the_verdicts_of_classify_scan_and_check() {
     assert_eq!(text(&o).0, ptraudit_classify::DEFAULT_RULES);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The hostname cell is guarded like the scan's CSV (a leading `'` before `=`, `+`, `-`,
+/// `@`); the score stays a number even when negative.
+#[test]
+fn classify_guards_formula_hostnames_but_not_scores() {
+    let o = ptraudit_with_stdin(&["classify"], b"=HYPERLINK(1).test\nmail.example.com\n");
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[1].starts_with(",'=hyperlink(1).test,")
+            || lines[1].starts_with(",'=HYPERLINK(1).test,"),
+        "{out}"
+    );
+    assert!(lines[2].contains(",mail.example.com,false,-"), "{out}");
+}

@@ -87,5 +87,5 @@ pub use crate::jsonl::JsonlSink;
 pub use crate::parquet_sink::ParquetSink;
 pub use crate::read::{Format, ReadError, for_each_row, read_rows};
 pub use crate::summary::Summary;
-pub use crate::text::printable;
+pub use crate::text::{csv_guard, printable};
 pub use crate::writer::Writer;

@@ -300,6 +300,33 @@ fn read_parquet(path: &Path, file: File, each: &mut impl FnMut(Row)) -> Result<(
         check_type(field.data_type(), false).map_err(|m| bad(path, format!("column {name}"), m))?;
         columns.push(Some(k));
     }
+    // Validate before use: the parquet crate asserts that each column chunk's start and
+    // length are not negative (a panic), and reads whatever range the footer claims.
+    let file_len = file
+        .metadata()
+        .map_err(|source| ReadError::Io {
+            path: path.to_owned(),
+            source,
+        })?
+        .len();
+    for (g, rg) in meta.metadata().row_groups().iter().enumerate() {
+        for c in rg.columns() {
+            let start = c.dictionary_page_offset().unwrap_or(c.data_page_offset());
+            let len = c.compressed_size();
+            let fits = u64::try_from(start)
+                .ok()
+                .zip(u64::try_from(len).ok())
+                .and_then(|(s, l)| s.checked_add(l))
+                .is_some_and(|end| end <= file_len);
+            if !fits {
+                return Err(bad(
+                    path,
+                    format!("row group {g}, column {}", c.column_path()),
+                    format!("the footer puts the column chunk at {start}+{len}, outside the file"),
+                ));
+            }
+        }
+    }
     let groups = meta.metadata().num_row_groups();
     let mut first_row = 0usize;
     for g in 0..groups {
@@ -968,5 +995,25 @@ mod untrusted_text {
         std::fs::write(&path, b"\xff\xfe{}\n").unwrap();
         let e = read_rows(&path).unwrap_err().to_string();
         assert!(e.contains("line 1") && e.contains("UTF-8"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod fuzz_regressions {
+    use super::*;
+
+    /// Found by `fuzz/fuzz_targets/scan_output.rs`: a footer whose column chunk starts at a
+    /// negative offset made the parquet crate panic (`column start and length should not
+    /// be negative`), caught only by the reader's last-resort guard. The footer is now
+    /// checked first: every chunk inside the file.
+    #[test]
+    fn a_column_chunk_outside_the_file_is_refused_before_decoding() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata/fuzz-negative-column-start.parquet");
+        let e = read_rows(&path).unwrap_err().to_string();
+        assert!(
+            e.contains("fuzz-negative-column-start.parquet") && e.contains("outside the file"),
+            "{e}"
+        );
     }
 }

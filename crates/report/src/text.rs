@@ -139,8 +139,18 @@ pub(crate) fn needs_csv_guard(cell: &str) -> bool {
     )
 }
 
-/// A CSV cell as written: guarded with a leading `'` when [`needs_csv_guard`].
-pub(crate) fn csv_guard(cell: &str) -> Cow<'_, str> {
+/// A CSV cell as ptraudit writes it: with a leading `'` when a spreadsheet would take it
+/// for a formula (it starts with `=`, `+`, `-`, `@`, tab or carriage return — OWASP's
+/// list) or when it starts with `'` (so that [`read_rows`](crate::read_rows) can undo
+/// the guard exactly). For cells of text only: a negative number would be guarded too.
+///
+/// ```
+/// use ptraudit_report::csv_guard;
+/// assert_eq!(csv_guard("=1+1"), "'=1+1");
+/// assert_eq!(csv_guard("'x"), "''x");
+/// assert_eq!(csv_guard("mail.example.test"), "mail.example.test");
+/// ```
+pub fn csv_guard(cell: &str) -> Cow<'_, str> {
     if needs_csv_guard(cell) {
         Cow::Owned(format!("'{cell}"))
     } else {
