@@ -96,6 +96,8 @@
 
 mod rules;
 mod signals;
+mod template;
 
 pub use crate::rules::{DEFAULT_RULES, Effect, Rules, RulesError};
 pub use crate::signals::{Reason, Verdict, classify, classify_with};
+pub use crate::template::{MIN_MEMBERS, MIN_SHARE, Template, templates};
