@@ -93,7 +93,10 @@ fn independent_set_meets_the_precision_and_recall_goals() {
     assert!(rows.iter().all(|r| r.len() == 4 && !r[3].trim().is_empty()));
     assert!(rows.len() >= 100, "{} rows", rows.len());
     let (precision, recall) = eval_figures(&err);
-    assert!(precision >= INDEPENDENT_PRECISION, "precision {precision}: {err}");
+    assert!(
+        precision >= INDEPENDENT_PRECISION,
+        "precision {precision}: {err}"
+    );
     assert!(recall >= INDEPENDENT_RECALL, "recall {recall}: {err}");
 }
 
