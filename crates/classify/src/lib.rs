@@ -27,16 +27,50 @@
 //! The word lists and name patterns are data ([`DEFAULT_RULES`], compiled in); a user's
 //! rules file extends or overrides them through [`Rules::extend`] and [`classify_with`].
 //!
+//! # Neighbourhood templates
+//!
+//! [`templates`] takes the rows of one prefix, `&[(IpAddr, &str)]` (a summary /24 or
+//! /64), and returns each [`Template`]: names that differ only in digits, at least
+//! [`MIN_MEMBERS`] of them and [`MIN_SHARE`] of the rows, one number strictly monotone in
+//! the address and at a constant offset from its host part for half of them
+//! (`cpe-4711.area9.…`, `cpe-4712.area9.…` on consecutive addresses). Its `members` index
+//! the input; [`Verdict::apply_template`] adds `template:<pattern>` (+3) to a member's
+//! verdict. It is pure: the caller decides how many rows it holds (`ptraudit classify`
+//! holds consecutive rows of one prefix; a scan can hold one summary prefix's rows, or
+//! revise its summary after them).
+//!
+//! ```
+//! use ptraudit_classify::{classify, templates};
+//! let rows: Vec<(std::net::IpAddr, String)> = (1..=12u8)
+//!     .map(|h| (format!("198.18.3.{h}").parse().unwrap(), format!("k{}-b.net9.isp.test", 900 + u32::from(h))))
+//!     .collect();
+//! let refs: Vec<_> = rows.iter().map(|(ip, n)| (*ip, n.as_str())).collect();
+//! for t in templates(&refs) {
+//!     for &m in &t.members {
+//!         let mut v = classify(Some(refs[m].0), refs[m].1);
+//!         v.apply_template(&t);
+//!         assert!(v.generic && v.codes().any(|c| c == "template:k#-b.net9.isp.test"));
+//!     }
+//! }
+//! ```
+//!
 //! # Signals and weights
 //!
 //! | signal | weight | reason codes |
 //! |---|---|---|
 //! | the address in the name: four octets forward or reversed (`-`, `.`, `_` or nothing; zero-padded; short words between, as Telefónica's `118.red-80-35-201`), reordered (`d53-64-35-171`), as 8 hex digits, as one decimal number; IPv6 as groups with `-` (`::` as `--`), 32 hex digits, nibbles | +3 | `ip-embedded:{dashed,dotted,reversed,split,scrambled,padded,hex,v6,nibbles}` |
 //! | no address given, four octet-like numbers (not a router interface) | +3 | `ip-like` |
-//! | three octets of the address; or the last two (either order) next to an access word | +2 | `ip-partial` |
+//! | three octets of the network; or the last two (either order) next to an access word | +2 | `ip-partial` |
+//! | the last three octets (either order, however joined, inside a serial, or as hex pairs) | +3 | `ip-partial:host` |
+//! | the last two octets (either order, at most three characters apart or run together, three digits at least; or as hex pairs holding a letter) | +3 | `ip-partial:pair` |
+//! | the last octet (two digits at least, or padded to three) numbering a word in the leftmost label (`host173`) | +3 | `ip-partial:last` |
+//! | all four octets run together in uneven groups (`098228039.173`), seven digits at least | +3 | `ip-embedded:grouped` |
+//! | a hard access word (or a numbered terminal-server unit right of the leftmost label, `tnt3`) and a per-host number of two digits or more in the leftmost label | +1 | `host-number` |
+//! | a router, bundle, VLAN or AS interface name (`be-12345-cr01`, `as64500-10g-ix`): no number signal applies | 0 | `interface-name` |
+//! | neighbourhood template of the prefix (see above) | +3 | `template:PATTERN` |
 //! | `in-addr.arpa` / `ip6.arpa` inside the name | +3 | `arpa-in-name` |
 //! | a cloud's or hoster's default reverse name (AWS, Google Cloud, Linode/Akamai, Hetzner, OVH, Vultr, Contabo, GoDaddy, Scaleway, Hostinger, IONOS) | +3 | `provider-default:CODE` |
-//! | placeholders (`unknown`, `unassigned`, `no-rdns`, `hosted-by`, …) | +3 | `placeholder` |
+//! | placeholders (`unknown`, `unassigned`, `no-rdns`, `hosted-by`, …; `no.<word>.`, `not.<word>.`; a `bare` word such as `host` as the whole host part) | +3 | `placeholder` |
 //! | hard access words as whole tokens (`dyn`, `dhcp`, `pool`, `ppp`, `dsl`, `catv`, `cpe`, `dialup`, `fiber`, …), two at most | +2 each | `keyword:WORD` |
 //! | soft words (`host`, `client`, `cust`, `user`, `res`, `static`, `ip`, `cable`, `mobile`, …) next to digits or the address | +1 each | `keyword:WORD` |
 //! | a serial number of 5+ digits in the leftmost label (`cp160000-a`, `pcp04024417pcs`) | +2 | `long-number` |
@@ -96,6 +130,8 @@
 
 mod rules;
 mod signals;
+mod template;
 
 pub use crate::rules::{DEFAULT_RULES, Effect, Rules, RulesError};
 pub use crate::signals::{Reason, Verdict, classify, classify_with};
+pub use crate::template::{MIN_MEMBERS, MIN_SHARE, Template, templates};

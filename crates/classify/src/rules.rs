@@ -32,9 +32,11 @@ pub(crate) enum WordKind {
     Placeholder,
     Interface,
     Suffix2,
+    Bare,
+    Unit,
 }
 
-const WORD_KINDS: [(&str, WordKind); 7] = [
+const WORD_KINDS: [(&str, WordKind); 9] = [
     ("hard", WordKind::Hard),
     ("soft", WordKind::Soft),
     ("dynamic", WordKind::Dynamic),
@@ -42,6 +44,8 @@ const WORD_KINDS: [(&str, WordKind); 7] = [
     ("placeholder", WordKind::Placeholder),
     ("interface", WordKind::Interface),
     ("suffix2", WordKind::Suffix2),
+    ("bare", WordKind::Bare),
+    ("unit", WordKind::Unit),
 ];
 
 /// What a matching pattern does.
@@ -77,11 +81,11 @@ pub(crate) struct PatternRule {
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Rules {
-    words: [Vec<Box<str>>; 7],
+    words: [Vec<Box<str>>; 9],
     pub(crate) patterns: Vec<PatternRule>,
     // Derived after each `extend`, for one lookup per token and per name:
     /// word -> bit set of its kinds.
-    index: HashMap<Box<str>, u8, Fnv>,
+    index: HashMap<Box<str>, u16, Fnv>,
     /// last label of a pattern's literal tail -> pattern positions (ascending).
     by_last_label: HashMap<Box<str>, Vec<usize>, Fnv>,
     /// patterns without a literal last label.
@@ -179,7 +183,7 @@ impl Rules {
             let Some(effect) = effect(kind) else {
                 return Err(err(format!(
                     "unknown kind {kind:?} (hard, soft, dynamic, role, placeholder, interface, \
-                     suffix2, provider, generic, custom, remove)"
+                     suffix2, bare, unit, provider, generic, custom, remove)"
                 )));
             };
             let (code, globs) = args
@@ -231,7 +235,7 @@ impl Rules {
     pub(crate) fn has(&self, kind: WordKind, word: &str) -> bool {
         self.index
             .get(word)
-            .is_some_and(|kinds| kinds & (1 << kind as u8) != 0)
+            .is_some_and(|kinds| kinds & (1 << kind as u16) != 0)
     }
 
     /// How many trailing labels of `name` (lower case, no trailing dot; `labels` its

@@ -140,10 +140,15 @@ pub fn classify_with(rules: &Rules, ip: Option<IpAddr>, name: &str) -> Verdict {
             ),
         }
     }
+    // A placeholder word as a label or a prefix (`unknown`, `not-set`), a word that is a
+    // placeholder only when it is the whole host part (a hoster's `host.` for a range),
+    // or a negation spelled as labels (`no.reverse.`, `not.configured.`).
     if labels.iter().any(|l| rules.has(WordKind::Placeholder, l))
         || rules
             .words(WordKind::Placeholder)
             .any(|p| host_text.starts_with(p))
+        || (host.len() == 1 && rules.has(WordKind::Bare, host[0]) && labels.len() > 1)
+        || (host.len() >= 2 && matches!(host[0], "no" | "not" | "none"))
     {
         add(
             &mut v,
@@ -155,10 +160,13 @@ pub fn classify_with(rules: &Rules, ip: Option<IpAddr>, name: &str) -> Verdict {
 
     // Keywords, as whole alphabetic tokens of the host labels.
     let mut hard_seen = 0;
-    for label in host {
+    for (i, label) in host.iter().enumerate() {
         let label_has_digits = label.bytes().any(|b| b.is_ascii_digit());
         for tok in alpha_tokens(label) {
-            if rules.has(WordKind::Hard, tok) {
+            // A terminal server or access concentrator numbered under the leftmost label
+            // (`ts12`, `tnt3`, `max4` in `a1234.tnt3.city.isp`) is an access pool too.
+            let unit = i > 0 && label_has_digits && rules.has(WordKind::Unit, tok);
+            if unit || rules.has(WordKind::Hard, tok) {
                 if hard_seen < 2 {
                     add(
                         &mut v,
@@ -189,11 +197,28 @@ pub fn classify_with(rules: &Rules, ip: Option<IpAddr>, name: &str) -> Verdict {
             2,
         );
     }
-    if ip.is_some() && !embedded {
-        let has_keyword = v.codes().any(|c| c.starts_with("keyword:"));
-        partial_signal(rules, ip, (&runs, host), has_keyword, &mut v);
+    let interface = host.first().is_some_and(|f| is_interface_label(rules, f));
+    if interface {
+        add(
+            &mut v,
+            "interface-name",
+            "a router or exchange interface name: its numbers are ports, bundles, VLANs or AS numbers",
+            0,
+        );
     }
-    if let Some(first) = host.first() {
+    if ip.is_some() && !embedded && !interface {
+        let has_keyword = v.codes().any(|c| c.starts_with("keyword:"));
+        partial_signal(rules, ip, (&runs, host, host_text), has_keyword, &mut v);
+    }
+    if hard_seen > 0 && v.score < THRESHOLD && !interface && has_host_number(host) {
+        add(
+            &mut v,
+            "host-number",
+            "an access-network word and a per-host number in the leftmost label",
+            1,
+        );
+    }
+    if let Some(first) = host.first().filter(|_| !interface) {
         let longest = runs
             .iter()
             .filter(|r| r.end <= first.len())
@@ -461,6 +486,17 @@ fn embed_v4(ip: Ipv4Addr, text: &str, runs: &[Run<'_>], v: &mut Verdict) -> bool
         );
         return true;
     }
+    // The octets grouped unevenly: several run together, then the rest (`098228039.173`,
+    // `9822839-173`), seven digits at least.
+    if spelled(runs, &o, 6, 7) || spelled(runs, &rev, 6, 7) {
+        add(
+            v,
+            "ip-embedded:grouped",
+            "the address is written in the name, octets run together in groups",
+            3,
+        );
+        return true;
+    }
     false
 }
 
@@ -508,11 +544,14 @@ fn embed_v6(ip: Ipv6Addr, host: &[&str], text: &str, v: &mut Verdict) -> bool {
     false
 }
 
-/// The last two or three octets in the name, next to an access keyword.
+/// Part of the address in the name: the last three octets, the last two, or the last one
+/// fused to a word — decimal (plain or zero-padded, separated, run together or inside a
+/// longer serial) or hex pairs. The octets are this address's, so a number that merely
+/// looks like one (`mail2`, `smtp01`) does not count unless it is the address's.
 fn partial_signal(
     rules: &Rules,
     ip: Option<IpAddr>,
-    (runs, host): (&[Run<'_>], &[&str]),
+    (runs, host, text): (&[Run<'_>], &[&str], &str),
     has_keyword: bool,
     v: &mut Verdict,
 ) {
@@ -534,18 +573,32 @@ fn partial_signal(
         }
         return;
     }
+    // The last three octets, either order, however joined (`228039173`, `228-39.173`):
+    // the host's own number, not the network's.
+    let last3 = [o[1], o[2], o[3]];
+    let last3_rev = [o[3], o[2], o[1]];
+    if spelled(runs, &last3, 3, 5)
+        || spelled(runs, &last3_rev, 3, 5)
+        || inside_serial(runs, &last3, 7)
+        || hex_pairs_in(text, &last3, false)
+        || hex_pairs_in(text, &last3_rev, false)
+    {
+        add(
+            v,
+            "ip-partial:host",
+            "the last three octets of the address are in the name",
+            3,
+        );
+        return;
+    }
+    // The network's three octets (OVH's `ip-198-18-5`): the block, not the host.
     let three = runs.windows(3).any(|w| {
         let adjacent = w.windows(2).all(|p| p[1].start == p[0].end + 1);
         let vals = [octet(&w[0]), octet(&w[1]), octet(&w[2])];
         adjacent
-            && [
-                [o[0], o[1], o[2]],
-                [o[1], o[2], o[3]],
-                [o[3], o[2], o[1]],
-                [o[2], o[1], o[0]],
-            ]
-            .iter()
-            .any(|t| vals == t.map(Some))
+            && [[o[0], o[1], o[2]], [o[2], o[1], o[0]]]
+                .iter()
+                .any(|t| vals == t.map(Some))
     });
     if three {
         add(
@@ -553,6 +606,24 @@ fn partial_signal(
             "ip-partial",
             "three octets of the address are in the name",
             2,
+        );
+        return;
+    }
+    // The last two octets, either order, separated by at most three characters or run
+    // together (`ab-39-173`, `173.x39`, `q39z173`, `039173`), with three digits at least.
+    let pair = [o[2], o[3]];
+    let pair_rev = [o[3], o[2]];
+    if spelled(runs, &pair, 3, 3)
+        || spelled(runs, &pair_rev, 3, 3)
+        || inside_serial(runs, &pair, 6)
+        || hex_pairs_in(text, &pair, true)
+        || hex_pairs_in(text, &pair_rev, true)
+    {
+        add(
+            v,
+            "ip-partial:pair",
+            "the last two octets of the address are in the name",
+            3,
         );
         return;
     }
@@ -569,7 +640,174 @@ fn partial_signal(
             "the last octets of the address are in the name, next to an access keyword",
             2,
         );
+        return;
     }
+    // The last octet as the number of a word in the leftmost label (`host173`,
+    // `dsl-x-173`, `pc007`): two digits at least, or zero-padded to three.
+    if let Some(first) = host.first()
+        && let Some(r) = runs.iter().rev().find(|r| r.end <= first.len())
+        && r.start > 0
+        && first.bytes().any(|b| b.is_ascii_alphabetic())
+        && (r.text.len() >= 2 && octet(r) == Some(o[3]))
+        && (o[3] >= 10 || r.text.len() == 3)
+    {
+        add(
+            v,
+            "ip-partial:last",
+            "the last octet of the address numbers the host",
+            3,
+        );
+    }
+}
+
+/// The decimal forms of an octet: plain (`7`), and zero-padded to two and three digits.
+fn octet_forms(x: u8) -> ([[u8; 3]; 3], [usize; 3], usize) {
+    let d = [x / 100 + b'0', (x / 10) % 10 + b'0', x % 10 + b'0'];
+    let plain_len = if x >= 100 {
+        3
+    } else if x >= 10 {
+        2
+    } else {
+        1
+    };
+    let mut forms = [[0u8; 3]; 3];
+    let mut lens = [0usize; 3];
+    let mut n = 0;
+    for len in [plain_len, 2, 3] {
+        if len < plain_len || lens[..n].contains(&len) {
+            continue;
+        }
+        forms[n][..len].copy_from_slice(&d[3 - len..]);
+        lens[n] = len;
+        n += 1;
+    }
+    (forms, lens, n)
+}
+
+/// Bit `k - 1` is set when `s` is exactly the first `k` octets of `octs` written one after
+/// the other, each plain or zero-padded.
+fn covers(s: &[u8], octs: &[u8]) -> u8 {
+    let Some((&x, rest)) = octs.split_first() else {
+        return 0;
+    };
+    let (forms, lens, n) = octet_forms(x);
+    let mut mask = 0;
+    for i in 0..n {
+        let f = &forms[i][..lens[i]];
+        if let Some(tail) = s.strip_prefix(f) {
+            if tail.is_empty() {
+                mask |= 1;
+            } else {
+                mask |= covers(tail, rest) << 1;
+            }
+        }
+    }
+    mask
+}
+
+/// Consecutive digit runs, at most `max_gap` characters apart, spell `octs` in order —
+/// one octet per run or several run together (`098228039` then `173`) — with at least
+/// `min_digits` digits in all.
+fn spelled(runs: &[Run<'_>], octs: &[u8], max_gap: usize, min_digits: usize) -> bool {
+    fn from(runs: &[Run<'_>], octs: &[u8], max_gap: usize, prev: Option<usize>) -> Option<usize> {
+        if octs.is_empty() {
+            return Some(0);
+        }
+        let (r, rest) = runs.split_first()?;
+        if prev.is_some_and(|e| r.start - e > max_gap) {
+            return None;
+        }
+        let mask = covers(r.text.as_bytes(), octs);
+        (1..=octs.len())
+            .filter(|k| mask & (1 << (k - 1)) != 0)
+            .find_map(|k| from(rest, &octs[k..], max_gap, Some(r.end)).map(|d| d + r.text.len()))
+    }
+    (0..runs.len())
+        .any(|i| from(&runs[i..], octs, max_gap, None).is_some_and(|digits| digits >= min_digits))
+}
+
+/// The octets zero-padded to three digits inside a longer run of digits (a serial that
+/// carries them: `10228039173` holds `228039173`), `min_len` digits of pattern at least.
+fn inside_serial(runs: &[Run<'_>], octs: &[u8], min_len: usize) -> bool {
+    let mut pat = [0u8; 12];
+    let n = octs.len() * 3;
+    for (i, &x) in octs.iter().enumerate() {
+        pat[i * 3..i * 3 + 3].copy_from_slice(&[
+            x / 100 + b'0',
+            (x / 10) % 10 + b'0',
+            x % 10 + b'0',
+        ]);
+    }
+    n >= min_len
+        && runs
+            .iter()
+            .any(|r| r.text.len() > n && r.text.as_bytes().windows(n).any(|w| w == &pat[..n]))
+}
+
+/// The octets as hex pairs in the name. Three octets (six hex digits) are searched in the
+/// host text with dots and dashes removed; two (four hex digits, `short`) only inside one
+/// run of hex characters that holds a digit, so `cafe` is not an address.
+fn hex_pairs_in(text: &str, octs: &[u8], short: bool) -> bool {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut pat = [0u8; 8];
+    let n = octs.len() * 2;
+    for (i, &x) in octs.iter().enumerate() {
+        pat[i * 2] = HEX[usize::from(x >> 4)];
+        pat[i * 2 + 1] = HEX[usize::from(x & 15)];
+    }
+    let pat = &pat[..n];
+    // Four decimal digits are an ordinary number, not hex: a pair must hold a letter.
+    if short && !pat.iter().any(u8::is_ascii_alphabetic) {
+        return false;
+    }
+    if short {
+        return text
+            .split(|c: char| !c.is_ascii_hexdigit())
+            .filter(|t| t.len() >= n)
+            .filter(|t| t.bytes().any(|b| b.is_ascii_digit()))
+            .any(|t| t.as_bytes().windows(n).any(|w| w == pat));
+    }
+    let mut compact = [0u8; 256];
+    let mut len = 0;
+    for b in text
+        .bytes()
+        .filter(u8::is_ascii_alphanumeric)
+        .take(compact.len())
+    {
+        compact[len] = b;
+        len += 1;
+    }
+    compact[..len].windows(n).any(|w| w == pat)
+}
+
+/// A router or exchange interface: the leftmost label starts with an interface prefix
+/// followed by its number (`be-12345-cr01`, `xe-0-1-2`, `ae12`), or is an AS number
+/// (`as64500-10g-ix`).
+fn is_interface_label(rules: &Rules, first: &str) -> bool {
+    let Some(tok) = alpha_tokens(first).next() else {
+        return false;
+    };
+    let after = first.get(tok.len()..).unwrap_or("");
+    let numbered = after.starts_with(|c: char| c.is_ascii_digit())
+        || after
+            .strip_prefix('-')
+            .is_some_and(|a| a.starts_with(|c: char| c.is_ascii_digit()));
+    if !first.starts_with(tok) || !numbered {
+        return false;
+    }
+    if tok == "as" {
+        return after.bytes().take_while(u8::is_ascii_digit).count() >= 3;
+    }
+    rules.has(WordKind::Interface, tok)
+}
+
+/// The leftmost label carries a per-host number: two digits at least, not zero.
+fn has_host_number(host: &[&str]) -> bool {
+    host.first().is_some_and(|first| {
+        digit_runs(first)
+            .iter()
+            .any(|r| r.text.len() >= 2 && r.text.bytes().any(|b| b != b'0'))
+    })
 }
 
 /// Without an address: four numbers 0-255 joined by single separators, not a router
@@ -679,6 +917,175 @@ mod tests {
         let v = classify(ip, "198-18-5-7.dyn.isp.test");
         assert!(v.dynamic);
         assert!(!classify(ip, "static-198-18-5-7.biz.isp.test").dynamic);
+    }
+
+    /// Addresses the shape tests fill in: small and large octets, ones that need padding.
+    const ADDRS: [[u8; 4]; 5] = [
+        [198, 18, 39, 173],
+        [203, 0, 113, 45],
+        [192, 0, 2, 201],
+        [198, 51, 100, 17],
+        [198, 19, 7, 88],
+    ];
+    const DOMAINS: [&str; 4] = ["isp.test", "net.example", "kabel.example.de", "telco.test"];
+
+    /// Every address and domain through `shape(a, b, c, d, domain)`: generic, with a
+    /// reason code starting with `code` (`002-201` for 192.0.2.201 is the last three
+    /// octets, not only the last two).
+    #[track_caller]
+    fn shape_generic(code: &str, shape: impl Fn(u8, u8, u8, u8, &str) -> String) {
+        for [a, b, c, d] in ADDRS {
+            for dom in DOMAINS {
+                let name = shape(a, b, c, d, dom);
+                let v = classify(Some(IpAddr::from([a, b, c, d])), &name);
+                assert!(
+                    v.generic && v.codes().any(|c| c.starts_with(code)),
+                    "{name}: expected generic with {code}, got {v} {:?}",
+                    v.reasons
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn last_two_octets_without_an_access_word() {
+        // Separated, either order, next to letters.
+        shape_generic("ip-partial", |_, _, c, d, dom| format!("ab-{c}-{d}.{dom}"));
+        shape_generic("ip-partial", |_, _, c, d, dom| format!("{d}.x{c}.{dom}"));
+        shape_generic("ip-partial", |_, _, c, d, dom| {
+            format!("q{c}z{d}.city.{dom}")
+        });
+        shape_generic("ip-partial", |_, _, c, d, dom| format!("n{d}-{c}.{dom}"));
+        // Zero-padded, and run together.
+        shape_generic("ip-partial", |_, _, c, d, dom| {
+            format!("{c:03}-{d:03}.{dom}")
+        });
+        shape_generic("ip-partial", |_, _, c, d, dom| {
+            format!("u{c:03}{d:03}.{dom}")
+        });
+        // As hex pairs, either order (four hex digits that are all decimal digits are a
+        // number, not hex: 198.51.100.17 is `6411`).
+        for [a, b, c, d] in ADDRS {
+            if !format!("{c:02x}{d:02x}")
+                .bytes()
+                .any(|x| x.is_ascii_alphabetic())
+            {
+                continue;
+            }
+            let ip = Some(IpAddr::from([a, b, c, d]));
+            for dom in DOMAINS {
+                generic(ip, &format!("x{c:02x}{d:02x}1.{dom}"), "ip-partial:pair");
+                generic(ip, &format!("p{d:02x}{c:02x}.{dom}"), "ip-partial:pair");
+            }
+        }
+        custom(v4("198.51.100.17"), "x6411.isp.test");
+    }
+
+    #[test]
+    fn last_octet_fused_to_a_word() {
+        for [a, b, c, d] in ADDRS.into_iter().filter(|o| o[3] >= 10) {
+            let ip = Some(IpAddr::from([a, b, c, d]));
+            for dom in DOMAINS {
+                generic(ip, &format!("wolke{d}.{dom}"), "ip-partial:last");
+                generic(ip, &format!("gast-x-{d}.{dom}"), "ip-partial:last");
+                generic(ip, &format!("pc{d:03}.lab.{dom}"), "ip-partial:last");
+            }
+        }
+        // Zero-padded to three, a small last octet counts too.
+        generic(v4("198.18.5.7"), "kunde007.isp.test", "ip-partial:last");
+    }
+
+    #[test]
+    fn octets_concatenated_or_inside_serials() {
+        shape_generic("ip-embedded:grouped", |a, b, c, d, dom| {
+            format!("{a:03}{b:03}{c:03}.{d}.{dom}")
+        });
+        shape_generic("ip-embedded:grouped", |a, b, c, d, dom| {
+            format!("h{a}{b}{c}-{d}.{dom}")
+        });
+        shape_generic("ip-partial:host", |_, b, c, d, dom| {
+            format!("z{b}{c}{d}.{dom}")
+        });
+        shape_generic("ip-partial:host", |_, b, c, d, dom| {
+            format!("k{d:03}{c:03}{b:03}.{dom}")
+        });
+        shape_generic("ip-partial:host", |_, b, c, d, dom| {
+            format!("id71{b:03}{c:03}{d:03}42.{dom}")
+        });
+        shape_generic("ip-partial:host", |_, b, c, d, dom| {
+            format!("m{b:02x}{c:02x}{d:02x}.{dom}")
+        });
+        shape_generic("ip-partial:host", |_, b, c, d, dom| {
+            format!("{d:02x}.{c:02x}.{b:02x}.hex.{dom}")
+        });
+    }
+
+    #[test]
+    fn an_access_word_and_a_host_number() {
+        for dom in DOMAINS {
+            for n in ["17", "0423", "5310"] {
+                generic(None, &format!("ppp{n}.{dom}"), "host-number");
+                generic(None, &format!("dialup-{n}.city.{dom}"), "host-number");
+                // Terminal-server and pool serials under an access subdomain.
+                generic(None, &format!("ts{n}-118.dialup.{dom}"), "host-number");
+                generic(None, &format!("a{n}.tnt3.city.{dom}"), "host-number");
+                generic(None, &format!("m{n}.max12.site.{dom}"), "host-number");
+            }
+            // A named host with an access word and one digit is somebody's server.
+            custom(None, &format!("dhcp2.cs.{dom}"));
+            custom(None, &format!("pool1.ntp.{dom}"));
+            custom(None, &format!("tnt.{dom}"));
+        }
+    }
+
+    #[test]
+    fn placeholders_spelled_as_labels() {
+        for dom in DOMAINS {
+            for name in ["no.reverse", "no.rdns", "not.configured", "not-set"] {
+                generic(None, &format!("{name}.{dom}"), "placeholder");
+            }
+            // The whole host part (the domain is the registered one or a name under it).
+            if dom.matches('.').count() == 1 {
+                generic(None, &format!("host.{dom}"), "placeholder");
+            }
+            // `host` is a placeholder alone, not as a word in a chosen name.
+            custom(None, &format!("host.lab.{dom}"));
+            custom(None, &format!("ghost.{dom}"));
+        }
+    }
+
+    #[test]
+    fn numbers_that_are_not_the_address_stay_custom() {
+        for [a, b, c, d] in ADDRS {
+            let ip = Some(IpAddr::from([a, b, c, d]));
+            for dom in DOMAINS {
+                for host in [
+                    "mail2",
+                    "smtp01",
+                    "www3",
+                    "mx10",
+                    "alpha7",
+                    "db-3.prod",
+                    "web-2019",
+                ] {
+                    custom(ip, &format!("{host}.{dom}"));
+                }
+                // The last octet on a role word is the operator's numbering.
+                custom(ip, &format!("mail{d}.{dom}"));
+                custom(ip, &format!("smtp{d:03}.{dom}"));
+                // Router and exchange interfaces: ports, bundles, VLANs and AS numbers.
+                custom(ip, &format!("be-{c}{d}1-cr02.fra.{dom}"));
+                custom(ip, &format!("be-21034-pe{d}.ams.{dom}"));
+                custom(ip, &format!("ae-{c}-{d}.ear2.city1.{dom}"));
+                custom(ip, &format!("as64500-10g-ix{d}.{dom}"));
+                custom(ip, &format!("xe-0-{c}-{d}.core1.{dom}"));
+                // Another host's numbers.
+                let other = d.wrapping_add(3);
+                custom(ip, &format!("ab-{c}-{other}.{dom}"));
+            }
+        }
+        custom(None, "be-12345-cr01.lax.carrier.test");
+        custom(None, "as64500-100g-decix.fra.carrier.test");
     }
 
     #[test]

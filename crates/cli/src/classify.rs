@@ -44,7 +44,9 @@ impl RulesArg {
 pub(crate) struct ClassifyArgs {
     /// Input: one `hostname`, `ip,hostname` or `ip<TAB>hostname` per line (a header row
     /// is recognised); `-` or nothing for stdin. With --eval a third column `label`
-    /// (`generic` or `custom`).
+    /// (`generic` or `custom`). Consecutive rows of one /24 or /64 are also judged
+    /// together: names that follow one template whose number tracks the address get
+    /// `template:<pattern>` (sort the input by address to give every prefix its rows).
     #[arg(value_name = "FILE")]
     input: Option<PathBuf>,
     /// Compare with the labels: precision, recall and F1 for `generic`, and the
@@ -108,6 +110,83 @@ fn parse_line(text: &str, line_no: usize, eval: bool) -> Result<Option<Line>, Fa
     }))
 }
 
+/// Counts of an evaluation and its misclassified rows.
+#[derive(Default)]
+struct Tally {
+    tp: u64,
+    fp: u64,
+    fn_: u64,
+    tn: u64,
+    wrong: Vec<String>,
+}
+
+/// The summary prefix a row's neighbourhood is judged in: its /24 or /64.
+fn prefix_key(ip: IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(a) => u128::from(u32::from(a) >> 8),
+        IpAddr::V6(a) => (u128::from(a) >> 64) | (1 << 64),
+    }
+}
+
+/// Classifies the held rows (one prefix, or one row without an address), applies the
+/// prefix's templates, writes them and counts them against their labels.
+fn flush<W: Write>(
+    rules: &Rules,
+    pending: &mut Vec<Line>,
+    out: &mut csv::Writer<W>,
+    tally: &mut Tally,
+) -> Result<(), Failure> {
+    let mut verdicts: Vec<_> = pending
+        .iter()
+        .map(|l| ptraudit_classify::classify_with(rules, l.ip, &l.name))
+        .collect();
+    if pending.len() >= ptraudit_classify::MIN_MEMBERS {
+        let rows: Vec<(IpAddr, &str)> = pending
+            .iter()
+            .filter_map(|l| l.ip.map(|ip| (ip, l.name.as_str())))
+            .collect();
+        if rows.len() == pending.len() {
+            for t in ptraudit_classify::templates(&rows) {
+                for &m in &t.members {
+                    verdicts[m].apply_template(&t);
+                }
+            }
+        }
+    }
+    let write_err = |e: csv::Error| runtime(anyhow!(e));
+    for (line, v) in pending.drain(..).zip(verdicts) {
+        let reasons: Vec<&str> = v.codes().collect();
+        out.write_record([
+            line.ip.map(|a| a.to_string()).unwrap_or_default(),
+            // The name only: `score` may be negative and stays a number.
+            ptraudit_report::csv_guard(&line.name).into_owned(),
+            v.generic.to_string(),
+            v.score.to_string(),
+            reasons.join(";"),
+        ])
+        .map_err(write_err)?;
+        if let Some(label) = line.label {
+            match (v.generic, label) {
+                (true, true) => tally.tp += 1,
+                (true, false) => tally.fp += 1,
+                (false, true) => tally.fn_ += 1,
+                (false, false) => tally.tn += 1,
+            }
+            if v.generic != label {
+                tally.wrong.push(format!(
+                    "line {}: {} labelled {}, classified {} ({})",
+                    line.line_no,
+                    line.name,
+                    if label { "generic" } else { "custom" },
+                    if v.generic { "generic" } else { "custom" },
+                    reasons.join(";")
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn is_header(text: &str) -> bool {
     let first = text
         .split([',', '\t'])
@@ -138,8 +217,10 @@ pub(crate) fn run(args: ClassifyArgs) -> Result<u8, Failure> {
     let write_err = |e: csv::Error| runtime(anyhow!(e));
     out.write_record(["ip", "hostname", "generic", "score", "reasons"])
         .map_err(write_err)?;
-    let (mut tp, mut fp, mut fn_, mut tn) = (0u64, 0u64, 0u64, 0u64);
-    let mut wrong = Vec::new();
+    let mut tally = Tally::default();
+    // Consecutive rows of one prefix (/24, /64) are held until the prefix changes, so
+    // the neighbourhood templates see them together; memory is one prefix's rows.
+    let mut pending: Vec<Line> = Vec::new();
     for (i, text) in reader.lines().enumerate() {
         let text = text.context("reading the input").map_err(usage)?;
         if i == 0 && is_header(&text) {
@@ -148,36 +229,20 @@ pub(crate) fn run(args: ClassifyArgs) -> Result<u8, Failure> {
         let Some(line) = parse_line(&text, i + 1, args.eval)? else {
             continue;
         };
-        let v = ptraudit_classify::classify_with(&rules, line.ip, &line.name);
-        let reasons: Vec<&str> = v.codes().collect();
-        out.write_record([
-            line.ip.map(|a| a.to_string()).unwrap_or_default(),
-            // The name only: `score` may be negative and stays a number.
-            ptraudit_report::csv_guard(&line.name).into_owned(),
-            v.generic.to_string(),
-            v.score.to_string(),
-            reasons.join(";"),
-        ])
-        .map_err(write_err)?;
-        if let Some(label) = line.label {
-            match (v.generic, label) {
-                (true, true) => tp += 1,
-                (true, false) => fp += 1,
-                (false, true) => fn_ += 1,
-                (false, false) => tn += 1,
-            }
-            if v.generic != label {
-                wrong.push(format!(
-                    "line {}: {} labelled {}, classified {} ({})",
-                    line.line_no,
-                    line.name,
-                    if label { "generic" } else { "custom" },
-                    if v.generic { "generic" } else { "custom" },
-                    reasons.join(";")
-                ));
-            }
+        let key = line.ip.map(prefix_key);
+        if pending.last().and_then(|l| l.ip.map(prefix_key)) != key || key.is_none() {
+            flush(&rules, &mut pending, &mut out, &mut tally)?;
         }
+        pending.push(line);
     }
+    flush(&rules, &mut pending, &mut out, &mut tally)?;
+    let Tally {
+        tp,
+        fp,
+        fn_,
+        tn,
+        wrong,
+    } = tally;
     out.flush().context("writing results").map_err(runtime)?;
     if args.eval {
         let precision = tp as f64 / (tp + fp).max(1) as f64;
