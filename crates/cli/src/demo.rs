@@ -74,6 +74,7 @@ pub(crate) fn run(args: DemoArgs) -> Result<u8, Failure> {
         shard: Shard::ALL,
         order: Order::Linear,
         walk: None,
+        templates: true,
     };
     let report = Report::new(GroupBy::Prefix(PrefixLens::DEFAULT));
     let mut outputs = (writers, (Summary::default(), report));

@@ -10,7 +10,7 @@ use ptraudit_report::{
 };
 use ptraudit_scan::{
     ForwardMode, Order, PrefixLens, ScanConfig, ScanStats, Scanner, Shard, Sink, Stop, TargetSet,
-    WalkPlan, WalkSummary,
+    Templated, WalkPlan, WalkSummary,
 };
 
 use crate::progress::Reporter;
@@ -147,6 +147,10 @@ pub(crate) struct ScanArgs {
     /// (rows with fcrdns_reason walk-budget).
     #[arg(long, value_name = "N")]
     max_queries: Option<u64>,
+    /// Judge each name alone: no neighbourhood templates (by default the names of each
+    /// summary prefix are also judged together, in linear scans and walks).
+    #[arg(long)]
+    no_templates: bool,
     /// No progress, no summary table on stderr.
     #[arg(short, long)]
     quiet: bool,
@@ -272,6 +276,9 @@ pub(crate) struct Prepared {
     pub(crate) order: Order,
     /// The walk, when the targets are walked rather than brute-forced.
     pub(crate) walk: Option<WalkPlan>,
+    /// Judge the names of each summary prefix together (linear order and walks only:
+    /// rows are held until their prefix is complete, which only an ordered scan knows).
+    pub(crate) templates: bool,
 }
 
 impl Prepared {
@@ -364,11 +371,13 @@ fn prepare(args: &ScanArgs) -> Result<Prepared, Failure> {
     } else {
         None
     };
+    let templates = !args.no_templates && matches!(order, Order::Linear);
     Ok(Prepared {
         targets,
         shard,
         order,
         walk,
+        templates,
     })
 }
 
@@ -789,27 +798,41 @@ pub(crate) fn execute<S: Sink>(
         .enumerate()
         .map(|(i, ip)| (i as u64, ip))
         .filter(|(i, _)| !skip(*i, *i));
+    let rules = std::sync::Arc::clone(&config.rules);
     let result = rt.block_on(async {
         watch_signals(std::sync::Arc::clone(&stop));
         let client = client.build().map_err(runtime)?;
         let scanner = Scanner::new(client, config);
         crate::dnsbl::test_entries(&scanner).await?;
+        // Neighbourhood templates: rows held per summary prefix until it is complete.
+        let mut templated = Templated::new(&mut *sink, rules);
+        let mut sink: &mut dyn Sink = if prepared.templates {
+            &mut templated
+        } else {
+            templated.into_inner_mut()
+        };
         let (stats, walked) = match &prepared.walk {
             Some(walk) => {
                 let (stats, summary) = scanner
-                    .walk_until(walk, skip, sink, &mut |p| reporter.update(p), &stop)
+                    .walk_until(walk, skip, &mut sink, &mut |p| reporter.update(p), &stop)
                     .await
                     .map_err(runtime)?;
                 (stats, Some(summary))
             }
             None => {
                 let stats = scanner
-                    .run_until(targets, total, sink, &mut |p| reporter.update(p), &stop)
+                    .run_until(targets, total, &mut sink, &mut |p| reporter.update(p), &stop)
                     .await
                     .map_err(runtime)?;
                 (stats, None)
             }
         };
+        if prepared.templates && !quiet && templated.revised() > 0 {
+            eprintln!(
+                "ptraudit: neighbourhood templates: {} names judged generic with their prefix (reason template:…)",
+                templated.revised()
+            );
+        }
         let dns = scanner.client().stats().await.map_err(runtime)?;
         let per = scanner.client().resolver_stats().await.map_err(runtime)?;
         crate::dnsbl::report_lists(scanner.lists(), quiet);

@@ -385,3 +385,50 @@ fn a_sick_resolver_is_rested_and_reported() {
         "{line}"
     );
 }
+
+#[test]
+fn names_that_follow_one_template_across_a_prefix_are_generic_together() {
+    // 198.18.7.0/24: box<4700 + host>.area9.example.test, a generator no single name
+    // gives away; each name resolves back.
+    let soa = "$TTL 60\n@ SOA ns.test. host.test. 1 3600 600 86400 60\n";
+    let mut rev = String::from(soa);
+    let mut fwd = String::from(soa);
+    for h in 1..=60 {
+        rev.push_str(&format!("{h} PTR box{}.area9.example.test.\n", 4700 + h));
+        fwd.push_str(&format!("box{}.area9 A 198.18.7.{h}\n", 4700 + h));
+    }
+    let s = ptraudit_testdns::Server::builder()
+        .zone_text("7.18.198.in-addr.arpa.", &rev)
+        .unwrap()
+        .zone_text("example.test.", &fwd)
+        .unwrap()
+        .start()
+        .unwrap();
+    let dir = tempdir("templates");
+    let resolver = s.udp_addr().to_string();
+    let generic = |extra: &[&str], name: &str| {
+        let out = dir.join(name);
+        let mut args = vec!["scan", "198.18.7.1-198.18.7.60", "--resolver", &resolver];
+        args.extend(extra);
+        args.extend(["-o", out.to_str().unwrap()]);
+        let o = ptraudit(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o).1);
+        let rows = ptraudit_report::read_rows(&out).unwrap();
+        assert_eq!(rows.len(), 60);
+        let templated = rows
+            .iter()
+            .filter(|r| r.generic_reasons.iter().any(|c| c.starts_with("template:")))
+            .count();
+        let generic = rows.iter().filter(|r| r.generic == Some(true)).count();
+        (generic, templated, text(&o).1)
+    };
+    let (g, t, err) = generic(&[], "linear.csv");
+    assert_eq!((g, t), (60, 60), "{err}");
+    assert!(err.contains("neighbourhood templates: 60 names"), "{err}");
+    assert_eq!(generic(&["--no-templates"], "alone.csv").0, 0);
+    // A random order cannot know when a prefix is complete: no templates.
+    assert_eq!(generic(&["--order", "random"], "random.csv").1, 0);
+    // A walk writes whole blocks: templates apply.
+    assert_eq!(generic(&["--walk"], "walk.csv").1, 60);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

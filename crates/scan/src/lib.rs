@@ -60,6 +60,7 @@ mod engine;
 mod fuzz_shard;
 mod row;
 mod targets;
+mod templates;
 mod walk;
 
 pub use crate::checkpoint::Checkpoint;
@@ -72,4 +73,5 @@ pub use crate::row::{
     UnknownValue, VecSink,
 };
 pub use crate::targets::{Order, Plan, Shard, Target, TargetError, TargetSet};
+pub use crate::templates::Templated;
 pub use crate::walk::{WalkPlan, WalkSummary};
