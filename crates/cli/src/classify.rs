@@ -23,6 +23,11 @@ pub(crate) struct RulesArg {
 }
 
 impl RulesArg {
+    /// The rules file given, if any.
+    pub(crate) fn path(&self) -> Option<&std::path::Path> {
+        self.rules.as_deref()
+    }
+
     /// The built-in rules, extended by the file when one was given.
     pub(crate) fn load(&self) -> Result<Arc<Rules>, Failure> {
         let mut rules = Rules::builtin().clone();

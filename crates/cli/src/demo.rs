@@ -87,7 +87,7 @@ pub(crate) fn run(args: DemoArgs) -> Result<u8, Failure> {
         &|_, _| false,
     )?;
     let (writers, (summary, report)) = outputs;
-    close_writers(writers)?;
+    close_writers(writers, &[])?;
     write_summary(&summary, &summary_path)?;
     let page = render_html(
         &report,

@@ -25,6 +25,83 @@ mod tests {
     }
 
     #[test]
+    fn shard_auto_reads_slurm_kubernetes_or_ptraudit_shard_and_they_must_agree() {
+        let env = |pairs: &[(&str, &str)]| {
+            let map: std::collections::HashMap<String, String> = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            shard_from_env(move |k| map.get(k).cloned())
+        };
+        let s = |i, n| Shard { index: i, count: n };
+        let slurm = [
+            ("SLURM_ARRAY_TASK_ID", "7"),
+            ("SLURM_ARRAY_TASK_MIN", "5"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+        ];
+        assert_eq!(env(&slurm), Ok(s(2, 4)));
+        // An array 10-16:2 has tasks 10, 12, 14, 16: task 14 is part 2 of 4.
+        assert_eq!(
+            env(&[
+                ("SLURM_ARRAY_TASK_ID", "14"),
+                ("SLURM_ARRAY_TASK_MIN", "10"),
+                ("SLURM_ARRAY_TASK_STEP", "2"),
+                ("SLURM_ARRAY_TASK_COUNT", "4"),
+            ]),
+            Ok(s(2, 4))
+        );
+        assert_eq!(
+            env(&[("JOB_COMPLETION_INDEX", "3"), ("PTRAUDIT_SHARDS", "8")]),
+            Ok(s(3, 8))
+        );
+        assert_eq!(env(&[("PTRAUDIT_SHARD", "0/2")]), Ok(s(0, 2)));
+        let mut both = slurm.to_vec();
+        both.push(("PTRAUDIT_SHARD", "2/4"));
+        assert_eq!(env(&both), Ok(s(2, 4)));
+        both.pop();
+        both.push(("PTRAUDIT_SHARD", "1/4"));
+        assert!(
+            env(&both)
+                .unwrap_err()
+                .contains("says 2/4 but PTRAUDIT_SHARD says 1/4")
+        );
+        assert!(
+            env(&[])
+                .unwrap_err()
+                .contains("no shard in the environment")
+        );
+        assert!(
+            env(&[("JOB_COMPLETION_INDEX", "3")])
+                .unwrap_err()
+                .contains("PTRAUDIT_SHARDS")
+        );
+        assert!(env(&[("JOB_COMPLETION_INDEX", "8"), ("PTRAUDIT_SHARDS", "8")]).is_err());
+        assert!(
+            env(&[
+                ("SLURM_ARRAY_TASK_ID", "x"),
+                ("SLURM_ARRAY_TASK_COUNT", "2")
+            ])
+            .unwrap_err()
+            .contains("SLURM_ARRAY_TASK_ID=\"x\"")
+        );
+        assert_eq!(
+            resolved_argv(
+                [
+                    "--shard",
+                    "auto",
+                    "-o",
+                    "p-{shard}-of-{shards}.csv",
+                    "--shard=auto"
+                ]
+                .map(String::from)
+                .to_vec(),
+                s(2, 4)
+            ),
+            ["--shard", "2/4", "-o", "p-2-of-4.csv", "--shard=2/4"]
+        );
+    }
+
+    #[test]
     fn default_rate_is_polite_off_the_machine_and_unlimited_on_loopback() {
         assert_eq!(
             rate_for(None, &addrs(&["127.0.0.1:53", "[::1]:53"])).unwrap(),
@@ -90,7 +167,10 @@ pub(crate) struct ScanArgs {
     #[arg(long, value_name = "N", default_value_t = 200)]
     concurrency: usize,
     /// Scan only part I of N (0 <= I < N): N runs with I = 0..N-1 cover every address once.
-    #[arg(long, value_name = "I/N")]
+    /// `auto`: from the environment (a Slurm array task, a Kubernetes Indexed Job with
+    /// PTRAUDIT_SHARDS, or PTRAUDIT_SHARD=I/N). `{shard}` and `{shards}` in -o,
+    /// --checkpoint and --summary paths become I and N.
+    #[arg(long, value_name = "I/N|auto")]
     shard: Option<String>,
     /// Visiting order.
     #[arg(long, value_enum, default_value = "linear")]
@@ -266,6 +346,96 @@ fn rate_for(
     }
 }
 
+/// FNV-1a, 64 bits: a stable digest of the scan's definition (no cryptographic claim:
+/// it tells parts of different scans apart).
+fn digest(text: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// The dataset metadata of every Parquet part (key-value metadata, `ptraudit.*`): what
+/// scan the part belongs to and how it was made. `scan_id` is the same for every shard of
+/// one scan (targets and the options that change results) and differs otherwise.
+pub(crate) fn dataset_metadata(
+    prepared: &Prepared,
+    config: &ScanConfig,
+    resolvers: &[std::net::SocketAddr],
+    rules_file: Option<&Path>,
+    started: std::time::SystemTime,
+) -> Vec<(String, String)> {
+    let targets: Vec<String> = prepared
+        .targets
+        .ranges()
+        .map(|(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}-{b}")
+            }
+        })
+        .collect();
+    let targets = targets.join(",");
+    let rules = rules_file
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .map_or_else(|| "built-in".to_string(), |t| digest(&t));
+    let options = format!(
+        "forward={:?};prefix_v4={};prefix_v6={};walk={};max_queries={};dnsbl={};rules={rules};templates={}",
+        config.forward,
+        config.prefix.v4(),
+        config.prefix.v6(),
+        prepared.walk.is_some(),
+        prepared
+            .walk
+            .as_ref()
+            .and_then(WalkPlan::budget)
+            .map_or("-".to_string(), |n| n.to_string()),
+        config
+            .dnsbl
+            .iter()
+            .map(|l| format!("{}@{}", l.name, l.zone))
+            .collect::<Vec<_>>()
+            .join(","),
+        prepared.templates,
+    );
+    let scan_id = digest(&format!("{targets}|{options}"));
+    let shown = if targets.len() <= 4096 {
+        targets.clone()
+    } else {
+        format!(
+            "{} ranges (digest {})",
+            prepared.targets.ranges().count(),
+            digest(&targets)
+        )
+    };
+    let ended = ptraudit_report::rfc3339(std::time::SystemTime::now());
+    vec![
+        ("ptraudit.version".into(), env!("CARGO_PKG_VERSION").into()),
+        ("ptraudit.schema".into(), ptraudit_scan::COLUMNS.join(",")),
+        ("ptraudit.scan_id".into(), scan_id),
+        ("ptraudit.targets".into(), shown),
+        ("ptraudit.targets_digest".into(), digest(&targets)),
+        ("ptraudit.shard".into(), prepared.shard.to_string()),
+        ("ptraudit.options".into(), options),
+        (
+            "ptraudit.resolvers".into(),
+            resolvers
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        (
+            "ptraudit.started_at".into(),
+            ptraudit_report::rfc3339(started),
+        ),
+        ("ptraudit.ended_at".into(), ended),
+    ]
+}
+
 /// Everything a scan needs, checked before any query is sent.
 pub(crate) struct Prepared {
     /// Addresses.
@@ -381,13 +551,173 @@ fn prepare(args: &ScanArgs) -> Result<Prepared, Failure> {
     })
 }
 
-pub(crate) fn run(args: ScanArgs) -> Result<u8, Failure> {
+pub(crate) fn run(mut args: ScanArgs) -> Result<u8, Failure> {
     if let Some(path) = &args.resume {
         return resume(path);
     }
-    // The arguments after `ptraudit scan`, kept in a checkpoint to repeat the same scan.
-    let argv: Vec<String> = std::env::args().skip(2).collect();
+    // The arguments after `ptraudit scan`, kept in a checkpoint to repeat the same scan:
+    // with the shard resolved and the paths' placeholders filled in, so a resume needs
+    // neither the batch engine's environment nor the placeholders.
+    let raw: Vec<String> = std::env::args().skip(2).collect();
+    let shard = match args.shard.as_deref() {
+        Some("auto") => shard_from_env(|k| std::env::var(k).ok()).map_err(|e| usage(anyhow!(e)))?,
+        _ => Shard::ALL,
+    };
+    let argv = if args.shard.as_deref() == Some("auto") {
+        resolved_argv(raw, shard)
+    } else {
+        raw
+    };
+    fill_placeholders(&mut args, shard)?;
+    // A task run again with the same command line (Slurm requeues a failed array task,
+    // Kubernetes replaces a failed pod with the same index) continues its checkpoint.
+    if let Some(cp) = args.checkpoint.clone()
+        && cp.exists()
+    {
+        let file = CheckpointFile::load(&cp).map_err(journal_failure)?;
+        if file.argv != argv {
+            return Err(usage(anyhow!(
+                "{} is the checkpoint of a different scan (`ptraudit scan {}`), not of this one \
+                 (`ptraudit scan {}`): remove it, or give another --checkpoint",
+                cp.display(),
+                file.argv.join(" "),
+                argv.join(" ")
+            )));
+        }
+        if !args.quiet {
+            eprintln!(
+                "ptraudit: {} exists and belongs to this scan: continuing it",
+                cp.display()
+            );
+        }
+        return resume(&cp);
+    }
     run_scan(args, argv, None)
+}
+
+/// The shard of this task from the batch engine's environment: a Slurm array task
+/// (`SLURM_ARRAY_TASK_ID` from `SLURM_ARRAY_TASK_MIN` in steps of
+/// `SLURM_ARRAY_TASK_STEP`, `SLURM_ARRAY_TASK_COUNT` tasks), a Kubernetes Indexed Job
+/// (`JOB_COMPLETION_INDEX`, with the count in `PTRAUDIT_SHARDS`: the manifest sets it), or
+/// `PTRAUDIT_SHARD=I/N`. Sources that are set must agree.
+pub(crate) fn shard_from_env(get: impl Fn(&str) -> Option<String>) -> Result<Shard, String> {
+    let num = |k: &str| -> Result<Option<u64>, String> {
+        match get(k) {
+            None => Ok(None),
+            Some(v) => v
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| format!("--shard auto: {k}={v:?} is not a number")),
+        }
+    };
+    let mut found: Vec<(&str, Shard)> = Vec::new();
+    let check = |index: u64, count: u64, from: &str| -> Result<Shard, String> {
+        if count == 0 || index >= count {
+            return Err(format!(
+                "--shard auto: {from} gives part {index} of {count}, which is not a shard"
+            ));
+        }
+        Ok(Shard { index, count })
+    };
+    if let Some(id) = num("SLURM_ARRAY_TASK_ID")? {
+        let min = num("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
+        let step = num("SLURM_ARRAY_TASK_STEP")?.unwrap_or(1).max(1);
+        let count = num("SLURM_ARRAY_TASK_COUNT")?
+            .ok_or("--shard auto: SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not")?;
+        let offset = id.checked_sub(min).ok_or_else(|| {
+            format!("--shard auto: SLURM_ARRAY_TASK_ID {id} is below SLURM_ARRAY_TASK_MIN {min}")
+        })?;
+        found.push((
+            "the Slurm array",
+            check(offset / step, count, "the Slurm array")?,
+        ));
+    }
+    if let Some(index) = num("JOB_COMPLETION_INDEX")? {
+        let count = num("PTRAUDIT_SHARDS")?.ok_or(
+            "--shard auto: JOB_COMPLETION_INDEX is set (a Kubernetes Indexed Job) but \
+             PTRAUDIT_SHARDS is not: set it to the Job's completions in the manifest",
+        )?;
+        found.push((
+            "the Kubernetes Indexed Job",
+            check(index, count, "the Indexed Job")?,
+        ));
+    }
+    if let Some(v) = get("PTRAUDIT_SHARD") {
+        let s: Shard = v
+            .parse()
+            .map_err(|e| format!("--shard auto: PTRAUDIT_SHARD: {e}"))?;
+        found.push(("PTRAUDIT_SHARD", s));
+    }
+    match found.as_slice() {
+        [] => Err(
+            "--shard auto: no shard in the environment: run as a Slurm array task or a \
+                   Kubernetes Indexed Job, or set PTRAUDIT_SHARD=I/N"
+                .to_string(),
+        ),
+        [(_, s), rest @ ..] => match rest.iter().find(|(_, o)| o != s) {
+            Some((other, o)) => Err(format!(
+                "--shard auto: {} says {s} but {other} says {o}",
+                found[0].0
+            )),
+            None => Ok(*s),
+        },
+    }
+}
+
+/// `argv` with `--shard auto` replaced by the shard and `{shard}`/`{shards}` filled in.
+fn resolved_argv(argv: Vec<String>, shard: Shard) -> Vec<String> {
+    let mut out = Vec::with_capacity(argv.len());
+    let mut after_shard = false;
+    for a in argv {
+        let a = if after_shard && a == "auto" {
+            shard.to_string()
+        } else if a == "--shard=auto" {
+            format!("--shard={shard}")
+        } else {
+            fill(&a, shard)
+        };
+        after_shard = a == "--shard";
+        out.push(a);
+    }
+    out
+}
+
+fn fill(text: &str, shard: Shard) -> String {
+    text.replace("{shards}", &shard.count.to_string())
+        .replace("{shard}", &shard.index.to_string())
+}
+
+/// Fills `{shard}`/`{shards}` in the output, checkpoint and summary paths, and records
+/// the resolved shard; placeholders without `--shard` are an error (every task would
+/// write the same file).
+fn fill_placeholders(args: &mut ScanArgs, shard: Shard) -> Result<(), Failure> {
+    let has = |p: &Path| p.to_string_lossy().contains("{shard");
+    let mut paths = args
+        .outputs
+        .iter()
+        .chain(&args.checkpoint)
+        .chain(&args.summary);
+    if let Some(p) = paths.find(|p| has(p))
+        && args.shard.is_none()
+    {
+        return Err(usage(anyhow!(
+            "{}: {{shard}} in a path needs --shard (I/N or auto)",
+            p.display()
+        )));
+    }
+    if args.shard.as_deref() == Some("auto") {
+        args.shard = Some(shard.to_string());
+    }
+    let shard: Shard = match &args.shard {
+        Some(s) => s.parse().map_err(usage)?,
+        None => return Ok(()),
+    };
+    let fix = |p: &mut PathBuf| *p = PathBuf::from(fill(&p.to_string_lossy(), shard));
+    args.outputs.iter_mut().for_each(fix);
+    args.checkpoint.iter_mut().for_each(fix);
+    args.summary.iter_mut().for_each(fix);
+    Ok(())
 }
 
 fn resume(path: &Path) -> Result<u8, Failure> {
@@ -420,9 +750,16 @@ fn resume(path: &Path) -> Result<u8, Failure> {
             path.display()
         ))
     })?;
-    let crate::Command::Scan(args) = cli.command else {
+    let crate::Command::Scan(mut args) = cli.command else {
         return Err(usage(anyhow!("{}: not a scan checkpoint", path.display())));
     };
+    if args.shard.as_deref() == Some("auto") {
+        return Err(usage(anyhow!(
+            "{}: recorded with --shard auto unresolved; run the task's command line again instead",
+            path.display()
+        )));
+    }
+    fill_placeholders(&mut args, Shard::ALL)?;
     let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
@@ -474,6 +811,14 @@ fn run_scan(
     let resolvers = args.dns.resolvers()?;
     let rate = rate_for(args.rate, &resolvers)?;
     let config = scan_config(&args, rate)?;
+    let started = std::time::SystemTime::now();
+    // Evaluated when the outputs are closed (it holds the end time).
+    let metadata = {
+        let (config, resolvers) = (config.clone(), resolvers.clone());
+        let rules = args.rules.path().map(Path::to_path_buf);
+        let prepared = &prepared;
+        move || dataset_metadata(prepared, &config, &resolvers, rules.as_deref(), started)
+    };
     let mut seen = std::collections::HashSet::new();
     if let Some(p) = args.outputs.iter().find(|p| !seen.insert(*p)) {
         return Err(usage(anyhow!("{} is given twice with -o", p.display())));
@@ -496,9 +841,14 @@ fn run_scan(
         u64::try_from(prepared.targets.len()).unwrap_or(u64::MAX),
     );
     let ended = match &args.checkpoint {
-        None => scan_to_files(&args, client, config, &prepared)?,
+        None => scan_to_files(&args, client, config, &prepared, &metadata)?,
         Some(cp_path) => {
-            scan_checkpointed(&args, argv, resumed, cp_path, client, config, &prepared)?
+            let checkpoint = CheckpointRun {
+                argv,
+                resumed,
+                path: cp_path,
+            };
+            scan_checkpointed(&args, checkpoint, client, config, &prepared, &metadata)?
         }
     };
     let Ended::Complete(stats, summary) = ended else {
@@ -556,6 +906,7 @@ fn scan_to_files(
     client: ptraudit_dns::ClientBuilder,
     config: ScanConfig,
     prepared: &Prepared,
+    metadata: &dyn Fn() -> Vec<(String, String)>,
 ) -> Result<Ended, Failure> {
     let writers = open_writers(&args.outputs, args.format.as_deref(), args.force)?;
     let mut outputs = (writers, Summary::default());
@@ -580,15 +931,18 @@ fn scan_to_files(
         }
     };
     let (writers, summary) = outputs;
-    close_writers(writers)?;
+    close_writers(writers, &metadata())?;
     Ok(Ended::Complete(stats, Box::new(summary)))
 }
 
-/// Completes each writer: Parquet footer, flush, rename into place.
-pub(crate) fn close_writers(writers: Vec<Writer>) -> Result<(), Failure> {
+/// Completes each writer: Parquet footer (with `metadata`), flush, rename into place.
+pub(crate) fn close_writers(
+    writers: Vec<Writer>,
+    metadata: &[(String, String)],
+) -> Result<(), Failure> {
     for w in writers {
         let partial = w.partial_path();
-        w.close()
+        w.close_with(metadata)
             .map_err(|e| anyhow!(e))
             .with_context(|| match &partial {
                 Some(p) => format!("finishing {}", p.display()),
@@ -609,16 +963,27 @@ fn journal_failure(e: JournalError) -> Failure {
     }
 }
 
+/// A checkpointed run: the arguments recorded, the checkpoint resumed (if any), its path.
+struct CheckpointRun<'a> {
+    argv: Vec<String>,
+    resumed: Option<CheckpointFile>,
+    path: &'a Path,
+}
+
 /// Rows into journals with a checkpoint file, new or resumed.
 fn scan_checkpointed(
     args: &ScanArgs,
-    argv: Vec<String>,
-    resumed: Option<CheckpointFile>,
-    cp_path: &Path,
+    checkpoint: CheckpointRun<'_>,
     client: ptraudit_dns::ClientBuilder,
     config: ScanConfig,
     prepared: &Prepared,
+    metadata: &dyn Fn() -> Vec<(String, String)>,
 ) -> Result<Ended, Failure> {
+    let CheckpointRun {
+        argv,
+        resumed,
+        path: cp_path,
+    } = checkpoint;
     let total = prepared.total();
     let what = prepared.what();
     let mut sink = match resumed {
@@ -666,7 +1031,7 @@ fn scan_checkpointed(
         );
         return Ok(Ended::Interrupted);
     }
-    let summary = sink.complete().map_err(runtime)?;
+    let summary = sink.complete_with(&metadata()).map_err(runtime)?;
     Ok(Ended::Complete(stats, Box::new(summary)))
 }
 

@@ -10,5 +10,6 @@ mod hostile;
 mod interrupt;
 mod report;
 mod scan;
+mod shards;
 mod util;
 mod walk;

@@ -310,7 +310,10 @@ impl Journal {
 
     /// Puts the finished output in place: renames CSV/JSONL journals, writes Parquet from
     /// its journal. Returns the output path.
-    pub(crate) fn finalize(mut self) -> Result<PathBuf, JournalError> {
+    pub(crate) fn finalize(
+        mut self,
+        metadata: &[(String, String)],
+    ) -> Result<PathBuf, JournalError> {
         let write_err = |path: &Path| {
             let path = path.to_owned();
             move |source| JournalError::Write { path, source }
@@ -336,7 +339,7 @@ impl Journal {
         if let Some(e) = err {
             return Err(write_err(&s.path)(e));
         }
-        let file = pq.close().map_err(write_err(&s.path))?;
+        let file = pq.close_with(metadata).map_err(write_err(&s.path))?;
         file.commit().map_err(io("cannot finish", &s.path))?;
         let _ = std::fs::remove_file(&s.journal);
         Ok(s.path)
@@ -436,9 +439,14 @@ impl Checkpointed {
 
     /// The scan completed: puts every output in place, marks the checkpoint complete,
     /// and returns the summary.
-    pub fn complete(mut self) -> Result<Summary, JournalError> {
+    pub fn complete(self) -> Result<Summary, JournalError> {
+        self.complete_with(&[])
+    }
+
+    /// Like [`Checkpointed::complete`], with key-value metadata in Parquet outputs.
+    pub fn complete_with(mut self, metadata: &[(String, String)]) -> Result<Summary, JournalError> {
         for j in self.journals {
-            j.finalize()?;
+            j.finalize(metadata)?;
         }
         self.file.complete = true;
         self.file.save(&self.path)?;

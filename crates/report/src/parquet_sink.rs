@@ -272,8 +272,21 @@ impl<W: Write + Send> ParquetSink<W> {
     }
 
     /// Writes what is buffered and the footer, and returns the inner writer.
-    pub fn close(mut self) -> Result<W, SinkError> {
+    pub fn close(self) -> Result<W, SinkError> {
+        self.close_with(&[])
+    }
+
+    /// Like [`ParquetSink::close`], with `metadata` in the file's key-value metadata
+    /// (what scan a part comes from: see `ptraudit scan`'s dataset metadata).
+    pub fn close_with(mut self, metadata: &[(String, String)]) -> Result<W, SinkError> {
         self.write_batch()?;
+        for (k, v) in metadata {
+            self.writer
+                .append_key_value_metadata(parquet::file::metadata::KeyValue::new(
+                    k.clone(),
+                    v.clone(),
+                ));
+        }
         // `into_inner` flushes the open row group and writes the footer.
         Ok(self.writer.into_inner()?)
     }

@@ -266,6 +266,28 @@ pub(crate) fn for_each_row_as(
     Ok(())
 }
 
+/// The key-value metadata of a Parquet file (a scan part's `ptraudit.*` dataset
+/// metadata), in file order.
+pub fn parquet_metadata(path: &Path) -> Result<Vec<(String, String)>, ReadError> {
+    let file = File::open(path).map_err(|source| ReadError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let meta = guarded(|| ArrowReaderMetadata::load(&file, ArrowReaderOptions::default()))
+        .and_then(|r| r.map_err(|e| e.to_string()))
+        .map_err(|m| bad(path, "footer", format!("not a readable Parquet file: {m}")))?;
+    Ok(meta
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .map(|kv| {
+            kv.iter()
+                .map(|e| (e.key.clone(), e.value.clone().unwrap_or_default()))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
 /// Every row of `path`.
 pub fn read_rows(path: &Path) -> Result<Vec<Row>, ReadError> {
     let mut rows = Vec::new();
@@ -609,7 +631,7 @@ mod tests {
             for r in &rows {
                 sink.row(r).unwrap();
             }
-            sink.into_inner().unwrap();
+            sink.into_inner_with(&[]).unwrap();
             assert_eq!(read_rows(&path).unwrap(), rows, "{}", format.name());
         }
         std::fs::remove_dir_all(&dir).unwrap();

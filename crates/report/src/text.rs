@@ -347,7 +347,7 @@ pub(crate) fn push_rfc3339(b: &mut String, t: SystemTime) {
 }
 
 /// RFC 3339 UTC with milliseconds: `2026-11-26T10:31:49.123Z`.
-pub(crate) fn rfc3339(t: SystemTime) -> String {
+pub fn rfc3339(t: SystemTime) -> String {
     let mut s = String::with_capacity(24);
     push_rfc3339(&mut s, t);
     s

@@ -66,11 +66,12 @@ impl<W: Write + Send> FormatSink<W> {
         }
     }
 
-    /// Completes the output (Parquet footer, flush) and returns the inner writer.
-    pub(crate) fn into_inner(self) -> Result<W, SinkError> {
+    /// Completes the output (Parquet footer with `metadata`, flush) and returns the inner
+    /// writer (the text formats have no place for metadata).
+    pub(crate) fn into_inner_with(self, metadata: &[(String, String)]) -> Result<W, SinkError> {
         Ok(match self {
             FormatSink::Csv(s) => s.into_inner()?,
-            FormatSink::Parquet(s) => s.close()?,
+            FormatSink::Parquet(s) => s.close_with(metadata)?,
             FormatSink::Jsonl(s) => s.into_inner()?,
         })
     }
@@ -111,7 +112,12 @@ impl Writer {
     /// Completes the output: Parquet footer, flush, and the rename into place. Returns the
     /// final path for files.
     pub fn close(self) -> Result<Option<PathBuf>, SinkError> {
-        match self.0.into_inner()? {
+        self.close_with(&[])
+    }
+
+    /// Like [`Writer::close`], with key-value metadata in a Parquet output.
+    pub fn close_with(self, metadata: &[(String, String)]) -> Result<Option<PathBuf>, SinkError> {
+        match self.0.into_inner_with(metadata)? {
             Dest::File(f) => Ok(Some(f.commit()?)),
             Dest::Stdout(mut s) => {
                 s.flush()?;

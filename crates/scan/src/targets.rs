@@ -267,6 +267,12 @@ impl TargetSet {
             .fold(0u128, u128::saturating_add)
     }
 
+    /// The set as inclusive ranges `(first, last)`, IPv4 then IPv6, ascending.
+    pub fn ranges(&self) -> impl Iterator<Item = (IpAddr, IpAddr)> + '_ {
+        self.spans()
+            .map(|(s, v4)| (from_num(s.start, v4), from_num(s.end, v4)))
+    }
+
     /// The ranges, IPv4 then IPv6, each ascending (`true` for IPv4).
     pub(crate) fn spans(&self) -> impl Iterator<Item = (Span, bool)> + '_ {
         self.v4

@@ -117,6 +117,11 @@ impl WalkPlan {
         self
     }
 
+    /// The query budget (`--max-queries`), if any.
+    pub fn budget(&self) -> Option<u64> {
+        self.max_queries
+    }
+
     /// Units in this shard's share (the positions of its checkpoint and progress).
     pub fn len(&self) -> u64 {
         let Shard { index, count } = self.shard;
