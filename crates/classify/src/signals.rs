@@ -100,7 +100,9 @@ pub fn classify_with(rules: &Rules, ip: Option<IpAddr>, name: &str) -> Verdict {
         if !embedded
             && let IpAddr::V4(v4) = ip
             && lower.len() > host_text.len()
-            && lower.as_bytes()[host_text.len()..].iter().any(u8::is_ascii_digit)
+            && lower.as_bytes()[host_text.len()..]
+                .iter()
+                .any(u8::is_ascii_digit)
         {
             embedded = embed_v4(v4, &lower, &digit_runs(&lower), &mut v);
         }
@@ -1189,8 +1191,16 @@ mod tests {
     #[test]
     fn a_hosting_word_next_to_a_serial() {
         for dom in DOMAINS {
-            generic(None, &format!("441061389-dedicated.{dom}"), "keyword:dedicated");
-            generic(None, &format!("dedicated-5520117.{dom}"), "keyword:dedicated");
+            generic(
+                None,
+                &format!("441061389-dedicated.{dom}"),
+                "keyword:dedicated",
+            );
+            generic(
+                None,
+                &format!("dedicated-5520117.{dom}"),
+                "keyword:dedicated",
+            );
             custom(None, &format!("dedicated.{dom}"));
             custom(None, &format!("dedicated2.{dom}"));
         }
