@@ -95,6 +95,17 @@ pub fn classify_with(rules: &Rules, ip: Option<IpAddr>, name: &str) -> Verdict {
     let mut embedded = false;
     if let Some(ip) = ip {
         embedded = embed_signals(ip, host, host_text, &runs, &mut v);
+        // The address split between the host part and the registered domain (a provider
+        // that registers a domain per block: `105.ip-54-36-189.example`, `7.a-198-18-5.net`).
+        if !embedded
+            && let IpAddr::V4(v4) = ip
+            && lower.len() > host_text.len()
+            && lower.as_bytes()[host_text.len()..]
+                .iter()
+                .any(u8::is_ascii_digit)
+        {
+            embedded = embed_v4(v4, &lower, &digit_runs(&lower), &mut v);
+        }
     } else if let Some(code) = ip_like(rules, &runs, host) {
         add(
             &mut v,
@@ -189,7 +200,14 @@ pub fn classify_with(rules: &Rules, ip: Option<IpAddr>, name: &str) -> Verdict {
             }
         }
     }
-    if !embedded && has_hex_id(host_text) {
+    if !embedded && has_separated_mac(host_text) {
+        add(
+            &mut v,
+            "mac-address",
+            "a MAC address written with separators (a cable modem or CPE name)",
+            3,
+        );
+    } else if !embedded && has_hex_id(host_text) {
         add(
             &mut v,
             "hex-id",
@@ -352,6 +370,44 @@ fn has_hex_id(text: &str) -> bool {
             && run.bytes().filter(u8::is_ascii_digit).count() >= 4
             && run.bytes().any(|b| b.is_ascii_alphabetic())
     })
+}
+
+/// Six hex pairs (`00-04-bd-d2-e0-a3`) or three hex quads (`0004-bdd2-e0a3`) joined by
+/// one separator, `-` or `.`, with at least one hex letter: a MAC address spelled the way
+/// cable and DSL provisioning systems write it into a modem's name.
+fn has_separated_mac(text: &str) -> bool {
+    let b = text.as_bytes();
+    let is_group = |start: usize, len: usize| {
+        b.get(start..start + len)
+            .is_some_and(|g| g.iter().all(u8::is_ascii_hexdigit))
+    };
+    for (groups, len) in [(6, 2), (3, 4)] {
+        let span = groups * (len + 1) - 1;
+        if b.len() < span {
+            continue;
+        }
+        for start in 0..=b.len() - span {
+            // Whole groups only: not inside a longer run of hex characters.
+            if start > 0 && b[start - 1].is_ascii_alphanumeric() {
+                continue;
+            }
+            if b.get(start + span).is_some_and(u8::is_ascii_alphanumeric) {
+                continue;
+            }
+            let sep = b[start + len];
+            if sep != b'-' && sep != b'.' {
+                continue;
+            }
+            let ok = (0..groups).all(|g| {
+                let at = start + g * (len + 1);
+                is_group(at, len) && (g + 1 == groups || b[at + len] == sep)
+            });
+            if ok && b[start..start + span].iter().any(u8::is_ascii_alphabetic) {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 fn alpha_tokens(label: &str) -> impl Iterator<Item = &str> {
@@ -639,6 +695,22 @@ fn partial_signal(
             "ip-partial",
             "the last octets of the address are in the name, next to an access keyword",
             2,
+        );
+        return;
+    }
+    // The leftmost label is the last octet alone (`173.sta.isp.example`): a host numbered
+    // by its address. Two digits at least, or zero-padded to three.
+    if let Some(first) = host.first()
+        && (2..=3).contains(&first.len())
+        && first.bytes().all(|b| b.is_ascii_digit())
+        && first.parse::<u8>().ok() == Some(o[3])
+        && (o[3] >= 10 || first.len() == 3)
+    {
+        add(
+            v,
+            "ip-partial:last",
+            "the leftmost label is the last octet of the address",
+            3,
         );
         return;
     }
@@ -1035,6 +1107,102 @@ mod tests {
             custom(None, &format!("dhcp2.cs.{dom}"));
             custom(None, &format!("pool1.ntp.{dom}"));
             custom(None, &format!("tnt.{dom}"));
+        }
+    }
+
+    /// A MAC address written with separators, as cable and DSL provisioning writes a
+    /// modem's name, over several providers' framings; hex runs that are not one stay
+    /// custom.
+    #[test]
+    fn mac_address_with_separators() {
+        let macs = ["00-04-bd-d2-e0-a3", "a4-2b-b0-01-9c-ff", "0004-bdd2-e0a3"];
+        for (i, dom) in DOMAINS.iter().enumerate() {
+            for mac in macs {
+                for name in [
+                    format!("{mac}.{dom}"),
+                    format!("x{i}-6-{mac}.k31{i}.{dom}"),
+                    format!("modem.{mac}.pool{i}.{dom}"),
+                    format!("cust-{}.{dom}", mac.replace('-', ".")),
+                ] {
+                    let ip = Some(IpAddr::from([198, 18, 40 + i as u8, 7]));
+                    generic(ip, &name, "mac-address");
+                    generic(None, &name, "mac-address");
+                }
+            }
+            // Not a MAC: too few groups, a longer run around the groups, digits only, a
+            // date and a version.
+            for name in [
+                format!("ab-cd-ef.{dom}"),
+                format!("build-2024-01-15.{dom}"),
+                format!("v1-2-3-4-5-6.{dom}"),
+                format!("0a-1b-2c-3d-4e-5f0.{dom}"),
+                format!("cafe-babe.{dom}"),
+            ] {
+                assert!(!has_separated_mac(&name), "{name}");
+                custom(None, &name);
+            }
+            assert!(!has_separated_mac(&format!("10-20-30-40-50-60.{dom}")));
+        }
+    }
+
+    /// The network part of the address in the registered domain and the host part in
+    /// the name (a provider that registers one domain per block).
+    #[test]
+    fn address_split_between_host_and_registered_domain() {
+        for [a, b, c, d] in ADDRS {
+            let ip = Some(IpAddr::from([a, b, c, d]));
+            for name in [
+                format!("{d}.ip-{a}-{b}-{c}.eu"),
+                format!("h{d}.net-{a}-{b}-{c}.example"),
+                format!("{d}.{c}.{b}.{a}.example"),
+            ] {
+                let v = classify(ip, &name);
+                assert!(
+                    v.generic && v.codes().any(|c| c.starts_with("ip-embedded:")),
+                    "{name}: {:?}",
+                    v.reasons
+                );
+            }
+            // Another host's address in the domain is not this one.
+            let other = Some(IpAddr::from([a, b, c, d.wrapping_add(1)]));
+            custom(other, &format!("www.ip-{a}-{b}-{c}.eu"));
+        }
+    }
+
+    /// The leftmost label is the last octet alone, over several framings; a number that
+    /// is not the last octet, or a one-digit octet, stays custom.
+    #[test]
+    fn last_octet_alone_as_the_leftmost_label() {
+        for [a, b, c, d] in ADDRS {
+            let ip = Some(IpAddr::from([a, b, c, d]));
+            for dom in DOMAINS {
+                generic(ip, &format!("{d}.sta.{dom}"), "ip-partial:last");
+                generic(ip, &format!("{d}.pool-a.{dom}"), "ip-partial:last");
+                generic(ip, &format!("{d:03}.{dom}"), "ip-partial:last");
+                custom(ip, &format!("{}.sta.{dom}", d.wrapping_add(3)));
+            }
+        }
+        let ip = Some(IpAddr::from([198, 18, 39, 7]));
+        custom(ip, "7.lab.isp.test");
+    }
+
+    /// `dedicated` is a hoster's provisioning word: with a serial it is a default name,
+    /// alone it is a word.
+    #[test]
+    fn a_hosting_word_next_to_a_serial() {
+        for dom in DOMAINS {
+            generic(
+                None,
+                &format!("441061389-dedicated.{dom}"),
+                "keyword:dedicated",
+            );
+            generic(
+                None,
+                &format!("dedicated-5520117.{dom}"),
+                "keyword:dedicated",
+            );
+            custom(None, &format!("dedicated.{dom}"));
+            custom(None, &format!("dedicated2.{dom}"));
         }
     }
 

@@ -91,7 +91,16 @@ fn independent_set_meets_the_precision_and_recall_goals() {
         .collect();
     // Every row names its source.
     assert!(rows.iter().all(|r| r.len() == 4 && !r[3].trim().is_empty()));
-    assert!(rows.len() >= 100, "{} rows", rows.len());
+    assert!(rows.len() >= 350, "{} rows", rows.len());
+    assert!(rows.iter().filter(|r| r[2] == "generic").count() >= 120);
+    // From several sources, not one corpus.
+    let mut sources: Vec<&str> = rows
+        .iter()
+        .map(|r| r[3].split([' ', ',']).next().unwrap_or(""))
+        .collect();
+    sources.sort_unstable();
+    sources.dedup();
+    assert!(sources.len() >= 3, "{sources:?}");
     let (precision, recall) = eval_figures(&err);
     assert!(
         precision >= INDEPENDENT_PRECISION,
@@ -100,13 +109,16 @@ fn independent_set_meets_the_precision_and_recall_goals() {
     assert!(recall >= INDEPENDENT_RECALL, "recall {recall}: {err}");
 }
 
-/// What the independent set reaches today (precision 0.9583, recall 0.9583 on 136 rows, 24
-/// generic: README, "The generic-name classifier"). Below the goal of precision
-/// 0.99 at recall 0.97, and set here, not tuned: one false positive is Hotmail's
-/// `bay1-f95` (its last octet numbers the host; the set labels mail providers custom),
-/// one miss a MAC address written with dashes.
-const INDEPENDENT_PRECISION: f64 = 0.95;
-const INDEPENDENT_RECALL: f64 = 0.95;
+/// What the independent set reaches today, rounded down (precision 0.9919, recall 0.9389 on
+/// 358 rows, 131 generic, from four sources: README, "The generic-name classifier").
+/// Precision meets the goal of 0.99; recall is below its 0.97 and is set here at
+/// what is reached, not tuned. The one false positive is Hotmail's `bay1-f95` (its last
+/// octet numbers the host; the set labels mail providers custom); the eight misses are
+/// hosters' serial names (`lh31139`, `vps863`, `srv1264.dedicated…`), names shared by a
+/// whole block (`static.vdc.vn`, `block1-che…`, `hn.kd.ny.adsl`) and octets in Roman
+/// numerals.
+const INDEPENDENT_PRECISION: f64 = 0.99;
+const INDEPENDENT_RECALL: f64 = 0.93;
 
 /// Names of one /24 that follow one template whose number tracks the address are
 /// generic together; a customer's own numbered hosts are not.
