@@ -81,7 +81,7 @@ pub use crate::counts::Counts;
 pub use crate::csv_sink::CsvSink;
 pub use crate::file::AtomicFile;
 pub use crate::html::render as render_html;
-pub use crate::hygiene::{Group, GroupBy, Report};
+pub use crate::hygiene::{Group, GroupBy, MAP_BLOCKS_KEPT, Overview8, Report};
 pub use crate::journal::{CheckpointFile, Checkpointed, JournalError, JournalState};
 pub use crate::jsonl::JsonlSink;
 pub use crate::parquet_sink::ParquetSink;
