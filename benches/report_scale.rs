@@ -31,16 +31,16 @@ fn row(i: u32) -> Row {
     let block = (i >> 8).wrapping_mul(2_654_435_761) >> 28; // 0..16 per /24
     let roll = i.wrapping_mul(2_246_822_519) >> 25; // 0..128 per address
     let kind = match (block, roll) {
-        (_, 0..=1) => 5,          // temperror
-        (0..=4, 2..=119) => 0,    // generic pool, passes
-        (0..=4, _) => 3,          // generic name without A record
-        (5..=8, _) => 1,          // no PTR
-        (9..=11, 2..=99) => 2,    // custom, passes
-        (9..=11, _) => 4,         // custom, forward mismatch
-        (12..=13, 2..=63) => 0,   // mixed
-        (12..=13, _) => 1,        // mixed
-        (_, 2..=31) => 2,         // broken block: a few pass
-        _ => 6,                   // broken block: the name does not exist
+        (_, 0..=1) => 5,        // temperror
+        (0..=4, 2..=119) => 0,  // generic pool, passes
+        (0..=4, _) => 3,        // generic name without A record
+        (5..=8, _) => 1,        // no PTR
+        (9..=11, 2..=99) => 2,  // custom, passes
+        (9..=11, _) => 4,       // custom, forward mismatch
+        (12..=13, 2..=63) => 0, // mixed
+        (12..=13, _) => 1,      // mixed
+        (_, 2..=31) => 2,       // broken block: a few pass
+        _ => 6,                 // broken block: the name does not exist
     };
     let ptr = match kind {
         0 | 3 => Some(format!("{a}-{b}-{c}-{d}.dyn.isp.test")),

@@ -469,11 +469,7 @@ impl Report {
                 Some((hi, t.score(), b.addresses))
             })
             .collect();
-        keys.sort_by(|a, b| {
-            a.1.total_cmp(&b.1)
-                .then(b.2.cmp(&a.2))
-                .then(a.0.cmp(&b.0))
-        });
+        keys.sort_by(|a, b| a.1.total_cmp(&b.1).then(b.2.cmp(&a.2)).then(a.0.cmp(&b.0)));
         keys.into_iter()
             .take(limit)
             .filter_map(|(hi, _, _)| self.block(hi))
@@ -569,5 +565,37 @@ mod tests {
             groups,
             ["(no PTR)", "btcentralplus.co.uk", "com.zz", "comcast.net"]
         );
+    }
+
+    /// An address counts once whichever way it comes back (IPv4 bitmap, IPv6 set), and
+    /// map cells are kept for the lowest [`MAP_BLOCKS_KEPT`] /16s only, whatever order
+    /// the /16s arrive in; every /16 keeps its /24 tallies.
+    #[test]
+    fn addresses_count_once_and_map_cells_stay_bounded() {
+        let mut report = Report::new(GroupBy::Prefix(PrefixLens::DEFAULT));
+        let n = MAP_BLOCKS_KEPT as u32 + 44;
+        // Highest /16 first: each later, lower one evicts a kept higher one.
+        for hi in (0..n).rev() {
+            let ip = std::net::Ipv4Addr::from(0x0a00_0000 + (hi << 16) + 7);
+            report.add(&row(&ip.to_string(), true, 0));
+        }
+        report.add(&row("10.0.0.7", true, 0));
+        report.add(&row("2001:db8::1", true, 0));
+        report.add(&row("2001:db8::1", false, 0));
+        assert_eq!(report.total().addresses, u64::from(n) + 1);
+        assert_eq!(report.duplicates(), 2);
+        assert_eq!(report.v4_blocks(), n as usize);
+        assert!(report.maps_dropped());
+        let blocks = report.map_blocks(usize::MAX);
+        assert_eq!(blocks.len(), MAP_BLOCKS_KEPT);
+        let highest = blocks.iter().map(|b| b.0 >> 16).max().unwrap();
+        assert_eq!(highest, 0x0a00 + MAP_BLOCKS_KEPT as u32 - 1);
+        let overview = report.overview();
+        assert_eq!(overview.len(), 2, "10/8 and 11/8");
+        let scanned: usize = overview
+            .iter()
+            .map(|o| o.cells.iter().flatten().count())
+            .sum();
+        assert_eq!(scanned, n as usize);
     }
 }

@@ -17,10 +17,10 @@ use arrow_array::types::{
 };
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, TimeUnit};
+use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
-use parquet::arrow::ProjectionMask;
 use ptraudit_scan::dnsbl::Listing;
 use ptraudit_scan::{COLUMNS, Fcrdns, Row};
 
@@ -487,7 +487,10 @@ fn facts_parquet(
     roots: &[usize],
     each: &mut impl FnMut(&Facts<'_>),
 ) -> Result<(), ReadError> {
-    let mask = ProjectionMask::roots(meta.metadata().file_metadata().schema_descr(), roots.iter().copied());
+    let mask = ProjectionMask::roots(
+        meta.metadata().file_metadata().schema_descr(),
+        roots.iter().copied(),
+    );
     let groups = meta.metadata().num_row_groups();
     let mut first_row = 0usize;
     let mut dnsbl: Vec<Listing> = Vec::new();
@@ -517,7 +520,11 @@ fn facts_parquet(
                 .map_err(|m| bad(path, at(Some(row)), m))?
                 .map_err(|(i, m)| {
                     let n = first_row + row + i;
-                    bad(path, format!("{} (row {n} of the file)", at(Some(row + i))), m)
+                    bad(
+                        path,
+                        format!("{} (row {n} of the file)", at(Some(row + i))),
+                        m,
+                    )
                 })?;
             row += batch.num_rows();
         }
@@ -533,7 +540,13 @@ fn facts_batch(
     dnsbl: &mut Vec<Listing>,
     each: &mut impl FnMut(&Facts<'_>),
 ) -> Result<(), (usize, String)> {
-    let column = |name: &str| batch.schema().index_of(name).ok().map(|k| batch.column(k).clone());
+    let column = |name: &str| {
+        batch
+            .schema()
+            .index_of(name)
+            .ok()
+            .map(|k| batch.column(k).clone())
+    };
     let mismatch = |name: &str| (0, format!("column {name}: data does not match its type"));
     let text = |name: &'static str| -> Result<arrow_array::StringArray, (usize, String)> {
         column(name)
@@ -543,15 +556,24 @@ fn facts_batch(
     let list = |name: &'static str| -> Result<Option<arrow_array::ListArray>, (usize, String)> {
         match column(name) {
             None => Ok(None),
-            Some(a) => a.as_list_opt::<i32>().cloned().map(Some).ok_or_else(|| mismatch(name)),
+            Some(a) => a
+                .as_list_opt::<i32>()
+                .cloned()
+                .map(Some)
+                .ok_or_else(|| mismatch(name)),
         }
     };
-    let boolean = |name: &'static str| -> Result<Option<arrow_array::BooleanArray>, (usize, String)> {
-        match column(name) {
-            None => Ok(None),
-            Some(a) => a.as_boolean_opt().cloned().map(Some).ok_or_else(|| mismatch(name)),
-        }
-    };
+    let boolean =
+        |name: &'static str| -> Result<Option<arrow_array::BooleanArray>, (usize, String)> {
+            match column(name) {
+                None => Ok(None),
+                Some(a) => a
+                    .as_boolean_opt()
+                    .cloned()
+                    .map(Some)
+                    .ok_or_else(|| mismatch(name)),
+            }
+        };
     let ip = text("ip")?;
     let ptr = text("ptr")?;
     let fcrdns = text("fcrdns")?;
@@ -560,9 +582,16 @@ fn facts_batch(
     let generic = boolean("generic")?.ok_or_else(|| mismatch("generic"))?;
     let listings = list("dnsbl")?;
     let listed = boolean("dnsbl_listed")?;
-    let ptr_names = ptr_all.values().as_string_opt::<i32>().ok_or_else(|| mismatch("ptr_all"))?;
+    let ptr_names = ptr_all
+        .values()
+        .as_string_opt::<i32>()
+        .ok_or_else(|| mismatch("ptr_all"))?;
     let listing_names = match &listings {
-        Some(l) => Some(l.values().as_string_opt::<i32>().ok_or_else(|| mismatch("dnsbl"))?),
+        Some(l) => Some(
+            l.values()
+                .as_string_opt::<i32>()
+                .ok_or_else(|| mismatch("dnsbl"))?,
+        ),
         None => None,
     };
     fn opt(a: &arrow_array::StringArray, i: usize) -> Option<&str> {
@@ -852,6 +881,67 @@ mod tests {
             }
             sink.into_inner_with(&[]).unwrap();
             assert_eq!(read_rows(&path).unwrap(), rows, "{}", format.name());
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The report's fast path (ptraudit's own Parquet types, only the report's columns,
+    /// no rows built) gives the report of the rows read back one by one, and so does a
+    /// file it leaves to the generic path (CSV).
+    #[test]
+    fn the_reports_fast_path_equals_the_rows() {
+        use crate::hygiene::{GroupBy, Report};
+        let mut rows = Vec::new();
+        for i in 0..300u32 {
+            let ip = std::net::Ipv4Addr::from(0xc612_0000 + i * 3);
+            let mut r = row(&ip.to_string(), i % 5 != 0, u64::from(i));
+            match i % 7 {
+                0 => r.fcrdns = ptraudit_scan::Fcrdns::TempError,
+                1 if r.ptr.is_some() => {
+                    r.fcrdns = ptraudit_scan::Fcrdns::Fail;
+                    r.fcrdns_reason = Some(FcrdnsReason::ForwardNodata);
+                }
+                2 => r.generic = r.ptr.as_ref().map(|_| true),
+                3 => {
+                    r.dnsbl = vec!["spamhaus-zen=127.0.0.4".parse().unwrap()];
+                    r.dnsbl_listed = Some(true);
+                }
+                4 => r.dnsbl_listed = None,
+                _ => {}
+            }
+            rows.push(r);
+        }
+        rows.push(row("2001:db8::15", true, 1));
+        let dir = std::env::temp_dir().join(format!("ptraudit-fast-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for by in [
+            GroupBy::Prefix(ptraudit_scan::PrefixLens::DEFAULT),
+            GroupBy::Domain,
+        ] {
+            let mut want = Report::new(by);
+            rows.iter().for_each(|r| want.add(r));
+            let mut want_csv = Vec::new();
+            want.write_csv(&mut want_csv).unwrap();
+            for format in [Format::Parquet, Format::Csv] {
+                let path = dir.join(format!("rows.{}", format.name()));
+                let file = std::fs::File::create(&path).unwrap();
+                let mut sink = FormatSink::new(file, format, true).unwrap();
+                rows.iter().for_each(|r| sink.row(r).unwrap());
+                sink.into_inner_with(&[]).unwrap();
+                let mut got = Report::new(by);
+                got.add_file(&path).unwrap();
+                got.add_file(&path).unwrap();
+                assert_eq!(got.duplicates(), rows.len() as u64);
+                let mut got_csv = Vec::new();
+                got.write_csv(&mut got_csv).unwrap();
+                assert_eq!(
+                    String::from_utf8(got_csv).unwrap(),
+                    String::from_utf8(want_csv.clone()).unwrap(),
+                    "{}",
+                    format.name()
+                );
+                assert_eq!(got.map_blocks(16), want.map_blocks(16));
+            }
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }
