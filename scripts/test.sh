@@ -133,6 +133,13 @@ PY
 }
 run duckdb_rewrites
 
+step "the README's DuckDB recipe gives report's per-prefix numbers"
+duckdb_recipe() {
+  "$bin" report "$demo/scan.parquet" -o "$demo/report-groups.csv" --force >/dev/null
+  python3 scripts/check_duckdb_recipe.py README.md "$demo/scan.parquet" "$demo/report-groups.csv"
+}
+run duckdb_recipe
+
 step "HTML report rendered by headless Chromium"
 chromium_renders() {
   have chromium || {

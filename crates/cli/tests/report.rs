@@ -94,3 +94,97 @@ fn report_totals_equal_the_ground_truth_and_html_is_self_contained() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `report` over Parquet parts reads their dataset metadata: the shards of one scan merge
+/// silently, a part of another scan is merged with a warning, the same shard twice
+/// (overlapping parts) is refused naming both files unless `--allow-overlap`, and files
+/// without metadata (CSV) are accepted silently.
+#[test]
+fn report_checks_the_parts_it_merges() {
+    let server = crate::util::server();
+    let resolver = server.udp_addr().to_string();
+    let dir = tempdir("report-parts");
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    let scan = |target: &str, shard: &str, out: &str| {
+        let o = ptraudit(&[
+            "scan",
+            target,
+            "--resolver",
+            &resolver,
+            "--shard",
+            shard,
+            "-o",
+            &path(out),
+            "-q",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o).1);
+    };
+    scan("198.18.0.0/22", "0/2", "a.parquet");
+    scan("198.18.0.0/22", "1/2", "b.parquet");
+    // The same shard of the same scan again, and a part of another scan.
+    scan("198.18.0.0/22", "1/2", "b-again.parquet");
+    scan("198.18.4.0/24", "0/1", "other.parquet");
+    scan("198.18.4.0/24", "0/1", "other.csv");
+
+    let o = ptraudit(&["report", &path("a.parquet"), &path("b.parquet")]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(!err.contains("warning"), "{err}");
+    let total: Vec<&str> = out.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(total[..2], ["total", "1024"], "{out}");
+
+    let o = ptraudit(&[
+        "report",
+        &path("a.parquet"),
+        &path("b.parquet"),
+        &path("other.parquet"),
+    ]);
+    let err = text(&o).1;
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("warning: merging parts of different scans")
+            && err.contains("a.parquet")
+            && err.contains("other.parquet"),
+        "{err}"
+    );
+
+    let o = ptraudit(&[
+        "report",
+        &path("a.parquet"),
+        &path("b.parquet"),
+        &path("b-again.parquet"),
+    ]);
+    let err = text(&o).1;
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("b.parquet")
+            && err.contains("b-again.parquet")
+            && err.contains("--allow-overlap"),
+        "{err}"
+    );
+    let o = ptraudit(&[
+        "report",
+        &path("a.parquet"),
+        &path("b.parquet"),
+        &path("b-again.parquet"),
+        "--allow-overlap",
+    ]);
+    let err = text(&o).1;
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("rows repeated an address"), "{err}");
+
+    // A file without metadata merges silently; a folder reads every part in it.
+    let o = ptraudit(&["report", &path("a.parquet"), &path("other.csv")]);
+    let err = text(&o).1;
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(!err.contains("warning"), "{err}");
+    std::fs::create_dir(dir.join("parts")).unwrap();
+    for f in ["a.parquet", "b.parquet"] {
+        std::fs::copy(dir.join(f), dir.join("parts").join(f)).unwrap();
+    }
+    let o = ptraudit(&["report", &path("parts")]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(out.lines().nth(1).unwrap().contains(" 1024 "), "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

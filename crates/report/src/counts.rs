@@ -1,8 +1,47 @@
 //! Counts of one group of rows (a prefix, a domain, everything): the one home of every
 //! per-group number the summary, the report and the HTML page show.
 
-use ptraudit_scan::dnsbl::{ListingKind, listing_kind};
+use std::net::IpAddr;
+
+use ptraudit_scan::dnsbl::{Listing, ListingKind, listing_kind};
 use ptraudit_scan::{Fcrdns, FcrdnsReason, Row};
+
+/// What the counts (and the report's maps) need of a row: the fields a report reads,
+/// borrowed. Built from a [`Row`], or straight from a Parquet part's columns without
+/// building one (the report's fast path).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Facts<'a> {
+    pub(crate) ip: IpAddr,
+    /// The PTR name (for `--by domain`).
+    pub(crate) ptr: Option<&'a str>,
+    /// `ptr_all` is not empty.
+    pub(crate) has_ptr: bool,
+    pub(crate) fcrdns: Fcrdns,
+    pub(crate) reason: Option<FcrdnsReason>,
+    pub(crate) generic: Option<bool>,
+    pub(crate) dnsbl: &'a [Listing],
+    pub(crate) dnsbl_listed: Option<bool>,
+}
+
+impl<'a> Facts<'a> {
+    pub(crate) fn of(r: &'a Row) -> Self {
+        Facts {
+            ip: r.ip,
+            ptr: r.ptr.as_deref(),
+            has_ptr: !r.ptr_all.is_empty(),
+            fcrdns: r.fcrdns,
+            reason: r.fcrdns_reason,
+            generic: r.generic,
+            dnsbl: &r.dnsbl,
+            dnsbl_listed: r.dnsbl_listed,
+        }
+    }
+
+    /// [`Row::mail_ready`].
+    pub(crate) fn mail_ready(&self) -> bool {
+        self.fcrdns == Fcrdns::Pass && self.generic == Some(false)
+    }
+}
 
 /// Counts of one group.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -44,11 +83,17 @@ pub struct Counts {
 impl Counts {
     /// Counts one more row.
     pub fn add(&mut self, r: &Row) {
+        self.add_facts(&Facts::of(r));
+    }
+
+    /// Counts one more row, from its facts.
+    #[inline]
+    pub(crate) fn add_facts(&mut self, r: &Facts<'_>) {
         self.addresses += 1;
-        self.with_ptr += u64::from(!r.ptr_all.is_empty());
+        self.with_ptr += u64::from(r.has_ptr);
         match r.fcrdns {
             Fcrdns::Pass => self.pass += 1,
-            Fcrdns::Fail => match r.fcrdns_reason {
+            Fcrdns::Fail => match r.reason {
                 Some(FcrdnsReason::ForwardNodata) => self.fail_nodata += 1,
                 Some(FcrdnsReason::ForwardNxdomain) => self.fail_nxdomain += 1,
                 _ => self.fail_mismatch += 1,
@@ -63,7 +108,7 @@ impl Counts {
             self.listed += 1;
             // [SBL, XBL, PBL, other]: an address counts once per kind.
             let mut kinds = [false; 4];
-            for l in &r.dnsbl {
+            for l in r.dnsbl {
                 let k = match listing_kind(&l.list, l.code) {
                     ListingKind::Sbl => 0,
                     ListingKind::Xbl => 1,

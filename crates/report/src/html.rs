@@ -50,6 +50,7 @@ table { border-collapse:collapse; background:#fff; border:1px solid var(--line);
 th, td { padding:6px 12px; text-align:right; border-bottom:1px solid var(--line); font-variant-numeric:tabular-nums; }
 th:first-child, td:first-child { text-align:left; } th { background:#f3f5f8; font-weight:600; font-size:13px; }
 .bar { display:inline-block; height:8px; border-radius:4px; background:var(--custom); vertical-align:middle; margin-right:6px; }
+.ramp { display:inline-block; width:120px; height:12px; border-radius:3px; vertical-align:-1px; margin:0 6px; background:linear-gradient(90deg,hsl(0,70%,45%),hsl(60,70%,45%),hsl(120,70%,45%)); }
 .note { color:var(--muted); font-size:13px; max-width:900px; }
 "#;
 
@@ -66,6 +67,18 @@ function d2xy(side, d) {
 }
 const css = getComputedStyle(document.documentElement);
 const colors = ['--empty','--custom','--generic','--fail','--noptr','--error','--listed'].map(v => css.getPropertyValue(v).trim());
+// The /24 overview: one cell per /24, 'A'..'U' = hygiene score 0..100 in steps of 5,
+// red to green; anything else = not scanned.
+for (const c of document.querySelectorAll('canvas[data-scores]')) {
+  const s = c.dataset.scores, side = Math.round(Math.sqrt(s.length));
+  const px = Math.max(1, Math.floor(c.width / side));
+  const ctx = c.getContext('2d');
+  for (let d = 0; d < s.length; d++) {
+    const k = s.charCodeAt(d) - 65, [x, y] = d2xy(side, d);
+    ctx.fillStyle = (k >= 0 && k <= 20) ? `hsl(${k * 6},70%,45%)` : colors[0];
+    ctx.fillRect(x * px, y * px, px, px);
+  }
+}
 for (const c of document.querySelectorAll('canvas[data-cells]')) {
   const cells = c.dataset.cells, side = Math.round(Math.sqrt(cells.length));
   const px = Math.max(1, Math.floor(c.width / side));
@@ -77,6 +90,61 @@ for (const c of document.querySelectorAll('canvas[data-cells]')) {
   }
 }
 "#;
+
+/// More IPv4 /16s than this: the page shows the /24 overview.
+const OVERVIEW_FROM: usize = 4;
+/// Per-address maps shown beside the overview (the worst /16s).
+const WORST_MAPS: usize = 8;
+/// /8s drawn in the overview (those with the most scanned /24s).
+const OVERVIEW_MAX: usize = 16;
+
+/// The /24 overview: per /8, a 256×256 Hilbert-curve square of /24s coloured by score.
+fn overview(h: &mut String, report: &Report) {
+    let mut eights = report.overview();
+    let total = eights.len();
+    if total > OVERVIEW_MAX {
+        eights.sort_by_key(|o| std::cmp::Reverse(o.cells.iter().flatten().count()));
+        eights.truncate(OVERVIEW_MAX);
+        eights.sort_by_key(|o| o.octet);
+    }
+    h.push_str(
+        "<h2>Overview: one cell per /24</h2><div class=\"legend\"><span>hygiene score 0<i class=\"ramp\"></i>100</span>\
+         <span><i style=\"background:var(--empty)\"></i>not scanned</span></div>",
+    );
+    if total > eights.len() {
+        let _ = write!(
+            h,
+            "<p class=\"note\">The {} of {total} /8s with the most scanned /24s.</p>",
+            eights.len()
+        );
+    }
+    if report.maps_dropped() {
+        let _ = write!(
+            h,
+            "<p class=\"note\">Per-address maps are kept for the {} lowest /16s; the worst of them are shown below the overview.</p>",
+            crate::hygiene::MAP_BLOCKS_KEPT
+        );
+    }
+    h.push_str("<div class=\"maps\">");
+    for o in &eights {
+        let scanned = o.cells.iter().flatten().count();
+        let scores: String = o
+            .cells
+            .iter()
+            .map(|c| match c {
+                None => '.',
+                Some((_, score)) => char::from(b'A' + (score / 5.0).round().clamp(0.0, 20.0) as u8),
+            })
+            .collect();
+        let _ = write!(
+            h,
+            "<figure class=\"overview\"><figcaption>{}.0.0.0/8 <small>{scanned} /24s scanned, Hilbert curve of /24s</small></figcaption>\
+             <canvas width=\"512\" height=\"512\" data-scores=\"{scores}\"></canvas></figure>",
+            o.octet
+        );
+    }
+    h.push_str("</div>");
+}
 
 /// Renders the report as one HTML page.
 pub fn render(report: &Report, title: &str, sources: &[String]) -> String {
@@ -133,9 +201,23 @@ pub fn render(report: &Report, title: &str, sources: &[String]) -> String {
     }
     h.push_str("</div></header><main>");
 
-    let blocks = report.map_blocks(16);
+    // A scan over more than a few /16s: the /24 overview, and the per-address maps of
+    // the worst /16s only.
+    let large = report.v4_blocks() > OVERVIEW_FROM;
+    if large {
+        overview(&mut h, report);
+    }
+    let blocks = if large {
+        report.worst_map_blocks(WORST_MAPS)
+    } else {
+        report.map_blocks(16)
+    };
     if !blocks.is_empty() {
-        h.push_str("<h2>Address space</h2><div class=\"legend\">");
+        h.push_str(if large {
+            "<h2>The worst /16s, address by address</h2><div class=\"legend\">"
+        } else {
+            "<h2>Address space</h2><div class=\"legend\">"
+        });
         for (var, label) in [
             ("--custom", "custom name, FCrDNS pass"),
             ("--generic", "generic name, FCrDNS pass"),
@@ -218,6 +300,44 @@ mod tests {
     use super::*;
     use crate::hygiene::GroupBy;
     use crate::schema::reference::row;
+
+    /// A report over more than a few /16s shows the /24 overview (one cell per /24,
+    /// coloured by score) and the worst /16s' maps; a small one shows neither overview
+    /// nor any change. Both stay self-contained.
+    #[test]
+    fn a_multi_16_report_has_the_24_overview_and_the_worst_maps() {
+        let lens = ptraudit_scan::PrefixLens::DEFAULT;
+        let mut small = Report::new(GroupBy::Prefix(lens));
+        let mut large = Report::new(GroupBy::Prefix(lens));
+        for hi in 0..8u32 {
+            for lo in 0..64u32 {
+                let ip = std::net::Ipv4Addr::from(0x0a00_0000 + (hi << 16) + lo * 4);
+                // /16 number 5 has no PTRs: the worst.
+                let r = row(&ip.to_string(), hi != 5, 0);
+                large.add(&r);
+                if hi == 0 {
+                    small.add(&r);
+                }
+            }
+        }
+        let page = render(&large, "t", &[]);
+        assert!(page.contains("Overview: one cell per /24"), "{page:.300}");
+        assert_eq!(page.matches("data-scores=").count(), 1, "one /8");
+        let scores = page.split("data-scores=\"").nth(1).unwrap();
+        assert_eq!(scores.find('"'), Some(65536), "a /24 per cell of the /8");
+        assert!(page.contains("The worst /16s") && page.contains("10.5.0.0/24"));
+        // The worst /16 is drawn first.
+        let first_map = page.split("data-cells").next().unwrap();
+        assert!(first_map.rfind("10.5.0.0/").is_some(), "worst first");
+        let page_small = render(&small, "t", &[]);
+        assert!(!page_small.contains("data-scores=\"") && page_small.contains("data-cells=\""));
+        for page in [page, page_small] {
+            assert_eq!(page.matches("<script").count(), 1);
+            for external in ["src=\"http", "href=\"http", "@import", "url(http", "fetch("] {
+                assert!(!page.contains(external), "HTML fetches {external}");
+            }
+        }
+    }
 
     /// PTR names are written by strangers; in the page they are text, never markup, and
     /// control characters show as `\DDD`.

@@ -14,7 +14,8 @@
 //!   as CSV or a short text table;
 //! - [`Report`] — scan outputs aggregated per prefix or PTR domain with a hygiene score,
 //!   as CSV, a text table, or one self-contained HTML page ([`render_html`]) with a
-//!   Hilbert-curve map of the address space;
+//!   Hilbert-curve map of the address space (a /24 overview for large scans); memory
+//!   bounded by the address space ([`Report::add_file`] reads Parquet parts column by column);
 //! - [`Checkpointed`] — resumable outputs: journals plus a [`CheckpointFile`];
 //! - [`AtomicFile`] — a file that appears under its final name only when complete
 //!   (written as `NAME.partial`, renamed by [`AtomicFile::commit`]).
@@ -81,7 +82,7 @@ pub use crate::counts::Counts;
 pub use crate::csv_sink::CsvSink;
 pub use crate::file::AtomicFile;
 pub use crate::html::render as render_html;
-pub use crate::hygiene::{Group, GroupBy, Report};
+pub use crate::hygiene::{Group, GroupBy, MAP_BLOCKS_KEPT, Overview8, Report};
 pub use crate::journal::{CheckpointFile, Checkpointed, JournalError, JournalState};
 pub use crate::jsonl::JsonlSink;
 pub use crate::parquet_sink::ParquetSink;
