@@ -101,7 +101,8 @@ SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
-AuthInfo=socket=$socket
+# cred_expire is also how long a requeued task waits before it starts again (default 120 s).
+AuthInfo=socket=$socket,cred_expire=10
 MpiDefault=none
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
@@ -180,7 +181,7 @@ killed=""
 for _ in $(seq 20); do
   for p in $(scontrol listpids 2>/dev/null | awk -v j="$raw" '$2 == j { print $1 }'); do
     if [ "$(cat "/proc/$p/comm" 2>/dev/null)" = ptraudit ]; then
-      $sudo kill -KILL "$p" && killed=$p
+      $sudo kill -KILL "$p" && killed=$p && killed_at=$(date +%s.%N)
     fi
   done
   [ -n "$killed" ] && break
@@ -214,11 +215,11 @@ say "merged with ptraudit report"
 cmp report.txt report-unsharded.txt || die "report on the parts differs from report on the unsharded scan"
 
 say "merged with DuckDB, checked against the unsharded scan and the truth"
-python3 - "$tmp/work/out" "$tmp/unsharded.csv" "$repo/fixtures/net/truth.csv" <<'PY'
+python3 - "$tmp/work/out" "$tmp/unsharded.csv" "$repo/fixtures/net/truth.csv" "$killed_at" <<'PY'
 import ipaddress, sys
 import duckdb
 
-out, unsharded, truth = sys.argv[1:]
+out, unsharded, truth, killed_at = sys.argv[1:]
 con = duckdb.connect()
 con.execute(f"CREATE VIEW parts AS SELECT * FROM read_parquet('{out}/part-*-of-4.parquet', filename = true)")
 problems = []
@@ -235,6 +236,15 @@ ids = con.execute("SELECT DISTINCT value FROM parquet_kv_metadata('" + out + "/p
                   "WHERE key = 'ptraudit.scan_id'").fetchall()
 if len(ids) != 1:
     problems.append(f"the parts carry {len(ids)} scan ids, not one: {ids}")
+# The killed task continued its part: rows from before the kill are in it (a task that
+# started over would have scanned them all again afterwards).
+before, after = con.execute(
+    f"SELECT count(*) FILTER (WHERE epoch(scanned_at) < {killed_at}), "
+    f"count(*) FILTER (WHERE epoch(scanned_at) >= {killed_at}) "
+    f"FROM parts WHERE filename LIKE '%part-1-of-4.parquet'").fetchone()
+if before < 100 or after == 0:
+    problems.append(f"part 1 has {before} rows from before the kill and {after} after: "
+                    "the requeued task did not continue its checkpoint")
 
 # Verdict columns, as text on both sides (the timing columns differ by nature).
 cols = ["ip", "prefix", "ptr_status", "ptr", "ptr_all", "cname_chain", "forward_addrs",
@@ -261,6 +271,7 @@ if tdiff:
 verdicts = con.execute("SELECT fcrdns, count(*) FROM merged GROUP BY 1 ORDER BY 1").fetchall()
 if problems:
     sys.exit("slurm-test: FAILED: " + "; ".join(problems))
+print(f"slurm-test: part 1 holds {before} rows from before the kill and {after} from the requeued run")
 print(f"slurm-test: DuckDB read 4 parts: {n} rows, every address of 198.18.0.0/20 once, one scan id; "
       f"verdicts equal to the unsharded scan ({len(cols)} columns) and to truth.csv ({len(tcols)} columns); "
       f"fcrdns {dict(verdicts)}")
