@@ -47,6 +47,11 @@ cleanup() {
   set +e
   if [ -n "${SLURM_CONF:-}" ] && [ -f "$SLURM_CONF" ]; then
     scancel --quiet --user="$(id -un)" 2>/dev/null
+    # Let slurmd end the tasks' slurmstepd before it stops, or they outlive the cluster.
+    for _ in $(seq 30); do
+      [ -z "$(squeue --noheader 2>/dev/null)" ] && break
+      sleep 0.5
+    done
   fi
   # The daemons started here, newest first, each by its own pid and waited for.
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
