@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite: the one command the README promises and CI runs (.ci/run).
-# Installs what it needs on a fresh Debian machine (Knot DNS, Unbound, kdig; cargo-fuzz;
-# DuckDB; Chromium), then runs formatting, lints, docs, the
-# fixture check, every test (interop included), fuzzing, the real consumers, and each
-# benchmark once in smoke mode.
+# Installs what it needs on a fresh Debian machine (Knot DNS, Unbound, kdig; Slurm and
+# munge; cargo-fuzz; DuckDB; PyYAML; Chromium), then runs formatting, lints, docs, the
+# fixture check, every test (interop included), the Slurm array on a one-node cluster, the
+# Kubernetes manifest check, fuzzing, the real consumers, and each benchmark once in smoke
+# mode.
 #
 # Every step runs even when an earlier one failed; the closing lines list the failed
 # steps and total the tests (each counted once; a test that skipped for a missing Knot or
@@ -71,6 +72,18 @@ run fixtures
 
 step "cargo test (unit, integration, interop with Knot and Unbound, doc tests)"
 run cargo_test --locked --workspace --no-fail-fast
+
+step "Slurm: the array script on a single-node cluster, one task killed and requeued (scripts/slurm-test.sh)"
+# Installs slurm-wlm and munge when missing, starts munged, slurmctld and slurmd from a
+# temporary folder and stops them; the merged parts must equal the unsharded scan.
+run scripts/slurm-test.sh
+
+step "Kubernetes: the Indexed Job manifest parsed and its fields checked (no cluster is run)"
+k8s_manifest() {
+  python3 -c "import yaml" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check pyyaml
+  python3 scripts/check_k8s_manifest.py deploy/k8s/indexed-job.yaml
+}
+run k8s_manifest
 
 step "fuzzing, a short pass (scripts/fuzz.sh SECONDS runs longer)"
 # Property-based for 10 s, then each cargo-fuzz target for 10 s; the coverage-guided half
