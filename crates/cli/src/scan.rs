@@ -227,6 +227,10 @@ pub(crate) struct ScanArgs {
     /// (rows with fcrdns_reason walk-budget).
     #[arg(long, value_name = "N")]
     max_queries: Option<u64>,
+    /// Forward answers kept for names shared by several addresses (oldest dropped first):
+    /// the scan's memory beyond its window. Lower it on small machines.
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    cache_names: usize,
     /// Judge each name alone: no neighbourhood templates (by default the names of each
     /// summary prefix are also judged together, in linear scans and walks).
     #[arg(long)]
@@ -791,6 +795,7 @@ fn scan_config(args: &ScanArgs, rate: Option<NonZeroU32>) -> Result<ScanConfig, 
     config.prefix = PrefixLens::new(args.prefix_v4, args.prefix_v6)
         .map_err(|e| usage(anyhow!("--prefix-v4/--prefix-v6: {e}")))?;
     config.dnsbl = args.dnsbl.parse()?;
+    config.cache_capacity = args.cache_names;
     Ok(config)
 }
 
