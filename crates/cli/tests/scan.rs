@@ -432,3 +432,61 @@ fn names_that_follow_one_template_across_a_prefix_are_generic_together() {
     assert_eq!(generic(&["--walk"], "walk.csv").1, 60);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_tiny_forward_cache_changes_the_queries_not_the_verdicts() {
+    // 40 addresses named a.example.test and b.example.test in turn, one at a time
+    // (--concurrency 1): the default cache answers all but the first two forward
+    // lookups; a cache of one name (the last) answers none.
+    let soa = "$TTL 60\n@ SOA ns.test. host.test. 1 3600 600 86400 60\n";
+    let mut rev = String::from(soa);
+    for h in 1..=40 {
+        let n = if h % 2 == 0 { "a" } else { "b" };
+        rev.push_str(&format!("{h} PTR {n}.example.test.\n"));
+    }
+    let fwd = format!("{soa}a A 198.18.8.2\nb A 198.18.8.1\n");
+    let s = ptraudit_testdns::Server::builder()
+        .zone_text("8.18.198.in-addr.arpa.", &rev)
+        .unwrap()
+        .zone_text("example.test.", &fwd)
+        .unwrap()
+        .start()
+        .unwrap();
+    let dir = tempdir("cache");
+    let resolver = s.udp_addr().to_string();
+    let run = |extra: &[&str], name: &str| {
+        let out = dir.join(name);
+        let mut args = vec![
+            "scan",
+            "198.18.8.1-198.18.8.40",
+            "--resolver",
+            &resolver,
+            "--concurrency",
+            "1",
+        ];
+        args.extend(extra);
+        args.extend(["-o", out.to_str().unwrap()]);
+        let o = ptraudit(&args);
+        let (_, err) = text(&o);
+        assert_eq!(o.status.code(), Some(0), "{err}");
+        let mut rows: Vec<(String, String)> = ptraudit_report::read_rows(&out)
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.ip.to_string(), r.fcrdns.to_string()))
+            .collect();
+        rows.sort();
+        let hits: u64 = err
+            .lines()
+            .find_map(|l| l.split(" queries (").nth(1))
+            .and_then(|t| t.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap();
+        (rows, hits)
+    };
+    let (normal, normal_hits) = run(&[], "normal.csv");
+    let (tiny, tiny_hits) = run(&["--cache-names", "1"], "tiny.csv");
+    assert_eq!(normal, tiny);
+    assert_eq!(normal.iter().filter(|(_, v)| v == "pass").count(), 2);
+    assert_eq!((normal_hits, tiny_hits), (38, 0));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
