@@ -1042,7 +1042,7 @@ impl<S: Sink> Run<'_, S> {
             Fcrdns::NoPtr => self.stats.no_ptr += 1,
             Fcrdns::TempError => self.stats.temperror += 1,
         }
-        self.sink.row_at(job.seq, &row).map_err(ScanError::Sink)?;
+        self.sink.row_owned(job.seq, row).map_err(ScanError::Sink)?;
         self.sink.done(job.seq, job.seq).map_err(ScanError::Sink)
     }
 }

@@ -531,6 +531,11 @@ pub trait Sink {
         let _ = seq;
         self.row(row)
     }
+    /// [`Sink::row_at`] with the row given away: the engine's way in, so a sink that
+    /// keeps rows (holding a prefix back) need not copy them.
+    fn row_owned(&mut self, seq: u64, row: Row) -> Result<(), SinkError> {
+        self.row_at(seq, &row)
+    }
     /// Every row of the positions `first..=last` has been given to
     /// [`Sink::row_at`]: a sink that keeps a checkpoint marks them done here (a walk
     /// writes many rows for one position, or none for a whole pruned range of them).
@@ -551,6 +556,9 @@ impl<S: Sink + ?Sized> Sink for &mut S {
     fn row_at(&mut self, seq: u64, row: &Row) -> Result<(), SinkError> {
         (**self).row_at(seq, row)
     }
+    fn row_owned(&mut self, seq: u64, row: Row) -> Result<(), SinkError> {
+        (**self).row_owned(seq, row)
+    }
     fn done(&mut self, first: u64, last: u64) -> Result<(), SinkError> {
         (**self).done(first, last)
     }
@@ -565,6 +573,9 @@ impl<S: Sink + ?Sized> Sink for Box<S> {
     }
     fn row_at(&mut self, seq: u64, row: &Row) -> Result<(), SinkError> {
         (**self).row_at(seq, row)
+    }
+    fn row_owned(&mut self, seq: u64, row: Row) -> Result<(), SinkError> {
+        (**self).row_owned(seq, row)
     }
     fn done(&mut self, first: u64, last: u64) -> Result<(), SinkError> {
         (**self).done(first, last)

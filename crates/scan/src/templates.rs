@@ -94,16 +94,26 @@ impl<S: Sink> Templated<S> {
 
     /// Judges and passes on the rows of `prefix`.
     fn flush(&mut self, prefix: Prefix) -> Result<(), SinkError> {
+        // Rows leave in the order they came (completion order, as without templates);
+        // `templates` orders its members itself.
         let Some(mut rows) = self.held.remove(&prefix) else {
             return Ok(());
         };
-        rows.sort_by_key(|(_, r)| r.ip);
-        let named: Vec<(usize, (IpAddr, &str))> = rows
-            .iter()
-            .enumerate()
-            .filter_map(|(i, (_, r))| r.ptr.as_deref().map(|n| (i, (r.ip, n))))
-            .collect();
         let mut changes = Vec::new();
+        // A template only turns custom names generic: with fewer custom names than a
+        // template needs, there is nothing to find.
+        let custom = rows
+            .iter()
+            .filter(|(_, r)| r.generic == Some(false))
+            .count();
+        let named: Vec<(usize, (IpAddr, &str))> = if custom >= ptraudit_classify::MIN_MEMBERS {
+            rows.iter()
+                .enumerate()
+                .filter_map(|(i, (_, r))| r.ptr.as_deref().map(|n| (i, (r.ip, n))))
+                .collect()
+        } else {
+            Vec::new()
+        };
         if named.len() >= ptraudit_classify::MIN_MEMBERS {
             let input: Vec<(IpAddr, &str)> = named.iter().map(|(_, x)| *x).collect();
             for t in ptraudit_classify::templates(&input) {
@@ -121,14 +131,14 @@ impl<S: Sink> Templated<S> {
             row.generic = Some(v.generic);
             row.generic_reasons = v.reasons.into_iter().map(|r| r.code).collect();
         }
-        for (seq, row) in &rows {
-            if let Some(n) = self.held_seqs.get_mut(seq) {
+        for (seq, row) in rows {
+            if let Some(n) = self.held_seqs.get_mut(&seq) {
                 *n -= 1;
                 if *n == 0 {
-                    self.held_seqs.remove(seq);
+                    self.held_seqs.remove(&seq);
                 }
             }
-            self.inner.row_at(*seq, row)?;
+            self.inner.row_owned(seq, row)?;
         }
         Ok(())
     }
@@ -160,13 +170,18 @@ impl<S: Sink> Sink for Templated<S> {
     }
 
     fn row_at(&mut self, seq: u64, row: &Row) -> Result<(), SinkError> {
-        self.held
-            .entry(row.prefix)
-            .or_default()
-            .push((seq, row.clone()));
+        self.row_owned(seq, row.clone())
+    }
+
+    fn row_owned(&mut self, seq: u64, row: Row) -> Result<(), SinkError> {
         *self.held_seqs.entry(seq).or_default() += 1;
         let ip = self.above.entry(seq).or_insert(row.ip);
         *ip = (*ip).max(row.ip);
+        // Room for a /24 at once: growing by doubling would copy every row again.
+        self.held
+            .entry(row.prefix)
+            .or_insert_with(|| Vec::with_capacity(256))
+            .push((seq, row));
         Ok(())
     }
 
@@ -176,9 +191,13 @@ impl<S: Sink> Sink for Templated<S> {
         let d = self.done.done_below();
         if d > before {
             // Every row below `d` has arrived; later ones lie above the highest of them.
-            let rest = self.above.split_off(&d);
-            let below = std::mem::replace(&mut self.above, rest);
-            self.seen = below.into_values().chain(self.seen).max();
+            while let Some(entry) = self.above.first_entry() {
+                if *entry.key() >= d {
+                    break;
+                }
+                let ip = entry.remove();
+                self.seen = Some(self.seen.map_or(ip, |s| s.max(ip)));
+            }
             if let Some(seen) = self.seen {
                 // Prefixes in address order (IPv4 first): those ending at or before
                 // `seen` are complete.
