@@ -3,7 +3,7 @@
 
 use std::process::{Command, Stdio};
 
-use crate::util::{ptraudit, send_signal, server, tempdir, text, verdicts};
+use crate::util::{ptraudit, send_signal, server, tempdir, text, verdicts, wait_for_checkpoint};
 
 /// Starts a checkpointed scan of the /20 in `dir` (CSV + Parquet), waits until the
 /// checkpoint has recorded progress, sends `signal`, then resumes it and returns the rows
@@ -45,14 +45,7 @@ fn interrupt_and_resume_at(
         .spawn()
         .unwrap();
     // Wait (bounded) until a checkpoint with progress exists.
-    for _ in 0..400 {
-        if std::fs::read_to_string(dir.join("cp.json"))
-            .is_ok_and(|t| !wait_for_progress || !t.contains("\"done_below\":0,"))
-        {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(25));
-    }
+    wait_for_checkpoint(&dir.join("cp.json"), wait_for_progress);
     send_signal(signal, child.id());
     let o = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
@@ -187,14 +180,7 @@ fn resume_from_another_folder_finishes_the_same_scan() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    for _ in 0..400 {
-        if std::fs::read_to_string(a.join("cp.json"))
-            .is_ok_and(|t| !t.contains("\"done_below\":0,"))
-        {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(25));
-    }
+    wait_for_checkpoint(&a.join("cp.json"), true);
     send_signal("-INT", child.id());
     let o = child.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(130), "{}", text(&o).1);

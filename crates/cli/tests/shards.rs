@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 
-use crate::util::{send_signal, server, tempdir, text, verdicts};
+use crate::util::{send_signal, server, tempdir, text, verdicts, wait_for_checkpoint};
 
 /// `ptraudit scan … --shard auto` in `dir` with `env` set.
 fn task(dir: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> Command {
@@ -64,14 +64,7 @@ fn slurm_tasks_write_their_parts_and_a_killed_task_run_again_continues() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    for _ in 0..400 {
-        if std::fs::read_to_string(dir.join("ck/1.json"))
-            .is_ok_and(|t| !t.contains("\"done_below\":0,"))
-        {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(25));
-    }
+    wait_for_checkpoint(&dir.join("ck/1.json"), true);
     send_signal("-KILL", child.id());
     let _ = child.wait_with_output();
     assert!(

@@ -60,6 +60,19 @@ pub fn send_signal(signal: &str, pid: u32) {
     assert!(ok, "kill {signal} {pid} failed");
 }
 
+/// Waits (at most 10 s) until the checkpoint at `path` exists and, with `progress`,
+/// records positions done: the scan writing it is midway.
+pub fn wait_for_checkpoint(path: &std::path::Path, progress: bool) {
+    for _ in 0..400 {
+        if std::fs::read_to_string(path)
+            .is_ok_and(|t| !progress || !t.contains("\"done_below\":0,"))
+        {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+}
+
 /// Standard output and standard error, as text.
 pub fn text(o: &Output) -> (String, String) {
     (

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 
-use crate::util::{ptraudit, send_signal, server, tempdir, text, truth};
+use crate::util::{ptraudit, send_signal, server, tempdir, text, truth, wait_for_checkpoint};
 
 /// `ip -> (fcrdns, fcrdns_reason, ptr)` of a file of rows.
 fn verdicts_of(path: &std::path::Path) -> BTreeMap<String, (String, String, String)> {
@@ -146,14 +146,7 @@ fn a_walk_killed_midway_resumes_to_every_address_exactly_once() {
         .unwrap();
     // Wait (bounded) until the checkpoint records units done, then kill without warning:
     // rows written after the checkpoint must be redone, not duplicated.
-    for _ in 0..400 {
-        if std::fs::read_to_string(dir.join("cp.json"))
-            .is_ok_and(|t| !t.contains("\"done_below\":0,"))
-        {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(25));
-    }
+    wait_for_checkpoint(&dir.join("cp.json"), true);
     send_signal("-KILL", child.id());
     let _ = child.wait_with_output().unwrap();
     assert!(!dir.join("out.csv").exists());
