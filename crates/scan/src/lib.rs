@@ -12,6 +12,15 @@
 //! - [`Scanner`] — the loop: a bounded window of queries (`concurrency`), an optional
 //!   rate limit (governor), the PTR stage, the forward stage, the verdict. Memory is
 //!   bounded by the window and the forward cache, not by the size of the range.
+//! - [`WalkPlan`] / [`Scanner::walk_until`] — the reverse-tree walk (RFC 8020) for IPv6
+//!   allocations and sparse IPv4: NXDOMAIN prunes a subtree with one query; wildcards,
+//!   referrals and failing nodes are reported as node rows ([`WalkSummary`]).
+//! - [`dnsbl`] — DNS blocklists: presets and their codes, error answers that are never
+//!   listings; the engine asks every list for every address ([`ScanConfig::dnsbl`]).
+//! - [`Templated`] — a sink that holds each summary prefix's rows until it is complete
+//!   and judges their names together (neighbourhood templates), for linear scans and
+//!   walks.
+//! - [`Checkpoint`] — which plan positions (addresses, or a walk's units) are done.
 //! - [`Row`], [`COLUMNS`], [`Sink`] — the output contract. Writers live in
 //!   `ptraudit-report`; this crate knows nothing of files.
 //!
