@@ -106,6 +106,10 @@ pub fn classify_with(rules: &Rules, ip: Option<IpAddr>, name: &str) -> Verdict {
         {
             embedded = embed_v4(v4, &lower, &digit_runs(&lower), &mut v);
         }
+        // Octets written as Roman numerals (`pei-190-128-lxiii-xxx` for 190.128.63.30).
+        if !embedded && let IpAddr::V4(v4) = ip {
+            embedded = embed_roman(v4, host_text, &mut v);
+        }
     } else if let Some(code) = ip_like(rules, &runs, host) {
         add(
             &mut v,
@@ -151,14 +155,14 @@ pub fn classify_with(rules: &Rules, ip: Option<IpAddr>, name: &str) -> Verdict {
             ),
         }
     }
-    // A placeholder word as a label or a prefix (`unknown`, `not-set`), a word that is a
-    // placeholder only when it is the whole host part (a hoster's `host.` for a range),
+    // A placeholder word as a label or a prefix (`unknown`, `not-set`), a host part made of
+    // block-wide words only (a hoster's `host.` for a range, `static.`, `dynamic.pool.`),
     // or a negation spelled as labels (`no.reverse.`, `not.configured.`).
     if labels.iter().any(|l| rules.has(WordKind::Placeholder, l))
         || rules
             .words(WordKind::Placeholder)
             .any(|p| host_text.starts_with(p))
-        || (host.len() == 1 && rules.has(WordKind::Bare, host[0]) && labels.len() > 1)
+        || (labels.len() > host.len() && is_block_wide(rules, host))
         || (host.len() >= 2 && matches!(host[0], "no" | "not" | "none"))
     {
         add(
@@ -227,6 +231,23 @@ pub fn classify_with(rules: &Rules, ip: Option<IpAddr>, name: &str) -> Verdict {
     if ip.is_some() && !embedded && !interface {
         let has_keyword = v.codes().any(|c| c.starts_with("keyword:"));
         partial_signal(rules, ip, (&runs, host, host_text), has_keyword, &mut v);
+    }
+    if !interface && v.score < THRESHOLD {
+        match hosting_serial(rules, &labels, host) {
+            Some(Serial::Hosting) => add(
+                &mut v,
+                "hosting-serial",
+                "a hoster's serial: a short prefix and a number of 3+ digits next to a hosting word",
+                2,
+            ),
+            Some(Serial::Provider) => add(
+                &mut v,
+                "hosting-serial:domain",
+                "a short prefix and a serial of 5+ digits directly under the provider's domain",
+                1,
+            ),
+            None => {}
+        }
     }
     if hard_seen > 0 && v.score < THRESHOLD && !interface && has_host_number(host) {
         add(
@@ -880,6 +901,153 @@ fn has_host_number(host: &[&str]) -> bool {
             .iter()
             .any(|r| r.text.len() >= 2 && r.text.bytes().any(|b| b != b'0'))
     })
+}
+
+/// The host part names the whole block, not a host: no digit, and every word of it a
+/// block-wide word (`static`, `host`, `none`: the `bare` list) or a hard access word, with
+/// at least one of the former or a dynamic-pool word (`static.`, `dynamic.adsl.`, `pool.`).
+/// A hard word alone (`wireless.`, `fiber.`) may be a device someone named.
+fn is_block_wide(rules: &Rules, host: &[&str]) -> bool {
+    let mut placeholder = false;
+    for label in host {
+        if label.is_empty() || !label.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-') {
+            return false;
+        }
+        for tok in alpha_tokens(label) {
+            if rules.has(WordKind::Bare, tok) || rules.has(WordKind::Dynamic, tok) {
+                placeholder = true;
+            } else if !rules.has(WordKind::Hard, tok) {
+                return false;
+            }
+        }
+    }
+    placeholder
+}
+
+/// Which hoster's-serial shape a name has (see [`hosting_serial`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Serial {
+    /// Next to a hosting word: the prefix is one (`vps863`) or a label right of it holds
+    /// one (`a4711.dedicated.`).
+    Hosting,
+    /// Directly under the registered domain with a serial of five digits or more
+    /// (`lh31139.provider.example`): the provider numbers its machines in its own zone.
+    Provider,
+}
+
+/// A hoster's serial as the leftmost label: one to six letters (not a server-role word),
+/// an optional `-`, then three digits or more and nothing else.
+fn hosting_serial(rules: &Rules, labels: &[&str], host: &[&str]) -> Option<Serial> {
+    let first = *host.first()?;
+    let letters = first.bytes().take_while(u8::is_ascii_alphabetic).count();
+    let rest = &first[letters..];
+    let digits = rest.strip_prefix('-').unwrap_or(rest);
+    if !(1..=6).contains(&letters)
+        || digits.len() < 3
+        || !digits.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let prefix = &first[..letters];
+    if rules.has(WordKind::Role, prefix) {
+        return None;
+    }
+    if rules.has(WordKind::Hosting, prefix) {
+        return Some(Serial::Hosting);
+    }
+    if letters <= 4
+        && labels[1..]
+            .iter()
+            .flat_map(|l| alpha_tokens(l))
+            .any(|t| rules.has(WordKind::Hosting, t))
+    {
+        return Some(Serial::Hosting);
+    }
+    (host.len() == 1 && letters <= 3 && digits.len() >= 5).then_some(Serial::Provider)
+}
+
+/// A Roman numeral for an octet (1-255) in canonical form (`lxiii`, `xxx`, `cclv`).
+fn roman(tok: &str) -> Option<u8> {
+    const TABLE: [(u8, &str); 9] = [
+        (100, "c"),
+        (90, "xc"),
+        (50, "l"),
+        (40, "xl"),
+        (10, "x"),
+        (9, "ix"),
+        (5, "v"),
+        (4, "iv"),
+        (1, "i"),
+    ];
+    if tok.is_empty() || tok.len() > 12 || !tok.bytes().all(|b| b"ivxlc".contains(&b)) {
+        return None;
+    }
+    // Read it greedily as the canonical form would be written; anything left over (`iiii`,
+    // `vx`, `ic`) is not canonical.
+    let mut rest = tok;
+    let mut value = 0u32;
+    for (n, s) in TABLE {
+        let max = if s.len() == 2 || matches!(s, "l" | "v") { 1 } else { 3 };
+        let mut k = 0;
+        while k < max && rest.starts_with(s) {
+            rest = &rest[s.len()..];
+            value += u32::from(n);
+            k += 1;
+        }
+    }
+    if !rest.is_empty() {
+        return None;
+    }
+    let value = u8::try_from(value).ok()?;
+    // Greedy reading accepts a few non-canonical orders (`xcx`): compare with the writing.
+    let mut written = String::with_capacity(tok.len());
+    let mut n = value;
+    for (v, s) in TABLE {
+        while n >= v {
+            written.push_str(s);
+            n -= v;
+        }
+    }
+    (written == tok).then_some(value)
+}
+
+/// The address with some octets written as Roman numerals, as whole words between
+/// separators: each numeral is read as its number and the text is searched for the
+/// address again (all four octets, as [`embed_v4`] finds them).
+fn embed_roman(ip: Ipv4Addr, text: &str, v: &mut Verdict) -> bool {
+    let is_numeral = |t: &str| roman(t).is_some();
+    if !text
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(is_numeral)
+    {
+        return false;
+    }
+    let mut decimal = String::with_capacity(text.len() + 8);
+    let mut token = String::new();
+    for c in text.chars().chain(std::iter::once('.')) {
+        if c.is_ascii_alphanumeric() {
+            token.push(c);
+            continue;
+        }
+        match roman(&token) {
+            Some(n) => decimal.push_str(&n.to_string()),
+            None => decimal.push_str(&token),
+        }
+        token.clear();
+        decimal.push(c);
+    }
+    decimal.pop();
+    let mut scratch = Verdict::default();
+    if !embed_v4(ip, &decimal, &digit_runs(&decimal), &mut scratch) {
+        return false;
+    }
+    add(
+        v,
+        "ip-embedded:roman",
+        "the address is written in the name, some octets as Roman numerals",
+        3,
+    );
+    true
 }
 
 /// Without an address: four numbers 0-255 joined by single separators, not a router
