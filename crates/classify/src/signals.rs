@@ -238,7 +238,7 @@ pub fn classify_with(rules: &Rules, ip: Option<IpAddr>, name: &str) -> Verdict {
                 &mut v,
                 "hosting-serial",
                 "a hoster's serial: a short prefix and a number of 3+ digits next to a hosting word",
-                2,
+                3,
             ),
             Some(Serial::Provider) => add(
                 &mut v,
@@ -1371,6 +1371,156 @@ mod tests {
             );
             custom(None, &format!("dedicated.{dom}"));
             custom(None, &format!("dedicated2.{dom}"));
+        }
+    }
+
+    /// A hoster's serial: a short prefix and a number of three digits or more, next to a
+    /// hosting word (as the prefix or right of it), or of five digits or more directly
+    /// under the provider's domain; over several providers' domains.
+    #[test]
+    fn hosters_serials() {
+        let hosters = ["provider.test", "cloud-example.net", "example.de", "dc9.example"];
+        for dom in hosters {
+            for n in ["863", "1264", "04711", "552011"] {
+                generic(None, &format!("vps{n}.{dom}"), "hosting-serial");
+                generic(None, &format!("srv{n}.{dom}"), "hosting-serial");
+                generic(None, &format!("vds-{n}.{dom}"), "hosting-serial");
+                generic(None, &format!("s{n}.dedicated.{dom}"), "hosting-serial");
+                generic(None, &format!("k{n}.vps.{dom}"), "hosting-serial");
+                generic(None, &format!("ab{n}.colo-eu.{dom}"), "hosting-serial");
+            }
+            for n in ["31139", "28409", "0043117", "123456"] {
+                generic(None, &format!("lh{n}.{dom}"), "hosting-serial:domain");
+                generic(None, &format!("x{n}.{dom}"), "hosting-serial:domain");
+                generic(None, &format!("ded{n}.{dom}"), "hosting-serial:domain");
+            }
+            // With an address that is not in the name, the same.
+            let ip = Some(IpAddr::from([198, 18, 77, 9]));
+            generic(ip, &format!("lh31139.{dom}"), "hosting-serial:domain");
+            generic(ip, &format!("vps863.{dom}"), "hosting-serial");
+            // Too few digits, a role word, a longer prefix, or a deeper name.
+            for name in [
+                format!("vps9.{dom}"),
+                format!("srv24-s-st.{dom}"),
+                format!("lin6410.{dom}"),
+                format!("box4711.{dom}"),
+                format!("web12345.{dom}"),
+                format!("lh31139.lab.{dom}"),
+                format!("build31139.{dom}"),
+                format!("mta232.mail.{dom}"),
+                format!("db101.servers.{dom}"),
+            ] {
+                custom(None, &name);
+            }
+        }
+        // Named servers with a role word or a small number stay custom.
+        for name in [
+            "mx26.example.com",
+            "www3005.example.com",
+            "mail1.example.com",
+            "smtp01.example.org",
+            "ns1.example.net",
+            "vpn9.example.test",
+            "smtp-gw138.mailer.example",
+            "be-12345-cr01.lax.carrier.test",
+            "as64500-10g-ix.fra.carrier.test",
+            "ae12345.example.com",
+            "xe-0-0-14-1.core1.nyc.carrier.net",
+        ] {
+            custom(None, name);
+            custom(v4("203.0.113.45"), name);
+        }
+    }
+
+    #[test]
+    fn roman_numerals() {
+        for (text, n) in [
+            ("i", 1),
+            ("iv", 4),
+            ("ix", 9),
+            ("xxx", 30),
+            ("xl", 40),
+            ("lxiii", 63),
+            ("xcix", 99),
+            ("cxc", 190),
+            ("ccxlix", 249),
+            ("cclv", 255),
+        ] {
+            assert_eq!(roman(text), Some(n), "{text}");
+        }
+        for text in ["", "iiii", "vx", "ic", "xcx", "cclvi", "ccc", "mix", "dim", "civil", "lxiiii"] {
+            assert_eq!(roman(text), None, "{text}");
+        }
+    }
+
+    /// Octets written as Roman numerals, some or all, over several framings: the address
+    /// must be this row's (another host's numerals stay custom).
+    #[test]
+    fn octets_as_roman_numerals() {
+        fn r(x: u8) -> String {
+            const TABLE: [(u8, &str); 9] = [
+                (100, "c"),
+                (90, "xc"),
+                (50, "l"),
+                (40, "xl"),
+                (10, "x"),
+                (9, "ix"),
+                (5, "v"),
+                (4, "iv"),
+                (1, "i"),
+            ];
+            let (mut n, mut s) = (x, String::new());
+            for (v, t) in TABLE {
+                while n >= v {
+                    s.push_str(t);
+                    n -= v;
+                }
+            }
+            s
+        }
+        for [a, b, c, d] in ADDRS.into_iter().filter(|o| o.iter().all(|&x| x > 0)) {
+            let ip = Some(IpAddr::from([a, b, c, d]));
+            for dom in DOMAINS {
+                for name in [
+                    format!("pei-{a}-{b}-{}-{}.{dom}", r(c), r(d)),
+                    format!("{}.{}.{}.{}.rev.{dom}", r(d), r(c), r(b), r(a)),
+                    format!("h-{a}-{b}-{c}-{}.{dom}", r(d)),
+                ] {
+                    generic(ip, &name, "ip-embedded:roman");
+                }
+                let other = Some(IpAddr::from([a, b, c, d.wrapping_add(1)]));
+                custom(other, &format!("pei-{a}-{b}-{}-{}.{dom}", r(c), r(d)));
+            }
+        }
+        // Words that happen to be numerals are not an address.
+        custom(v4("198.18.5.7"), "mix.civil.isp.test");
+        custom(v4("198.18.1.5"), "vi.example.test");
+    }
+
+    /// A host part of block-wide words only — a placeholder or dynamic-pool word and hard
+    /// access words, no digit — names the whole block.
+    #[test]
+    fn block_wide_host_parts() {
+        // Directly under the registered domain: a label between would be a name.
+        for dom in DOMAINS.iter().filter(|d| d.matches('.').count() == 1) {
+            for host in ["dynamic", "pool", "dhcp.adsl", "host.dsl", "dynamic-ppp", "none.cable"] {
+                let name = format!("{host}.{dom}");
+                generic(None, &name, "placeholder");
+                generic(v4("198.18.5.7"), &name, "placeholder");
+            }
+            for host in [
+                "wireless",
+                "fiber",
+                "dsl-lab",
+                "dynamic-lab",
+                "pool1.ntp",
+                "dhcp2.cs",
+                "static",
+                "dedicated",
+                "host.lab",
+            ] {
+                custom(None, &format!("{host}.{dom}"));
+            }
         }
     }
 
