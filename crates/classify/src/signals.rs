@@ -987,7 +987,11 @@ fn roman(tok: &str) -> Option<u8> {
     let mut rest = tok;
     let mut value = 0u32;
     for (n, s) in TABLE {
-        let max = if s.len() == 2 || matches!(s, "l" | "v") { 1 } else { 3 };
+        let max = if s.len() == 2 || matches!(s, "l" | "v") {
+            1
+        } else {
+            3
+        };
         let mut k = 0;
         while k < max && rest.starts_with(s) {
             rest = &rest[s.len()..];
@@ -1379,7 +1383,12 @@ mod tests {
     /// under the provider's domain; over several providers' domains.
     #[test]
     fn hosters_serials() {
-        let hosters = ["provider.test", "cloud-example.net", "example.de", "dc9.example"];
+        let hosters = [
+            "provider.test",
+            "cloud-example.net",
+            "example.de",
+            "dc9.example",
+        ];
         for dom in hosters {
             for n in ["863", "1264", "04711", "552011"] {
                 generic(None, &format!("vps{n}.{dom}"), "hosting-serial");
@@ -1448,7 +1457,9 @@ mod tests {
         ] {
             assert_eq!(roman(text), Some(n), "{text}");
         }
-        for text in ["", "iiii", "vx", "ic", "xcx", "cclvi", "ccc", "mix", "dim", "civil", "lxiiii"] {
+        for text in [
+            "", "iiii", "vx", "ic", "xcx", "cclvi", "ccc", "mix", "dim", "civil", "lxiiii",
+        ] {
             assert_eq!(roman(text), None, "{text}");
         }
     }
@@ -1503,7 +1514,14 @@ mod tests {
     fn block_wide_host_parts() {
         // Directly under the registered domain: a label between would be a name.
         for dom in DOMAINS.iter().filter(|d| d.matches('.').count() == 1) {
-            for host in ["dynamic", "pool", "dhcp.adsl", "host.dsl", "dynamic-ppp", "none.cable"] {
+            for host in [
+                "dynamic",
+                "pool",
+                "dhcp.adsl",
+                "host.dsl",
+                "dynamic-ppp",
+                "none.cable",
+            ] {
                 let name = format!("{host}.{dom}");
                 generic(None, &name, "placeholder");
                 generic(v4("198.18.5.7"), &name, "placeholder");
