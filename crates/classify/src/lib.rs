@@ -65,15 +65,18 @@
 //! | the last two octets (either order, at most three characters apart or run together, three digits at least; or as hex pairs holding a letter) | +3 | `ip-partial:pair` |
 //! | the last octet (two digits at least, or padded to three) numbering a word in the leftmost label (`host173`) | +3 | `ip-partial:last` |
 //! | all four octets run together in uneven groups (`098228039.173`), seven digits at least | +3 | `ip-embedded:grouped` |
+//! | the address with octets written as Roman numerals, whole words between separators (`pei-190-128-lxiii-xxx`) | +3 | `ip-embedded:roman` |
 //! | a hard access word (or a numbered terminal-server unit right of the leftmost label, `tnt3`) and a per-host number of two digits or more in the leftmost label | +1 | `host-number` |
 //! | a router, bundle, VLAN or AS interface name (`be-12345-cr01`, `as64500-10g-ix`): no number signal applies | 0 | `interface-name` |
 //! | neighbourhood template of the prefix (see above) | +3 | `template:PATTERN` |
 //! | `in-addr.arpa` / `ip6.arpa` inside the name | +3 | `arpa-in-name` |
 //! | a cloud's or hoster's default reverse name (AWS, Google Cloud, Linode/Akamai, Hetzner, OVH, Vultr, Contabo, GoDaddy, Scaleway, Hostinger, IONOS) | +3 | `provider-default:CODE` |
-//! | placeholders (`unknown`, `unassigned`, `no-rdns`, `hosted-by`, …; `no.<word>.`, `not.<word>.`; a `bare` word such as `host` as the whole host part) | +3 | `placeholder` |
+//! | placeholders (`unknown`, `unassigned`, `no-rdns`, `hosted-by`, …; `no.<word>.`, `not.<word>.`; a host part without digits of `bare` words such as `host`, dynamic-pool and hard access words, one `bare` or dynamic-pool word at least: `host.`, `pool.`, `dynamic.adsl.`) | +3 | `placeholder` |
 //! | hard access words as whole tokens (`dyn`, `dhcp`, `pool`, `ppp`, `dsl`, `catv`, `cpe`, `dialup`, `fiber`, …), two at most | +2 each | `keyword:WORD` |
 //! | soft words (`host`, `client`, `cust`, `user`, `res`, `static`, `ip`, `cable`, `mobile`, …) next to digits or the address | +1 each | `keyword:WORD` |
 //! | a serial number of 5+ digits in the leftmost label (`cp160000-a`, `pcp04024417pcs`) | +2 | `long-number` |
+//! | a hoster's serial as the leftmost label — a short letter prefix (not a role word), an optional `-`, 3+ digits — next to a `hosting` word as the prefix or right of it (`vps863`, `s1264.dedicated.…`) | +3 | `hosting-serial` |
+//! | the same with 5+ digits directly under the provider's domain (`lh31139.provider.example`) | +1 | `hosting-serial:domain` |
 //! | a 12+ character hex ID mixing letters and digits (a MAC address: `h0002a5d76857`) | +2 | `hex-id` |
 //! | a mostly-digit leftmost label | +1 | `digit-heavy-label` |
 //! | a server-role word on the leftmost label (`mail`, `smtp`, `mx`, `mta`, `relay`, `outbound`, `ns`, `gw`, …), unless it prefixes a long instance ID (`ns6359867`) | −2 | `service-label:WORD` |
@@ -92,7 +95,7 @@
 //! **Rules as data.** Word lists, provider defaults and ISP conventions that carry neither the
 //! address nor an access word live in `crates/classify/rules/default.rules`, compiled into
 //! the binary (`ptraudit classify --print-rules`). `--rules FILE` adds to it in the same
-//! syntax — `hard|soft|dynamic|role|placeholder|interface|suffix2 WORD...`,
+//! syntax — `hard|soft|dynamic|role|placeholder|interface|suffix2|bare|unit|hosting WORD...`,
 //! `provider|generic|custom CODE PATTERN...` (`*` any run, `#` one or more digits, matched
 //! against the whole lower-case name), `remove KIND WORD...` or `remove provider CODE`. Its
 //! patterns are tried before the built-in ones, so an ISP that names its static customers

@@ -34,9 +34,10 @@ pub(crate) enum WordKind {
     Suffix2,
     Bare,
     Unit,
+    Hosting,
 }
 
-const WORD_KINDS: [(&str, WordKind); 9] = [
+const WORD_KINDS: [(&str, WordKind); 10] = [
     ("hard", WordKind::Hard),
     ("soft", WordKind::Soft),
     ("dynamic", WordKind::Dynamic),
@@ -46,6 +47,7 @@ const WORD_KINDS: [(&str, WordKind); 9] = [
     ("suffix2", WordKind::Suffix2),
     ("bare", WordKind::Bare),
     ("unit", WordKind::Unit),
+    ("hosting", WordKind::Hosting),
 ];
 
 /// What a matching pattern does.
@@ -81,7 +83,7 @@ pub(crate) struct PatternRule {
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Rules {
-    words: [Vec<Box<str>>; 9],
+    words: [Vec<Box<str>>; 10],
     pub(crate) patterns: Vec<PatternRule>,
     // Derived after each `extend`, for one lookup per token and per name:
     /// word -> bit set of its kinds.
@@ -183,7 +185,7 @@ impl Rules {
             let Some(effect) = effect(kind) else {
                 return Err(err(format!(
                     "unknown kind {kind:?} (hard, soft, dynamic, role, placeholder, interface, \
-                     suffix2, bare, unit, provider, generic, custom, remove)"
+                     suffix2, bare, unit, hosting, provider, generic, custom, remove)"
                 )));
             };
             let (code, globs) = args

@@ -106,6 +106,10 @@ pub fn classify_with(rules: &Rules, ip: Option<IpAddr>, name: &str) -> Verdict {
         {
             embedded = embed_v4(v4, &lower, &digit_runs(&lower), &mut v);
         }
+        // Octets written as Roman numerals (`pei-190-128-lxiii-xxx` for 190.128.63.30).
+        if !embedded && let IpAddr::V4(v4) = ip {
+            embedded = embed_roman(v4, host_text, &mut v);
+        }
     } else if let Some(code) = ip_like(rules, &runs, host) {
         add(
             &mut v,
@@ -151,14 +155,14 @@ pub fn classify_with(rules: &Rules, ip: Option<IpAddr>, name: &str) -> Verdict {
             ),
         }
     }
-    // A placeholder word as a label or a prefix (`unknown`, `not-set`), a word that is a
-    // placeholder only when it is the whole host part (a hoster's `host.` for a range),
+    // A placeholder word as a label or a prefix (`unknown`, `not-set`), a host part made of
+    // block-wide words only (a hoster's `host.` for a range, `static.`, `dynamic.pool.`),
     // or a negation spelled as labels (`no.reverse.`, `not.configured.`).
     if labels.iter().any(|l| rules.has(WordKind::Placeholder, l))
         || rules
             .words(WordKind::Placeholder)
             .any(|p| host_text.starts_with(p))
-        || (host.len() == 1 && rules.has(WordKind::Bare, host[0]) && labels.len() > 1)
+        || (labels.len() > host.len() && is_block_wide(rules, host))
         || (host.len() >= 2 && matches!(host[0], "no" | "not" | "none"))
     {
         add(
@@ -227,6 +231,23 @@ pub fn classify_with(rules: &Rules, ip: Option<IpAddr>, name: &str) -> Verdict {
     if ip.is_some() && !embedded && !interface {
         let has_keyword = v.codes().any(|c| c.starts_with("keyword:"));
         partial_signal(rules, ip, (&runs, host, host_text), has_keyword, &mut v);
+    }
+    if !interface && v.score < THRESHOLD {
+        match hosting_serial(rules, &labels, host) {
+            Some(Serial::Hosting) => add(
+                &mut v,
+                "hosting-serial",
+                "a hoster's serial: a short prefix and a number of 3+ digits next to a hosting word",
+                3,
+            ),
+            Some(Serial::Provider) => add(
+                &mut v,
+                "hosting-serial:domain",
+                "a short prefix and a serial of 5+ digits directly under the provider's domain",
+                1,
+            ),
+            None => {}
+        }
     }
     if hard_seen > 0 && v.score < THRESHOLD && !interface && has_host_number(host) {
         add(
@@ -882,6 +903,157 @@ fn has_host_number(host: &[&str]) -> bool {
     })
 }
 
+/// The host part names the whole block, not a host: no digit, and every word of it a
+/// block-wide word (`static`, `host`, `none`: the `bare` list) or a hard access word, with
+/// at least one of the former or a dynamic-pool word (`static.`, `dynamic.adsl.`, `pool.`).
+/// A hard word alone (`wireless.`, `fiber.`) may be a device someone named.
+fn is_block_wide(rules: &Rules, host: &[&str]) -> bool {
+    let mut placeholder = false;
+    for label in host {
+        if label.is_empty() || !label.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-') {
+            return false;
+        }
+        for tok in alpha_tokens(label) {
+            if rules.has(WordKind::Bare, tok) || rules.has(WordKind::Dynamic, tok) {
+                placeholder = true;
+            } else if !rules.has(WordKind::Hard, tok) {
+                return false;
+            }
+        }
+    }
+    placeholder
+}
+
+/// Which hoster's-serial shape a name has (see [`hosting_serial`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Serial {
+    /// Next to a hosting word: the prefix is one (`vps863`) or a label right of it holds
+    /// one (`a4711.dedicated.`).
+    Hosting,
+    /// Directly under the registered domain with a serial of five digits or more
+    /// (`lh31139.provider.example`): the provider numbers its machines in its own zone.
+    Provider,
+}
+
+/// A hoster's serial as the leftmost label: one to six letters (not a server-role word),
+/// an optional `-`, then three digits or more and nothing else.
+fn hosting_serial(rules: &Rules, labels: &[&str], host: &[&str]) -> Option<Serial> {
+    let first = *host.first()?;
+    let letters = first.bytes().take_while(u8::is_ascii_alphabetic).count();
+    let rest = &first[letters..];
+    let digits = rest.strip_prefix('-').unwrap_or(rest);
+    if !(1..=6).contains(&letters)
+        || digits.len() < 3
+        || !digits.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let prefix = &first[..letters];
+    if rules.has(WordKind::Role, prefix) {
+        return None;
+    }
+    if rules.has(WordKind::Hosting, prefix) {
+        return Some(Serial::Hosting);
+    }
+    if letters <= 4
+        && labels[1..]
+            .iter()
+            .flat_map(|l| alpha_tokens(l))
+            .any(|t| rules.has(WordKind::Hosting, t))
+    {
+        return Some(Serial::Hosting);
+    }
+    (host.len() == 1 && letters <= 3 && digits.len() >= 5).then_some(Serial::Provider)
+}
+
+/// A Roman numeral for an octet (1-255) in canonical form (`lxiii`, `xxx`, `cclv`).
+fn roman(tok: &str) -> Option<u8> {
+    const TABLE: [(u8, &str); 9] = [
+        (100, "c"),
+        (90, "xc"),
+        (50, "l"),
+        (40, "xl"),
+        (10, "x"),
+        (9, "ix"),
+        (5, "v"),
+        (4, "iv"),
+        (1, "i"),
+    ];
+    if tok.is_empty() || tok.len() > 12 || !tok.bytes().all(|b| b"ivxlc".contains(&b)) {
+        return None;
+    }
+    // Read it greedily as the canonical form would be written; anything left over (`iiii`,
+    // `vx`, `ic`) is not canonical.
+    let mut rest = tok;
+    let mut value = 0u32;
+    for (n, s) in TABLE {
+        let max = if s.len() == 2 || matches!(s, "l" | "v") {
+            1
+        } else {
+            3
+        };
+        let mut k = 0;
+        while k < max && rest.starts_with(s) {
+            rest = &rest[s.len()..];
+            value += u32::from(n);
+            k += 1;
+        }
+    }
+    if !rest.is_empty() {
+        return None;
+    }
+    let value = u8::try_from(value).ok()?;
+    // Greedy reading accepts a few non-canonical orders (`xcx`): compare with the writing.
+    let mut written = String::with_capacity(tok.len());
+    let mut n = value;
+    for (v, s) in TABLE {
+        while n >= v {
+            written.push_str(s);
+            n -= v;
+        }
+    }
+    (written == tok).then_some(value)
+}
+
+/// The address with some octets written as Roman numerals, as whole words between
+/// separators: each numeral is read as its number and the text is searched for the
+/// address again (all four octets, as [`embed_v4`] finds them).
+fn embed_roman(ip: Ipv4Addr, text: &str, v: &mut Verdict) -> bool {
+    let is_numeral = |t: &str| roman(t).is_some();
+    if !text
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(is_numeral)
+    {
+        return false;
+    }
+    let mut decimal = String::with_capacity(text.len() + 8);
+    let mut token = String::new();
+    for c in text.chars().chain(std::iter::once('.')) {
+        if c.is_ascii_alphanumeric() {
+            token.push(c);
+            continue;
+        }
+        match roman(&token) {
+            Some(n) => decimal.push_str(&n.to_string()),
+            None => decimal.push_str(&token),
+        }
+        token.clear();
+        decimal.push(c);
+    }
+    decimal.pop();
+    let mut scratch = Verdict::default();
+    if !embed_v4(ip, &decimal, &digit_runs(&decimal), &mut scratch) {
+        return false;
+    }
+    add(
+        v,
+        "ip-embedded:roman",
+        "the address is written in the name, some octets as Roman numerals",
+        3,
+    );
+    true
+}
+
 /// Without an address: four numbers 0-255 joined by single separators, not a router
 /// interface name (`xe-0-0-14-1`).
 fn ip_like(rules: &Rules, runs: &[Run<'_>], host: &[&str]) -> Option<&'static str> {
@@ -1203,6 +1375,170 @@ mod tests {
             );
             custom(None, &format!("dedicated.{dom}"));
             custom(None, &format!("dedicated2.{dom}"));
+        }
+    }
+
+    /// A hoster's serial: a short prefix and a number of three digits or more, next to a
+    /// hosting word (as the prefix or right of it), or of five digits or more directly
+    /// under the provider's domain; over several providers' domains.
+    #[test]
+    fn hosters_serials() {
+        let hosters = [
+            "provider.test",
+            "cloud-example.net",
+            "example.de",
+            "dc9.example",
+        ];
+        for dom in hosters {
+            for n in ["863", "1264", "04711", "552011"] {
+                generic(None, &format!("vps{n}.{dom}"), "hosting-serial");
+                generic(None, &format!("srv{n}.{dom}"), "hosting-serial");
+                generic(None, &format!("vds-{n}.{dom}"), "hosting-serial");
+                generic(None, &format!("s{n}.dedicated.{dom}"), "hosting-serial");
+                generic(None, &format!("k{n}.vps.{dom}"), "hosting-serial");
+                generic(None, &format!("ab{n}.colo-eu.{dom}"), "hosting-serial");
+            }
+            for n in ["31139", "28409", "0043117", "123456"] {
+                generic(None, &format!("lh{n}.{dom}"), "hosting-serial:domain");
+                generic(None, &format!("x{n}.{dom}"), "hosting-serial:domain");
+                generic(None, &format!("ded{n}.{dom}"), "hosting-serial:domain");
+            }
+            // With an address that is not in the name, the same.
+            let ip = Some(IpAddr::from([198, 18, 77, 9]));
+            generic(ip, &format!("lh31139.{dom}"), "hosting-serial:domain");
+            generic(ip, &format!("vps863.{dom}"), "hosting-serial");
+            // Too few digits, a role word, a longer prefix, or a deeper name.
+            for name in [
+                format!("vps9.{dom}"),
+                format!("srv24-s-st.{dom}"),
+                format!("lin6410.{dom}"),
+                format!("box4711.{dom}"),
+                format!("web12345.{dom}"),
+                format!("lh31139.lab.{dom}"),
+                format!("build31139.{dom}"),
+                format!("mta232.mail.{dom}"),
+                format!("db101.servers.{dom}"),
+            ] {
+                custom(None, &name);
+            }
+        }
+        // Named servers with a role word or a small number stay custom.
+        for name in [
+            "mx26.example.com",
+            "www3005.example.com",
+            "mail1.example.com",
+            "smtp01.example.org",
+            "ns1.example.net",
+            "vpn9.example.test",
+            "smtp-gw138.mailer.example",
+            "be-12345-cr01.lax.carrier.test",
+            "as64500-10g-ix.fra.carrier.test",
+            "ae12345.example.com",
+            "xe-0-0-14-1.core1.nyc.carrier.net",
+        ] {
+            custom(None, name);
+            custom(v4("203.0.113.45"), name);
+        }
+    }
+
+    #[test]
+    fn roman_numerals() {
+        for (text, n) in [
+            ("i", 1),
+            ("iv", 4),
+            ("ix", 9),
+            ("xxx", 30),
+            ("xl", 40),
+            ("lxiii", 63),
+            ("xcix", 99),
+            ("cxc", 190),
+            ("ccxlix", 249),
+            ("cclv", 255),
+        ] {
+            assert_eq!(roman(text), Some(n), "{text}");
+        }
+        for text in [
+            "", "iiii", "vx", "ic", "xcx", "cclvi", "ccc", "mix", "dim", "civil", "lxiiii",
+        ] {
+            assert_eq!(roman(text), None, "{text}");
+        }
+    }
+
+    /// Octets written as Roman numerals, some or all, over several framings: the address
+    /// must be this row's (another host's numerals stay custom).
+    #[test]
+    fn octets_as_roman_numerals() {
+        fn r(x: u8) -> String {
+            const TABLE: [(u8, &str); 9] = [
+                (100, "c"),
+                (90, "xc"),
+                (50, "l"),
+                (40, "xl"),
+                (10, "x"),
+                (9, "ix"),
+                (5, "v"),
+                (4, "iv"),
+                (1, "i"),
+            ];
+            let (mut n, mut s) = (x, String::new());
+            for (v, t) in TABLE {
+                while n >= v {
+                    s.push_str(t);
+                    n -= v;
+                }
+            }
+            s
+        }
+        for [a, b, c, d] in ADDRS.into_iter().filter(|o| o.iter().all(|&x| x > 0)) {
+            let ip = Some(IpAddr::from([a, b, c, d]));
+            for dom in DOMAINS {
+                for name in [
+                    format!("pei-{a}-{b}-{}-{}.{dom}", r(c), r(d)),
+                    format!("{}.{}.{}.{}.rev.{dom}", r(d), r(c), r(b), r(a)),
+                    format!("h-{a}-{b}-{c}-{}.{dom}", r(d)),
+                ] {
+                    generic(ip, &name, "ip-embedded:roman");
+                }
+                let other = Some(IpAddr::from([a, b, c, d.wrapping_add(1)]));
+                custom(other, &format!("pei-{a}-{b}-{}-{}.{dom}", r(c), r(d)));
+            }
+        }
+        // Words that happen to be numerals are not an address.
+        custom(v4("198.18.5.7"), "mix.civil.isp.test");
+        custom(v4("198.18.1.5"), "vi.example.test");
+    }
+
+    /// A host part of block-wide words only — a placeholder or dynamic-pool word and hard
+    /// access words, no digit — names the whole block.
+    #[test]
+    fn block_wide_host_parts() {
+        // Directly under the registered domain: a label between would be a name.
+        for dom in DOMAINS.iter().filter(|d| d.matches('.').count() == 1) {
+            for host in [
+                "dynamic",
+                "pool",
+                "dhcp.adsl",
+                "host.dsl",
+                "dynamic-ppp",
+                "none.cable",
+            ] {
+                let name = format!("{host}.{dom}");
+                generic(None, &name, "placeholder");
+                generic(v4("198.18.5.7"), &name, "placeholder");
+            }
+            for host in [
+                "wireless",
+                "fiber",
+                "dsl-lab",
+                "dynamic-lab",
+                "pool1.ntp",
+                "dhcp2.cs",
+                "static",
+                "dedicated",
+                "host.lab",
+            ] {
+                custom(None, &format!("{host}.{dom}"));
+            }
         }
     }
 
