@@ -49,7 +49,7 @@ pub(crate) fn run(args: CheckArgs) -> Result<u8, Failure> {
     let mut config = ScanConfig::default();
     config.rules = args.rules.load()?;
     config.dnsbl = args.dnsbl.parse()?;
-    let builder = args.dns.client(args.dns.resolvers()?)?;
+    let builder = args.dns.client(args.dns.resolvers()?, ip)?;
     let rt = runtime_for_command()?;
     let (check, lists) = rt.block_on(async {
         let client = builder.build().map_err(runtime)?;

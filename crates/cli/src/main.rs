@@ -127,10 +127,12 @@ impl DnsArgs {
     }
 
     /// A client builder with these options, for `resolvers` (from
-    /// [`DnsArgs::resolvers`]) that answer a probe.
+    /// [`DnsArgs::resolvers`]) that answer a probe: the PTR question of `probe`, an address
+    /// of the targets (what the scan will ask).
     pub(crate) fn client(
         &self,
         resolvers: Vec<SocketAddr>,
+        probe: std::net::IpAddr,
     ) -> Result<ptraudit_dns::ClientBuilder, Failure> {
         if self.attempts == 0 {
             return Err(usage(anyhow!("--attempts must be at least 1, got 0")));
@@ -138,7 +140,7 @@ impl DnsArgs {
         if self.timeout == 0 {
             return Err(usage(anyhow!("--timeout must be at least 1 ms, got 0")));
         }
-        let resolvers = probe(resolvers)?;
+        let resolvers = probe_resolvers(resolvers, probe)?;
         Ok(ptraudit_dns::ClientBuilder::new(resolvers)
             .timeout(Duration::from_millis(self.timeout))
             .max_timeout(Duration::from_millis(self.timeout.saturating_mul(4)))
@@ -146,26 +148,34 @@ impl DnsArgs {
     }
 }
 
-/// Health probe before any work: each resolver must answer something (any RCODE) to one
-/// query within about 2 s. Silent ones are dropped with a warning; if none answers, the
-/// run stops with an error in seconds instead of hours of timeouts.
-fn probe(resolvers: Vec<SocketAddr>) -> Result<Vec<SocketAddr>, Failure> {
+/// Health probe before any work: each resolver must answer something (any RCODE) to the
+/// PTR question of `ip`, an address of the targets, within about 7 s (1, 2 and 4 s
+/// attempts: a resolver doing real recursion gets the time it needs). Silent ones are
+/// dropped with a warning; if none answers, the run stops with an error in seconds instead
+/// of hours of timeouts. The question is what the scan will ask, not the root SOA: an
+/// internal resolver in a closed network, or one still priming its root hints, answers
+/// the targets' zones but may never answer for the root.
+fn probe_resolvers(
+    resolvers: Vec<SocketAddr>,
+    ip: std::net::IpAddr,
+) -> Result<Vec<SocketAddr>, Failure> {
     let rt = runtime_for_command()?;
     let alive: Vec<(SocketAddr, bool)> = rt.block_on(async {
         let mut out = Vec::new();
         for r in &resolvers {
             let client = ptraudit_dns::ClientBuilder::new(vec![*r])
-                .timeout(Duration::from_millis(700))
-                .max_timeout(Duration::from_millis(700))
+                .timeout(Duration::from_millis(1000))
+                .max_timeout(Duration::from_millis(4000))
                 .attempts(3)
                 .sockets(1)
                 .build()
                 .map_err(runtime)?;
-            // The root SOA: every resolver and most authoritative servers answer it
-            // (REFUSED counts as an answer: the server is there).
-            let name = ptraudit_dns::Name::root();
+            // Any reply counts (NXDOMAIN, SERVFAIL, REFUSED: the server is there).
             let outcome = client
-                .query(name, ptraudit_dns::RecordType::SOA)
+                .query(
+                    ptraudit_dns::reverse_name(ip),
+                    ptraudit_dns::RecordType::PTR,
+                )
                 .await
                 .map_err(runtime)?;
             out.push((*r, outcome.status != ptraudit_dns::Status::Timeout));
@@ -184,7 +194,7 @@ fn probe(resolvers: Vec<SocketAddr>) -> Result<Vec<SocketAddr>, Failure> {
         .collect();
     if live.is_empty() {
         return Err(usage(anyhow!(
-            "no resolver answers: {} did not reply to a probe query within 2 s",
+            "no resolver answers: {} did not reply to a probe query (the PTR of {ip}) within 7 s",
             dead.join(", ")
         )));
     }

@@ -838,7 +838,14 @@ fn run_scan(
             check_output(p, args.force)?;
         }
     }
-    let client = args.dns.client(resolvers)?;
+    // The probe asks what the scan will: the first target's PTR.
+    let first = prepared
+        .targets
+        .ranges()
+        .next()
+        .map(|(a, _)| a)
+        .ok_or_else(|| usage(anyhow!("no targets")))?;
+    let client = args.dns.client(resolvers, first)?;
     let total = prepared.total();
     let what = prepared.what();
     crate::dnsbl::warn_volume(

@@ -490,3 +490,55 @@ fn a_tiny_forward_cache_changes_the_queries_not_the_verdicts() {
     assert_eq!((normal_hits, tiny_hits), (38, 0));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_resolver_that_never_answers_for_the_root_is_not_refused() {
+    // A relay in front of the test server that drops every question about the root (an
+    // internal resolver in a closed network, or one still priming its root hints): the
+    // probe asks what the scan will ask, so the scan goes on.
+    let s = server();
+    let upstream = s.udp_addr();
+    let relay = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = relay.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        let up = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        up.set_read_timeout(Some(std::time::Duration::from_secs(2)))
+            .unwrap();
+        let mut buf = [0u8; 4096];
+        let mut reply = [0u8; 4096];
+        while let Ok((n, from)) = relay.recv_from(&mut buf) {
+            let Ok(m) = hickory_proto::op::Message::from_vec(&buf[..n]) else {
+                continue;
+            };
+            if m.queries.first().is_some_and(|q| q.name().is_root()) {
+                continue;
+            }
+            if up.send_to(&buf[..n], upstream).is_ok()
+                && let Ok(k) = up.recv(&mut reply)
+            {
+                let _ = relay.send_to(&reply[..k], from);
+            }
+        }
+    });
+    let dir = tempdir("rootless");
+    let out = dir.join("out.csv");
+    let o = ptraudit(&[
+        "scan",
+        "198.18.0.0/28",
+        "--resolver",
+        &addr,
+        "--concurrency",
+        "1",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let rows = ptraudit_report::read_rows(&out).unwrap();
+    assert_eq!(rows.len(), 16);
+    assert!(
+        rows.iter().all(|r| r.fcrdns.as_str() != "temperror"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
