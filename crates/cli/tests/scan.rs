@@ -3,7 +3,10 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use crate::util::{ptraudit, ptraudit_with_stdin, server, server_with_faults, tempdir, text};
+use crate::util::{
+    ptraudit, ptraudit_with_stdin, scan_rows, server, server_with_faults, tempdir, text,
+    zone_server,
+};
 
 #[test]
 fn scan_writes_csv_and_summary_files() {
@@ -390,37 +393,25 @@ fn a_sick_resolver_is_rested_and_reported() {
 fn names_that_follow_one_template_across_a_prefix_are_generic_together() {
     // 198.18.7.0/24: box<4700 + host>.area9.example.test, a generator no single name
     // gives away; each name resolves back.
-    let soa = "$TTL 60\n@ SOA ns.test. host.test. 1 3600 600 86400 60\n";
-    let mut rev = String::from(soa);
-    let mut fwd = String::from(soa);
+    let (mut rev, mut fwd) = (String::new(), String::new());
     for h in 1..=60 {
         rev.push_str(&format!("{h} PTR box{}.area9.example.test.\n", 4700 + h));
         fwd.push_str(&format!("box{}.area9 A 198.18.7.{h}\n", 4700 + h));
     }
-    let s = ptraudit_testdns::Server::builder()
-        .zone_text("7.18.198.in-addr.arpa.", &rev)
-        .unwrap()
-        .zone_text("example.test.", &fwd)
-        .unwrap()
-        .start()
-        .unwrap();
+    let s = zone_server("7.18.198.in-addr.arpa.", &rev, &fwd);
     let dir = tempdir("templates");
     let resolver = s.udp_addr().to_string();
     let generic = |extra: &[&str], name: &str| {
-        let out = dir.join(name);
-        let mut args = vec!["scan", "198.18.7.1-198.18.7.60", "--resolver", &resolver];
+        let mut args = vec!["198.18.7.1-198.18.7.60", "--resolver", &resolver];
         args.extend(extra);
-        args.extend(["-o", out.to_str().unwrap()]);
-        let o = ptraudit(&args);
-        assert_eq!(o.status.code(), Some(0), "{}", text(&o).1);
-        let rows = ptraudit_report::read_rows(&out).unwrap();
+        let (rows, err) = scan_rows(&dir.join(name), &args);
         assert_eq!(rows.len(), 60);
         let templated = rows
             .iter()
             .filter(|r| r.generic_reasons.iter().any(|c| c.starts_with("template:")))
             .count();
         let generic = rows.iter().filter(|r| r.generic == Some(true)).count();
-        (generic, templated, text(&o).1)
+        (generic, templated, err)
     };
     let (g, t, err) = generic(&[], "linear.csv");
     assert_eq!((g, t), (60, 60), "{err}");
@@ -438,26 +429,20 @@ fn a_tiny_forward_cache_changes_the_queries_not_the_verdicts() {
     // 40 addresses named a.example.test and b.example.test in turn, one at a time
     // (--concurrency 1): the default cache answers all but the first two forward
     // lookups; a cache of one name (the last) answers none.
-    let soa = "$TTL 60\n@ SOA ns.test. host.test. 1 3600 600 86400 60\n";
-    let mut rev = String::from(soa);
+    let mut rev = String::new();
     for h in 1..=40 {
         let n = if h % 2 == 0 { "a" } else { "b" };
         rev.push_str(&format!("{h} PTR {n}.example.test.\n"));
     }
-    let fwd = format!("{soa}a A 198.18.8.2\nb A 198.18.8.1\n");
-    let s = ptraudit_testdns::Server::builder()
-        .zone_text("8.18.198.in-addr.arpa.", &rev)
-        .unwrap()
-        .zone_text("example.test.", &fwd)
-        .unwrap()
-        .start()
-        .unwrap();
+    let s = zone_server(
+        "8.18.198.in-addr.arpa.",
+        &rev,
+        "a A 198.18.8.2\nb A 198.18.8.1\n",
+    );
     let dir = tempdir("cache");
     let resolver = s.udp_addr().to_string();
     let run = |extra: &[&str], name: &str| {
-        let out = dir.join(name);
         let mut args = vec![
-            "scan",
             "198.18.8.1-198.18.8.40",
             "--resolver",
             &resolver,
@@ -465,12 +450,8 @@ fn a_tiny_forward_cache_changes_the_queries_not_the_verdicts() {
             "1",
         ];
         args.extend(extra);
-        args.extend(["-o", out.to_str().unwrap()]);
-        let o = ptraudit(&args);
-        let (_, err) = text(&o);
-        assert_eq!(o.status.code(), Some(0), "{err}");
-        let mut rows: Vec<(String, String)> = ptraudit_report::read_rows(&out)
-            .unwrap()
+        let (rows, err) = scan_rows(&dir.join(name), &args);
+        let mut rows: Vec<(String, String)> = rows
             .into_iter()
             .map(|r| (r.ip.to_string(), r.fcrdns.to_string()))
             .collect();

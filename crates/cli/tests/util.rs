@@ -73,6 +73,31 @@ pub fn wait_for_checkpoint(path: &std::path::Path, progress: bool) {
     }
 }
 
+/// A test server for one reverse zone and `example.test.`: each zone an SOA and the
+/// records given.
+pub fn zone_server(reverse_origin: &str, reverse: &str, forward: &str) -> Server {
+    let soa = "$TTL 60\n@ SOA ns.test. host.test. 1 3600 600 86400 60\n";
+    Server::builder()
+        .zone_text(reverse_origin, &format!("{soa}{reverse}"))
+        .unwrap()
+        .zone_text("example.test.", &format!("{soa}{forward}"))
+        .unwrap()
+        .start()
+        .unwrap()
+}
+
+/// Runs `ptraudit scan ARGS -o OUT`, checks it succeeds, and returns the rows of OUT and
+/// standard error.
+pub fn scan_rows(out: &std::path::Path, args: &[&str]) -> (Vec<ptraudit_scan::Row>, String) {
+    let mut all = vec!["scan"];
+    all.extend(args);
+    all.extend(["-o", out.to_str().unwrap()]);
+    let o = ptraudit(&all);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    (ptraudit_report::read_rows(out).unwrap(), err)
+}
+
 /// Standard output and standard error, as text.
 pub fn text(o: &Output) -> (String, String) {
     (
