@@ -277,9 +277,7 @@ pub fn parquet_metadata(path: &Path) -> Result<Vec<(String, String)>, ReadError>
         path: path.to_owned(),
         source,
     })?;
-    let meta = guarded(|| ArrowReaderMetadata::load(&file, ArrowReaderOptions::default()))
-        .and_then(|r| r.map_err(|e| e.to_string()))
-        .map_err(|m| bad(path, "footer", format!("not a readable Parquet file: {m}")))?;
+    let meta = open_parquet(path, &file)?;
     Ok(meta
         .metadata()
         .file_metadata()
@@ -324,55 +322,80 @@ fn read_parquet(path: &Path, file: File, each: &mut impl FnMut(Row)) -> Result<(
         check_type(field.data_type(), false).map_err(|m| bad(path, format!("column {name}"), m))?;
         columns.push(Some(k));
     }
-    let groups = meta.metadata().num_row_groups();
+    for_each_batch(path, &file, &meta, None, |batch, at, first| {
+        // The cells are read under the guard too: arrays decoded from a corrupt file are
+        // not all validated, and a bad offset would panic in `value(i)`.
+        let rows = guarded(|| -> Result<Vec<Row>, ReadError> {
+            let readers = columns
+                .iter()
+                .zip(COLUMNS)
+                .map(|(&k, name)| match k {
+                    Some(k) => cell_reader(batch.column(k).as_ref(), false)
+                        .map(Some)
+                        .map_err(|m| bad(path, format!("{}, column {name}", at(None)), m)),
+                    None => Ok(None),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            (0..batch.num_rows())
+                .map(|i| {
+                    row_from_cells(&batch_cells(batch, &columns, &readers, i)).map_err(|m| {
+                        bad(
+                            path,
+                            format!("{} (row {} of the file)", at(Some(i)), first + i),
+                            m,
+                        )
+                    })
+                })
+                .collect()
+        })
+        .map_err(|m| bad(path, at(Some(0)), m))??;
+        rows.into_iter().for_each(&mut *each);
+        Ok(())
+    })
+}
+
+/// Where in a file: `row group G` or `row group G, row R`.
+type At<'a> = &'a dyn Fn(Option<usize>) -> String;
+
+/// Calls `each(batch, at, first)` for every record batch of `path`, row group by row
+/// group so that every error names the row group; `at(Some(i))` names row `i` of the
+/// batch, `first` is the batch's first row in the file. The decoder runs under the
+/// guard. `mask`: the columns to decode (all when `None`).
+fn for_each_batch(
+    path: &Path,
+    file: &File,
+    meta: &ArrowReaderMetadata,
+    mask: Option<(ProjectionMask, usize)>,
+    mut each: impl FnMut(&RecordBatch, At<'_>, usize) -> Result<(), ReadError>,
+) -> Result<(), ReadError> {
     let mut first_row = 0usize;
-    for g in 0..groups {
+    for g in 0..meta.metadata().num_row_groups() {
         let input = file.try_clone().map_err(|source| ReadError::Io {
             path: path.to_owned(),
             source,
         })?;
-        let at = |row: Option<usize>| match row {
+        let group = |row: Option<usize>| match row {
             Some(r) => format!("row group {g}, row {r}"),
             None => format!("row group {g}"),
         };
-        let mut reader = ParquetRecordBatchReaderBuilder::new_with_metadata(input, meta.clone())
-            .with_row_groups(vec![g])
+        let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(input, meta.clone())
+            .with_row_groups(vec![g]);
+        if let Some((mask, batch_size)) = &mask {
+            builder = builder
+                .with_projection(mask.clone())
+                .with_batch_size(*batch_size);
+        }
+        let mut reader = builder
             .build()
-            .map_err(|e| bad(path, at(None), e.to_string()))?;
+            .map_err(|e| bad(path, group(None), e.to_string()))?;
         let mut row = 0usize;
         loop {
-            let batch = match guarded(|| reader.next()).map_err(|m| bad(path, at(None), m))? {
+            let batch = match guarded(|| reader.next()).map_err(|m| bad(path, group(None), m))? {
                 None => break,
-                Some(b) => b.map_err(|e| bad(path, at(Some(row)), e.to_string()))?,
+                Some(b) => b.map_err(|e| bad(path, group(Some(row)), e.to_string()))?,
             };
-            // The cells are read under the guard too: arrays decoded from a corrupt file
-            // are not all validated, and a bad offset would panic in `value(i)`.
-            let rows = guarded(|| -> Result<Vec<Row>, ReadError> {
-                let readers = columns
-                    .iter()
-                    .zip(COLUMNS)
-                    .map(|(&k, name)| match k {
-                        Some(k) => cell_reader(batch.column(k).as_ref(), false)
-                            .map(Some)
-                            .map_err(|m| bad(path, format!("{}, column {name}", at(None)), m)),
-                        None => Ok(None),
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                (0..batch.num_rows())
-                    .map(|i| {
-                        row_from_cells(&batch_cells(&batch, &columns, &readers, i)).map_err(|m| {
-                            let n = first_row + row + i;
-                            bad(
-                                path,
-                                format!("{} (row {n} of the file)", at(Some(row + i))),
-                                m,
-                            )
-                        })
-                    })
-                    .collect()
-            })
-            .map_err(|m| bad(path, at(Some(row)), m))??;
-            rows.into_iter().for_each(&mut *each);
+            let at = |i: Option<usize>| group(i.map(|i| row + i));
+            each(&batch, &at, first_row + row)?;
             row += batch.num_rows();
         }
         first_row += row;
@@ -491,46 +514,25 @@ fn facts_parquet(
         meta.metadata().file_metadata().schema_descr(),
         roots.iter().copied(),
     );
-    let groups = meta.metadata().num_row_groups();
-    let mut first_row = 0usize;
     let mut dnsbl: Vec<Listing> = Vec::new();
-    for g in 0..groups {
-        let input = file.try_clone().map_err(|source| ReadError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
-        let at = |row: Option<usize>| match row {
-            Some(r) => format!("row group {g}, row {r}"),
-            None => format!("row group {g}"),
-        };
-        let mut reader = ParquetRecordBatchReaderBuilder::new_with_metadata(input, meta.clone())
-            .with_row_groups(vec![g])
-            .with_projection(mask.clone())
-            .with_batch_size(FACT_BATCH_ROWS)
-            .build()
-            .map_err(|e| bad(path, at(None), e.to_string()))?;
-        let mut row = 0usize;
-        loop {
-            let batch = match guarded(|| reader.next()).map_err(|m| bad(path, at(None), m))? {
-                None => break,
-                Some(b) => b.map_err(|e| bad(path, at(Some(row)), e.to_string()))?,
-            };
+    for_each_batch(
+        path,
+        &file,
+        &meta,
+        Some((mask, FACT_BATCH_ROWS)),
+        |batch, at, first| {
             // Under the guard, as in `read_parquet`: arrays from a corrupt file.
-            guarded(|| facts_batch(&batch, &mut dnsbl, &mut *each))
-                .map_err(|m| bad(path, at(Some(row)), m))?
+            guarded(|| facts_batch(batch, &mut dnsbl, &mut *each))
+                .map_err(|m| bad(path, at(Some(0)), m))?
                 .map_err(|(i, m)| {
-                    let n = first_row + row + i;
                     bad(
                         path,
-                        format!("{} (row {n} of the file)", at(Some(row + i))),
+                        format!("{} (row {} of the file)", at(Some(i)), first + i),
                         m,
                     )
-                })?;
-            row += batch.num_rows();
-        }
-        first_row += row;
-    }
-    Ok(())
+                })
+        },
+    )
 }
 
 /// The facts of every row of one batch of [`FACT_COLUMNS`]; an error names the row in
