@@ -83,12 +83,15 @@
 #![warn(unreachable_pub)]
 
 pub mod external;
+mod faults;
+mod proxy;
 mod server;
 mod truth;
 mod zonefile;
 mod zones;
 
-pub use crate::server::{Faults, Hook, Server, ServerBuilder, ServerError, ServerStats};
+pub use crate::faults::Faults;
+pub use crate::server::{Hook, Server, ServerBuilder, ServerError, ServerStats};
 pub use crate::truth::{
     TRUTH_COLUMNS, Truth, TruthError, fixtures_dir, load_truth, walk_fixtures_dir,
 };
