@@ -19,7 +19,9 @@ use std::time::{Duration, Instant};
 use hickory_proto::op::Message;
 
 use crate::faults::{Delayed, Outlet, SplitMix, bump, deliver, encode, encode_udp};
-use crate::server::{ServerStats, Shared, read_framed, write_framed};
+use crate::server::{
+    ServerStats, Shared, first_question_end, read_framed, spawn_sender, write_framed,
+};
 
 /// Sockets towards the upstream. Each has its own 16-bit ID space, so together they hold
 /// 262,144 queries in flight; and the upstream sees several source ports, as from a
@@ -104,19 +106,18 @@ impl Forwarder {
             }));
         }
         for n in 0..this.sockets.len() {
-            let (this, shared) = (Arc::clone(&this), Arc::clone(shared));
-            let (udp, other, delay_tx) = (Arc::clone(udp), Arc::clone(other), delay_tx.clone());
+            let this = Arc::clone(&this);
             // Reply-side generators follow the client workers' in the seed's sequence.
             let rng = SplitMix::for_worker(seed, (workers + n) as u64);
-            threads.push(std::thread::spawn(move || {
-                let out = Outlet {
-                    socket: &udp,
-                    other: &other,
-                    delay_tx: &delay_tx,
-                    stats: &shared.stats,
-                };
-                this.return_replies(&shared, n, &out, rng);
-            }));
+            threads.push(spawn_sender(
+                shared,
+                udp,
+                other,
+                delay_tx,
+                move |shared, out| {
+                    this.return_replies(shared, n, out, rng);
+                },
+            ));
         }
         threads
     }
@@ -245,22 +246,7 @@ fn answers(p: &Pending, reply: &[u8]) -> bool {
 /// A hash of the first question (name in lower case, type, class); `None` when there is
 /// none or it runs past the end (never panics on short or hostile bytes).
 fn question_hash(msg: &[u8]) -> Option<u64> {
-    if msg.get(4..6)? == [0, 0] {
-        return None;
-    }
-    let mut pos = 12;
-    loop {
-        let len = usize::from(*msg.get(pos)?);
-        if len == 0 {
-            pos += 1;
-            break;
-        }
-        if len & 0xc0 != 0 {
-            return None; // a pointer: questions are never compressed in practice
-        }
-        pos += 1 + len;
-    }
-    let question = msg.get(12..pos + 4)?;
+    let question = msg.get(12..first_question_end(msg)?)?;
     let mut h = std::collections::hash_map::DefaultHasher::new();
     for b in question {
         b.to_ascii_lowercase().hash(&mut h);

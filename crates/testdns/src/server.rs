@@ -217,20 +217,14 @@ impl ServerBuilder {
             threads.extend(proxy.spawn(&shared, &udp, &other, &delay_tx, self.workers));
         } else {
             for worker in 0..self.workers {
-                let shared = Arc::clone(&shared);
-                let udp = Arc::clone(&udp);
-                let other = Arc::clone(&other);
-                let delay_tx = delay_tx.clone();
                 let rng = SplitMix::for_worker(shared.faults.seed, worker as u64);
-                threads.push(std::thread::spawn(move || {
-                    let out = Outlet {
-                        socket: &udp,
-                        other: &other,
-                        delay_tx: &delay_tx,
-                        stats: &shared.stats,
-                    };
-                    udp_worker(&shared, &out, rng);
-                }));
+                threads.push(spawn_sender(
+                    &shared,
+                    &udp,
+                    &other,
+                    &delay_tx,
+                    move |shared, out| udp_worker(shared, out, rng),
+                ));
             }
         }
         drop(delay_tx);
@@ -251,6 +245,27 @@ impl ServerBuilder {
             threads,
         })
     }
+}
+
+/// A thread sending replies through this server's sockets and delay queue.
+pub(crate) fn spawn_sender(
+    shared: &Arc<Shared>,
+    udp: &Arc<UdpSocket>,
+    other: &Arc<UdpSocket>,
+    delay_tx: &mpsc::Sender<Delayed>,
+    run: impl FnOnce(&Shared, &Outlet<'_>) + Send + 'static,
+) -> JoinHandle<()> {
+    let (shared, udp, other) = (Arc::clone(shared), Arc::clone(udp), Arc::clone(other));
+    let delay_tx = delay_tx.clone();
+    std::thread::spawn(move || {
+        let out = Outlet {
+            socket: &udp,
+            other: &other,
+            delay_tx: &delay_tx,
+            stats: &shared.stats,
+        };
+        run(&shared, &out);
+    })
 }
 
 /// A UDP socket with a deep receive queue: a client bursting thousands of queries should
@@ -436,20 +451,29 @@ fn question_end(q: &[u8]) -> Option<usize> {
     if q.len() < 12 || q[4..6] != [0, 1] || q[6..10] != [0, 0, 0, 0] {
         return None;
     }
+    first_question_end(q)
+}
+
+/// End of the first question of a message (its name uncompressed, then type and class);
+/// `None` when there is none or it runs past the end (never panics on hostile bytes).
+pub(crate) fn first_question_end(msg: &[u8]) -> Option<usize> {
+    if msg.get(4..6)? == [0, 0] {
+        return None;
+    }
     let mut pos = 12;
     loop {
-        let l = usize::from(*q.get(pos)?);
+        let l = usize::from(*msg.get(pos)?);
         if l == 0 {
             pos += 1;
             break;
         }
         if l & 0xc0 != 0 {
-            return None;
+            return None; // a pointer: questions are never compressed in practice
         }
         pos += 1 + l;
     }
     let end = pos + 4;
-    (end <= q.len()).then_some(end)
+    (end <= msg.len()).then_some(end)
 }
 
 /// What the reply depends on: flags, the question (lowercased) and the OPT record.

@@ -3,14 +3,16 @@
 //! the server's own fault does.
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use hickory_proto::op::{Message, Query, ResponseCode};
 use hickory_proto::rr::{Name, RecordType};
 use ptraudit_testdns::{Faults, Server, ServerError, ServerStats};
+
+use crate::support;
 
 /// Every name below wild.test has an A record (a wildcard, so each query can ask its own
 /// name and the reply shows which query it answers), plus a name too big for 512 bytes.
@@ -446,30 +448,19 @@ fn zones_and_an_upstream_together_are_refused() {
 #[test]
 fn the_binary_proxies_with_faults() {
     let up = upstream();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ptraudit-testdns"))
-        .args(["proxy", "--upstream", &up.udp_addr().to_string()])
-        .args(["--wrong-id", "1", "--seed", "3"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr: SocketAddr = line
-        .strip_prefix("listening udp=")
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("{line:?}"))
-        .parse()
-        .unwrap();
+    let child = support::binary(
+        &["proxy", "--upstream", &up.udp_addr().to_string()]
+            .into_iter()
+            .chain(["--wrong-id", "1", "--seed", "3"])
+            .collect::<Vec<_>>(),
+    );
+    let addr = child.1;
     let socket = client();
     socket
         .send_to(&query_bytes(99, "b.wild.test.", RecordType::A), addr)
         .unwrap();
     let got = receive_all(&socket, Duration::from_millis(300));
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
     let shapes = shapes(&got, addr, 99);
     assert_eq!(shapes.len(), 2, "{shapes:?}");
     assert!(matches!(
