@@ -61,7 +61,10 @@ for kind in $resolver_kinds; do
 done
 install_missing "${need[@]}"
 
-python3 scripts/gen_fixtures.py --prefix 198.18.0.0/16 --out "$out/net16"
+# The generator takes minutes: reuse a fixture it wrote after its last change.
+if [ ! "$out/net16/truth.csv" -nt scripts/gen_fixtures.py ]; then
+  python3 scripts/gen_fixtures.py --prefix 198.18.0.0/16 --out "$out/net16"
+fi
 cargo build --release --locked -q -p ptraudit -p ptraudit-testdns
 truth="$out/net16/truth.csv"
 
@@ -123,12 +126,15 @@ scan_once() {
   extra="exit=$status retries=$(get retries "$dns") timeouts=$(get timeouts "$dns")"
   extra+=" late_or_duplicate=$(get 'late or duplicate' "$dns")"
   extra+=" window_halvings=$(sed -n 's/.*halved \([0-9]*\) times.*/\1/p' <<<"$window")"
-  while read -r addr_ sent; do total=$((total + sent)); done < <(
-    sed -n 's/^ptraudit: resolver \([^ ]*\): \([0-9]*\) sent.*/\1 \2/p' "$out/scan.err")
-  while read -r addr_ sent; do
+  # Per resolver (printed with two resolvers, or one that was rested): its share of the
+  # queries sent, its tries that timed out (retried elsewhere) and how often it was rested.
+  local per_resolver='s/^ptraudit: resolver \([^ ]*\): \([0-9]*\) sent, .*, \([0-9]*\) timeouts, rested \([0-9]*\) times.*/\1 \2 \3 \4/p'
+  while read -r addr_ sent _; do total=$((total + sent)); done < <(sed -n "$per_resolver" "$out/scan.err")
+  while read -r addr_ sent timed_out rests; do
     share=$(awk -v s="$sent" -v t="$total" 'BEGIN { printf "%.3f", s / t }')
-    extra+=" share_${labels[$addr_]:-$addr_}=$share"
-  done < <(sed -n 's/^ptraudit: resolver \([^ ]*\): \([0-9]*\) sent.*/\1 \2/p' "$out/scan.err")
+    local label=${labels[$addr_]:-$addr_}
+    extra+=" share_$label=$share tries_timed_out_$label=$timed_out rests_$label=$rests"
+  done < <(sed -n "$per_resolver" "$out/scan.err")
   extra=$(sed 's/=\( \|$\)/=na\1/g' <<<"$extra")
   wrong=$(python3 - "$truth" "$out/scan.csv" <<'PY'
 import csv, os, sys
@@ -252,8 +258,12 @@ if part twoway; then
       "$(field "$out/twoway-case.txt" window_halvings)" \
       "$(grep -o 'share_[a-z]*=[0-9.]*' "$out/twoway-case.txt" | sort | awk -F= '
           { n[$1]++; s[$1] += $2 } END { for (k in n) printf "%s=%.3f ", substr(k, 7), s[k] / n[k] }')"
+    for f in $(grep -o '\(tries_timed_out\|rests\)_[a-z]*=' "$out/twoway-case.txt" | sort -u | tr -d =); do
+      printf '  %-11s   %s %s\n' "" "$f" "$(field "$out/twoway-case.txt" "$f")"
+    done
   done
-  echo "  (shares: mean of the runs' shares of queries sent; wrong_rows: the most of any run)"
+  echo "  (shares: mean of the runs' shares of queries sent; wrong_rows: the most of any run;"
+  echo "   tries_timed_out, rests: per resolver, medians)"
 fi
 
 if part walk; then
