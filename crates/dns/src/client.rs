@@ -88,6 +88,13 @@ impl ClientBuilder {
         self
     }
 
+    /// How long no resolver may reply before waiting queries end as timeouts (see
+    /// [`Config::silence_limit`]).
+    pub fn silence_limit(mut self, limit: Duration) -> Self {
+        self.config.silence_limit = limit;
+        self
+    }
+
     /// The largest congestion window of each resolver (see [`Config::max_window`]); the
     /// smallest follows it down if needed.
     pub fn max_window(mut self, max_window: u32) -> Self {
