@@ -523,3 +523,43 @@ fn a_resolver_that_never_answers_for_the_root_is_not_refused() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_final_pass_is_reported_and_its_rows_are_written_once() {
+    // One attempt per query through a path losing 30%: hundreds of rows fail the first
+    // look; the run looks them up again and says how many it resolved.
+    let mut f = ptraudit_testdns::Faults::default();
+    f.drop = 0.3;
+    f.seed = 21;
+    let lossy = server_with_faults(f);
+    let o = ptraudit(&[
+        "scan",
+        "198.18.0.0/22",
+        "--resolver",
+        &lossy.udp_addr().to_string(),
+        "--timeout",
+        "200",
+        "--attempts",
+        "1",
+        "--max-attempts",
+        "1",
+    ]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("ptraudit: final pass: "))
+        .unwrap_or_else(|| panic!("no final pass reported:\n{err}"));
+    let numbers: Vec<u64> = line.split(' ').filter_map(|w| w.parse().ok()).collect();
+    let (retried, resolved) = (numbers[0], numbers[1]);
+    assert!(retried > 50 && resolved * 2 > retried, "{line}");
+    // Every address once, and as many temperror rows as the pass left.
+    let ips: std::collections::HashSet<&str> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!((out.lines().count(), ips.len()), (1025, 1024));
+    let temperror = out.lines().filter(|l| l.contains(",temperror,")).count() as u64;
+    assert_eq!(temperror, retried - resolved, "{line}");
+}
