@@ -492,7 +492,8 @@ impl Scanner {
     /// the sink through [`Sink::row_at`], for checkpoints), and with `stop`, which can end
     /// the scan early: after
     /// [`Stop::drain`] no new address is started and the ones in flight are finished
-    /// (their rows written); after [`Stop::abort`] the scan ends at once, writing no
+    /// (their rows written, but for `temperror` rows held for the final pass, which are
+    /// left for a resume); after [`Stop::abort`] the scan ends at once, writing no
     /// further row. Either way the sink is finished, and [`ScanStats::interrupted`] is set.
     pub async fn run_until<S: Sink>(
         &self,
@@ -678,9 +679,10 @@ impl Scanner {
                 cache_hits: run.stats.cache_hits,
             });
         }
-        if stop.state() < ABORT {
-            // A drained run (or one whose final pass gave up) writes its held rows as
-            // they are: complete, `temperror`.
+        if stop.state() < DRAIN {
+            // Nothing is left here after a completed pass; kept so that no row can be
+            // lost if that ever changes. A stopped run leaves its held rows unwritten and
+            // their positions not done: `--resume` looks them up again.
             let rest: Vec<Held> = run.held.drain(..).chain(run.retry.drain(..)).collect();
             for held in rest {
                 run.write(held.seq, held.row)?;

@@ -16,7 +16,8 @@
 //!   once everything else is done its address is looked up again (DNSBL answers
 //!   reused) and the row written once, with the second result
 //!   ([`ScanStats::retried`], [`ScanStats::recovered`]). At most 100,000 rows are held
-//!   (more are written at once); a drained run writes them as they are; a pass whose
+//!   (more are written at once); a stopped run leaves them unwritten and not done (a
+//!   resume looks them up again); a pass whose
 //!   first 32 failures saw no reply at all gives up ([`ScanStats::retry_abandoned`]).
 //!   A walk's rows go unit by unit and are not held.
 //! - [`WalkPlan`] / [`Scanner::walk_until`] — the reverse-tree walk (RFC 8020) for IPv6
