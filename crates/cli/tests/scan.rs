@@ -552,7 +552,7 @@ fn the_final_pass_is_reported_and_its_rows_are_written_once() {
         .unwrap_or_else(|| panic!("no final pass reported:\n{err}"));
     let numbers: Vec<u64> = line.split(' ').filter_map(|w| w.parse().ok()).collect();
     let (retried, resolved) = (numbers[0], numbers[1]);
-    assert!(retried > 50 && resolved * 2 > retried, "{line}");
+    assert!(retried > 50 && resolved * 3 > retried, "{line}");
     // Every address once, and as many temperror rows as the pass left.
     let ips: std::collections::HashSet<&str> = out
         .lines()

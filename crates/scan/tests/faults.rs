@@ -178,7 +178,8 @@ async fn the_final_pass_replaces_temperror_rows_and_never_duplicates_one() {
         .filter(|r| r.fcrdns == ptraudit_scan::Fcrdns::TempError)
         .count() as u64;
     assert!(stats.retried > 500, "{stats:?}");
-    assert!(stats.recovered * 2 > stats.retried, "{stats:?}");
+    // A row needs its PTR and forward answers, each got with probability 0.7: about half.
+    assert!(stats.recovered * 3 > stats.retried, "{stats:?}");
     assert_eq!(temperror, stats.retried - stats.recovered);
     assert_eq!(stats.temperror, temperror);
     // compare() checks one row per address; every row that is not temperror is right.
