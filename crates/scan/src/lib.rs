@@ -79,7 +79,7 @@ pub use crate::engine::{
 };
 pub use crate::row::{
     COLUMNS, Fcrdns, FcrdnsReason, Prefix, PrefixError, PrefixLens, Row, Sink, SinkError, Status,
-    UnknownValue, VecSink,
+    UnknownValue, VecSink, mail_ready,
 };
 pub use crate::targets::{Order, Plan, Shard, Target, TargetError, TargetSet};
 pub use crate::templates::Templated;
