@@ -31,7 +31,8 @@ pub enum ForwardMode {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ScanConfig {
-    /// Queries in flight at most.
+    /// Queries in flight at most, per resolver (each resolver's congestion window finds
+    /// the depth it takes below this; a slow resolver holds only its own share).
     pub concurrency: usize,
     /// Queries per second at most, over all resolvers; `None` for no limit.
     pub rate: Option<NonZeroU32>,
@@ -171,7 +172,22 @@ pub struct ScanStats {
     pub interrupted: bool,
     /// DNSBLs switched off by an error answer (their later rows are unknown).
     pub dnsbl_disabled: u64,
+    /// Rows that came out `temperror` and were looked up again at the end of the run
+    /// (the final pass), each written once: with the second result.
+    pub retried: u64,
+    /// Of those, rows the final pass resolved (no longer `temperror`).
+    pub recovered: u64,
+    /// The final pass stopped early: its lookups got no reply at all (the resolvers are
+    /// down), and the rest of its rows were written as they were.
+    pub retry_abandoned: bool,
 }
+
+/// `temperror` rows held for the final pass at most; beyond, they are written at once
+/// (memory stays bounded when a resolver goes down in the middle of a large range).
+const HOLD_CAP: usize = 100_000;
+/// Retried rows that end `temperror` again, with no reply seen during the pass, after
+/// which the pass gives up (the resolvers are down: a run must still end promptly).
+const ABANDON_AFTER: u64 = 32;
 
 /// One forward lookup of a PTR name, as [`Scanner::check`] reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -280,6 +296,16 @@ struct Job {
     bl_waiting: usize,
     /// The PTR side's verdict, kept while DNSBL answers are still out.
     verdict: Option<(Fcrdns, Option<FcrdnsReason>, Option<usize>)>,
+    /// This is the final pass's second look at the address.
+    retried: bool,
+}
+
+/// A `temperror` row kept back for the final pass, with what its retry reuses.
+struct Held {
+    seq: u64,
+    row: Row,
+    /// The DNSBL answers, kept: a list is asked once per address.
+    answers: Vec<DnsblAnswer>,
 }
 
 struct PendingForward {
@@ -302,6 +328,12 @@ struct Run<'a, S: Sink> {
     /// For [`Scanner::check`]: the forward answers and the classifier's verdict of the
     /// last row, kept instead of dropped.
     details: Option<Details>,
+    /// `temperror` rows of the first look, not written yet (see [`HOLD_CAP`]).
+    held: Vec<Held>,
+    /// The final pass's queue: held rows whose addresses are to be looked up again.
+    retry: VecDeque<Held>,
+    /// The final pass has started: replies seen since, retried rows failed again.
+    pass: Option<(u64, u64)>,
 }
 
 /// What [`Scanner::check`] keeps beyond the row.
@@ -547,9 +579,12 @@ impl Scanner {
             queue: VecDeque::new(),
             stats: ScanStats::default(),
             details: details.then(Details::default),
+            held: Vec::new(),
+            retry: VecDeque::new(),
+            pass: None,
         };
         let mut targets = targets.fuse();
-        let window = self.config.concurrency.max(1);
+        let window = self.config.concurrency.max(1) * self.client.resolvers().len().max(1);
         let mut in_flight = 0usize;
         let mut batch = Vec::with_capacity(512);
         loop {
@@ -568,13 +603,20 @@ impl Scanner {
                         };
                         match next {
                             Some(Start::Address { seq, ip }) => {
-                                let job = run.new_job(seq, ip);
+                                let job = run.new_job(seq, ip, None);
                                 (reverse_name(ip), RecordType::PTR, job as u64)
                             }
                             Some(Start::Node { id, name }) => {
                                 (name, RecordType::PTR, NODE | id as u64)
                             }
-                            None => break,
+                            None => match run.retry.pop_front() {
+                                Some(held) => {
+                                    let ip = held.row.ip;
+                                    let job = run.new_job(held.seq, ip, Some(held));
+                                    (reverse_name(ip), RecordType::PTR, job as u64)
+                                }
+                                None => break,
+                            },
                         }
                     }
                 };
@@ -586,6 +628,13 @@ impl Scanner {
                 run.stats.queries += 1;
             }
             if in_flight == 0 {
+                // Everything else is done: the final pass looks up the `temperror` rows
+                // again (a drained run writes them as they are).
+                if !run.held.is_empty() && stop.state() < DRAIN {
+                    run.retry.extend(run.held.drain(..));
+                    run.pass.get_or_insert((0, 0));
+                    continue;
+                }
                 break;
             }
             batch.clear();
@@ -597,6 +646,11 @@ impl Scanner {
             }
             for (tag, outcome) in batch.drain(..) {
                 in_flight -= 1;
+                if let Some((replies, _)) = &mut run.pass
+                    && outcome.status != Status::Timeout
+                {
+                    *replies += 1;
+                }
                 if tag & FORWARD != 0 {
                     run.forward_done((tag & !FORWARD) as usize, outcome)?;
                 } else if tag & NODE != 0 {
@@ -623,6 +677,14 @@ impl Scanner {
                 errors: run.stats.temperror,
                 cache_hits: run.stats.cache_hits,
             });
+        }
+        if stop.state() < ABORT {
+            // A drained run (or one whose final pass gave up) writes its held rows as
+            // they are: complete, `temperror`.
+            let rest: Vec<Held> = run.held.drain(..).chain(run.retry.drain(..)).collect();
+            for held in rest {
+                run.write(held.seq, held.row)?;
+            }
         }
         run.stats.interrupted = stop.state() >= DRAIN;
         run.stats.dnsbl_disabled = self.lists.iter().filter(|l| l.is_disabled()).count() as u64;
@@ -685,8 +747,14 @@ impl Stop {
 }
 
 impl<S: Sink> Run<'_, S> {
-    fn new_job(&mut self, seq: u64, ip: IpAddr) -> usize {
+    /// Starts an address; `retry` is its held row when this is the final pass.
+    fn new_job(&mut self, seq: u64, ip: IpAddr, retry: Option<Held>) -> usize {
         let lists = &self.scanner.lists;
+        let retried = retry.is_some();
+        let (answers, attempts) = match retry {
+            Some(h) => (Some(h.answers), h.row.attempts),
+            None => (None, 0),
+        };
         let id = self.jobs.insert(Job {
             seq,
             ip,
@@ -696,11 +764,17 @@ impl<S: Sink> Run<'_, S> {
             texts: Vec::new(),
             forward: Vec::new(),
             waiting: 0,
-            attempts: 0,
+            attempts,
             bl: vec![None; lists.len()],
             bl_waiting: 0,
             verdict: None,
+            retried,
         });
+        if let Some(answers) = answers {
+            // The lists answered the first time (or timed out: a list is asked once).
+            self.jobs[id].bl = answers.into_iter().map(Some).collect();
+            return id;
+        }
         for (i, state) in lists.iter().enumerate() {
             let name = state.list.query_name(ip);
             match name {
@@ -1048,22 +1122,56 @@ impl<S: Sink> Run<'_, S> {
             dnsbl,
             dnsbl_listed,
         };
-        if let Some(details) = &mut self.details {
-            details.dnsbl = answers;
-        }
+        let answers_kept = match &mut self.details {
+            Some(details) => {
+                details.dnsbl = answers.clone();
+                answers
+            }
+            None => answers,
+        };
         if let Some(w) = &mut self.walk {
             // A walk writes rows unit by unit (and counts them then).
             w.address_done(job.seq, row);
             return Ok(());
         }
+        let temperror = fcrdns == Fcrdns::TempError;
+        if job.retried {
+            self.stats.retried += 1;
+            if !temperror {
+                self.stats.recovered += 1;
+            } else if let Some((replies, failed)) = &mut self.pass {
+                *failed += 1;
+                if *replies == 0 && *failed >= ABANDON_AFTER {
+                    // Nothing answers any more: write the rest as they are.
+                    self.stats.retry_abandoned = true;
+                    let rest: Vec<Held> = self.retry.drain(..).collect();
+                    for held in rest {
+                        self.write(held.seq, held.row)?;
+                    }
+                }
+            }
+        } else if temperror && self.held.len() < HOLD_CAP && !self.stats.retry_abandoned {
+            // Held, not written: the final pass replaces it (never a second row).
+            self.held.push(Held {
+                seq: job.seq,
+                row,
+                answers: answers_kept,
+            });
+            return Ok(());
+        }
+        self.write(job.seq, row)
+    }
+
+    /// Writes a finished row and marks its position done.
+    fn write(&mut self, seq: u64, row: Row) -> Result<(), ScanError> {
         self.stats.addresses += 1;
-        match fcrdns {
+        match row.fcrdns {
             Fcrdns::Pass => self.stats.pass += 1,
             Fcrdns::Fail => self.stats.fail += 1,
             Fcrdns::NoPtr => self.stats.no_ptr += 1,
             Fcrdns::TempError => self.stats.temperror += 1,
         }
-        self.sink.row_owned(job.seq, row).map_err(ScanError::Sink)?;
-        self.sink.done(job.seq, job.seq).map_err(ScanError::Sink)
+        self.sink.row_owned(seq, row).map_err(ScanError::Sink)?;
+        self.sink.done(seq, seq).map_err(ScanError::Sink)
     }
 }

@@ -9,9 +9,16 @@
 //! - [`TargetSet`] / [`Target`] — CIDRs, single addresses and `a-b` ranges from arguments,
 //!   files and stdin; excludes; [`Shard`] `I/N` partitions; [`Order`] linear or a seeded
 //!   pseudo-random permutation computed on the fly (no list of the range in memory).
-//! - [`Scanner`] — the loop: a bounded window of queries (`concurrency`), an optional
-//!   rate limit (governor), the PTR stage, the forward stage, the verdict. Memory is
-//!   bounded by the window and the forward cache, not by the size of the range.
+//! - [`Scanner`] — the loop: a bounded window of queries (`concurrency` per resolver),
+//!   an optional rate limit (governor), the PTR stage, the forward stage, the verdict.
+//!   Memory is bounded by the window and the forward cache, not by the size of the
+//!   range. **Final pass**: a `temperror` row of a brute-force run is held, not written;
+//!   once everything else is done its address is looked up again (DNSBL answers
+//!   reused) and the row written once, with the second result
+//!   ([`ScanStats::retried`], [`ScanStats::recovered`]). At most 100,000 rows are held
+//!   (more are written at once); a drained run writes them as they are; a pass whose
+//!   first 32 failures saw no reply at all gives up ([`ScanStats::retry_abandoned`]).
+//!   A walk's rows go unit by unit and are not held.
 //! - [`WalkPlan`] / [`Scanner::walk_until`] — the reverse-tree walk (RFC 8020) for IPv6
 //!   allocations and sparse IPv4: NXDOMAIN prunes a subtree with one query; wildcards,
 //!   referrals and failing nodes are reported as node rows ([`WalkSummary`]).
