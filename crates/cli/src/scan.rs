@@ -876,6 +876,11 @@ fn run_scan(
             "ptraudit: {} addresses, {} queries ({} forward answers from cache)",
             stats.addresses, stats.queries, stats.cache_hits
         );
+        eprintln!(
+            "ptraudit: {} multi-ptr-unconfirmed (pass, but another PTR name does not lead back: \
+             mail servers see them as unknown part of the time; `ptraudit check ADDR` explains)",
+            summary.totals().multi_ptr_unconfirmed
+        );
         for p in &args.outputs {
             eprintln!("ptraudit: rows written to {}", p.display());
         }

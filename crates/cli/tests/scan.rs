@@ -36,11 +36,28 @@ fn scan_writes_csv_and_summary_files() {
     assert!(!dir.join("out.csv.partial").exists());
     let sum = std::fs::read_to_string(&summary).unwrap();
     assert!(sum.starts_with(
-        "prefix,addresses,with_ptr,fcrdns_pass,fcrdns_fail,generic,mail_ready,errors\n"
+        "prefix,addresses,with_ptr,fcrdns_pass,fcrdns_fail,generic,mail_ready,errors,multi_ptr_unconfirmed\n"
     ));
     assert!(sum.contains("\n198.18.0.0/24,256,"), "{sum}");
     assert!(sum.contains("\n198.18.1.0/24,256,"), "{sum}");
     assert!(err.contains("total"), "summary table on stderr: {err}");
+    // Issue 17: the flagged passes are counted, in the file and on stderr.
+    let range: ptraudit_scan::Prefix = "198.18.0.0/23".parse().unwrap();
+    let flagged = crate::util::truth()
+        .iter()
+        .filter(|t| range.contains(t.ip) && t.flags == "multi-ptr-unconfirmed")
+        .count();
+    assert!(flagged > 0, "the fixture /23 has multi-PTR addresses");
+    let in_file: usize = sum
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(',').next().unwrap().parse::<usize>().unwrap())
+        .sum();
+    assert_eq!(in_file, flagged, "{sum}");
+    assert!(
+        err.contains(&format!("ptraudit: {flagged} multi-ptr-unconfirmed (")),
+        "{err}"
+    );
     // An existing file is not overwritten without --force.
     let o = ptraudit(&[
         "scan",

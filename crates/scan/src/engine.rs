@@ -874,8 +874,16 @@ impl<S: Sink> Run<'_, S> {
         let rtypes = self.scanner.rtypes(ip);
         let job = &mut self.jobs[id];
         // Taken out for the loop (which borrows self) and put back after it.
-        let names = std::mem::take(&mut job.names);
-        let texts = std::mem::take(&mut job.texts);
+        let mut names = std::mem::take(&mut job.names);
+        let mut texts = std::mem::take(&mut job.texts);
+        if texts.len() > 1 {
+            // Sorted by text, so `ptr_all`, the forward slots and the chosen `ptr` do
+            // not depend on the RRset order the server (or a rotating resolver) chose.
+            // The texts are distinct (`ptr_done` dedups them).
+            let mut pairs: Vec<(String, Name)> = texts.into_iter().zip(names).collect();
+            pairs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            (texts, names) = pairs.into_iter().unzip();
+        }
         let mut slots = vec![None; names.len() * rtypes.len()];
         let mut waiting = 0;
         for (i, (name, text)) in names.iter().zip(&texts).enumerate() {
@@ -953,7 +961,14 @@ impl<S: Sink> Run<'_, S> {
     }
 
     /// FCrDNS over every PTR name: pass if any name's addresses of the target's family
-    /// contain it.
+    /// contain it. The chosen name is the first confirmed one in `names` order (sorted
+    /// in `start_forward`), else the first name. A pass is flagged
+    /// `multi-ptr-unconfirmed` when another name's answer definitely lacks the address
+    /// (an answer without it, NODATA, NXDOMAIN) — what a mail server that got that name
+    /// first from `getnameinfo` sees as "unknown"; a failed lookup (SERVFAIL, timeout,
+    /// other RCODEs) of the other name is no evidence and raises no flag. The flag
+    /// outranks `ptr-target-cname` (a row has one reason; the stale name is the worse
+    /// problem, and the one that makes receivers refuse the address).
     fn verdict(&mut self, id: usize) -> Result<(), ScanError> {
         let job = &self.jobs[id];
         let rtypes = self.scanner.rtypes(job.ip);
@@ -964,6 +979,8 @@ impl<S: Sink> Run<'_, S> {
         let mut confirmed: Option<(usize, bool)> = None;
         let mut transient: Option<Status> = None;
         let (mut mismatch, mut nodata, mut nxdomain) = (false, false, false);
+        // Some name definitely does not lead back.
+        let mut refuted = false;
         for i in 0..job.names.len() {
             for (k, &rtype) in rtypes.iter().enumerate() {
                 let Some(f) = &job.forward[i * rtypes.len() + k] else {
@@ -972,7 +989,8 @@ impl<S: Sink> Run<'_, S> {
                 if rtype != matching {
                     continue;
                 }
-                if f.addrs.contains(&job.ip) {
+                let contains = f.addrs.contains(&job.ip);
+                if contains {
                     confirmed = confirmed.or(Some((i, f.via_cname)));
                 }
                 match f.status {
@@ -981,9 +999,12 @@ impl<S: Sink> Run<'_, S> {
                     Status::NxDomain => nxdomain = true,
                     other => transient = transient.or(Some(other)),
                 }
+                refuted |= !contains
+                    && matches!(f.status, Status::Answer | Status::NoData | Status::NxDomain);
             }
         }
         let (verdict, reason) = match (confirmed, transient) {
+            (Some(_), _) if refuted => (Fcrdns::Pass, Some(FcrdnsReason::MultiPtrUnconfirmed)),
             (Some((_, via_cname)), _) => (
                 Fcrdns::Pass,
                 via_cname.then_some(FcrdnsReason::PtrTargetCname),

@@ -32,6 +32,19 @@
 //! - [`Row`], [`COLUMNS`], [`Sink`] — the output contract. Writers live in
 //!   `ptraudit-report`; this crate knows nothing of files.
 //!
+//! # Several PTR names
+//!
+//! The row does not depend on the order of the PTR RRset: the names are sorted (by
+//! their text) before the forward stage, so `ptr_all`, the forward lookups and the
+//! chosen `ptr` — the first name in that order whose forward addresses of the target's
+//! family contain it, else the first name — are the same through any server. `fcrdns`
+//! is `pass` when any name confirms; when another name definitely does not (an answer
+//! without the address, NODATA, NXDOMAIN), the pass carries
+//! [`FcrdnsReason::MultiPtrUnconfirmed`], because a mail server checks only the one
+//! name `getnameinfo` returns, the first of an order resolvers rotate. A failed
+//! forward lookup (SERVFAIL, REFUSED, timeout, other RCODEs) of the other name is not
+//! evidence and raises no flag. Such a row is not [`Row::mail_ready`].
+//!
 //! # Example
 //!
 //! ```
@@ -87,7 +100,7 @@ pub use crate::engine::{
 };
 pub use crate::row::{
     COLUMNS, Fcrdns, FcrdnsReason, Prefix, PrefixError, PrefixLens, Row, Sink, SinkError, Status,
-    UnknownValue, VecSink,
+    UnknownValue, VecSink, mail_ready,
 };
 pub use crate::targets::{Order, Plan, Shard, Target, TargetError, TargetSet};
 pub use crate::templates::Templated;
