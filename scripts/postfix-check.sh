@@ -42,6 +42,7 @@ if [[ "${POSTFIX_CHECK_INSIDE:-}" != 1 ]]; then
     if ! command -v postfix >/dev/null; then
         echo "postfix-check: installing the Debian package postfix (No configuration)" >&2
         echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+        apt-get update -qq >&2 || true
         DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postfix >&2 \
             || { echo "postfix-check: cannot install postfix" >&2; exit 2; }
     fi

@@ -40,10 +40,13 @@ have knotd || missing+=(knot)
 have unbound || missing+=(unbound)
 have kdig || missing+=(knot-dnsutils)
 have python3 || missing+=(python3)
+have postfix || missing+=(postfix)
 if [ ${#missing[@]} -gt 0 ]; then
   step "installing ${missing[*]}"
   sudo=""
   [ "$(id -u)" = 0 ] || sudo="sudo"
+  # Postfix for scripts/postfix-check.sh: no configuration (the check writes its own).
+  echo "postfix postfix/main_mailer_type select No configuration" | $sudo debconf-set-selections
   $sudo apt-get update -qq
   # The packages' own service start is irrelevant (and fails without systemd): the tests
   # start their own instances on free loopback ports.
