@@ -28,9 +28,9 @@ awk -F, 'NR > 1 && $1 ~ /^[0-9.]+$/ { split($1, o, "."); print o[4] "." o[3] "."
 cargo build --release --locked -p ptraudit-testdns --bin ptraudit-testdns
 cargo bench --locked -p ptraudit-benches --bench client_ptr_throughput --no-run
 
-bench_bin=$(ls -t target/release/deps/client_ptr_throughput-* | grep -v '\.d$' | head -1)
+bench_bin=$(ls -t "${CARGO_TARGET_DIR:-target}"/release/deps/client_ptr_throughput-* | grep -v '\.d$' | head -1)
 log="$out/testdns.out"
-target/release/ptraudit-testdns --zones "$out/net16/zones.txt" --workers 1 >"$log" &
+"${CARGO_TARGET_DIR:-target}"/release/ptraudit-testdns --zones "$out/net16/zones.txt" --workers 1 >"$log" &
 server_pid=$!
 trap 'kill $server_pid 2>/dev/null || true' EXIT
 for _ in $(seq 100); do

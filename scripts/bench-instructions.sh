@@ -24,7 +24,7 @@ trap 'kill $knot_pid $knot_wrapper 2>/dev/null || true' EXIT
 
 rm -f "$out/cg.csv" "$out/cg.parquet"
 valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out" \
-  target/release/ptraudit scan 198.18.0.0/16 --resolver "$addr" \
+  "$ptraudit" scan 198.18.0.0/16 --resolver "$addr" \
   -o "$out/cg.csv" -o "$out/cg.parquet" 2>"$out/cg.err"
 instructions=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$out/cg.err")
 queries=$(sed -n 's/^ptraudit: [0-9]* addresses, \([0-9]*\) queries.*/\1/p' "$out/cg.err" | tail -1)

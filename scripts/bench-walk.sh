@@ -34,7 +34,7 @@ scan() {
   rm -f "$out/$name.csv"
   local t0 t1
   t0=$(date +%s.%N)
-  target/release/ptraudit scan "$@" --resolver "$addr" -o "$out/$name.csv" 2>"$out/$name.err"
+  "$ptraudit" scan "$@" --resolver "$addr" -o "$out/$name.csv" 2>"$out/$name.err"
   t1=$(date +%s.%N)
   local q n
   q=$(sed -n 's/^ptraudit: [0-9]* addresses, \([0-9]*\) queries.*/\1/p' "$out/$name.err" | tail -1)

@@ -1,44 +1,72 @@
 #!/usr/bin/env bash
-# The full audit of a /16 through Knot DNS, as a share of Knot's own capacity.
+# The full audit of a /16 through Knot DNS and through recursive resolvers in front of it,
+# as a share of what dnsperf gets from the same server; and the scan given a fast and a
+# slow (or lossy) resolver together.
 #
-#   scripts/bench.sh [RUNS] [knot|unbound|walk|both]      (defaults: 3, both = all three)
+#   scripts/bench.sh [RUNS] [MODE]       (defaults: 3 runs, both)
+#
+#   MODE: knot | unbound | bind | pdns | resolvers (= unbound bind pdns) | twoway | walk
+#         | both (= knot unbound walk) | all (= knot, the three resolvers, twoway, walk)
 #
 # 1. Generates the /16 fixture (65,536 addresses) under target/bench/net16.
 # 2. Serves it with Knot DNS on a free loopback port (one UDP worker, so the two cores
 #    are shared between Knot and the client, as in production on a small box).
-# 3. Each run: dnsperf's rate against that Knot on the scan's own query mix (the PTR
-#    names of every address and the forward names the ground truth lists), then
+# 3. knot: each run, dnsperf's rate against that Knot on the scan's own query mix (the
+#    PTR names of every address and the forward names the ground truth lists), then
 #    `ptraudit scan 198.18.0.0/16` through the same Knot writing CSV and Parquet, timed
 #    with /usr/bin/time.
 # 4. Checks every row against the ground truth, and prints medians: addresses/s,
-#    queries/s, ratio to dnsperf, CPU seconds and µs per query, peak RSS.
-# 5. The same through Unbound (2 threads, stub zones to that Knot) with a cold cache, the
-#    realistic deployment: before each measurement (dnsperf's, then ptraudit's) Unbound is
+#    queries/s, ratio to dnsperf, CPU seconds and µs per query, peak RSS, and what the
+#    scan reports of retries, timeouts, late replies and congestion-window halvings.
+# 5. unbound, bind, pdns: the same through Unbound, BIND 9 or PowerDNS Recursor (2
+#    threads each, every fixture zone sent to that Knot) with a cold cache, the realistic
+#    deployment: before each measurement (dnsperf's, then ptraudit's) the resolver is
 #    restarted, and dnsperf runs through the query mix once (-n 1), so every query is a
-#    cache miss for both.
-# 6. The RFC 8020 walk against brute force (scripts/bench-walk.sh, through Knot serving
-#    fixtures/walk): queries and time of the sparse IPv4 /16, IPv6 node questions against
-#    the least a walk can ask.
+#    cache miss for both. Each resolver is first checked to answer a PTR and an A record
+#    of the fixture as the truth has them.
+# 6. twoway: the scan through Knot alone, through Knot plus a testdns proxy that answers
+#    every query 50 ms late (in front of the same Knot), and through Knot plus a proxy
+#    that drops 15% of queries: wall-time medians, their ratio to Knot alone, the share
+#    of queries each resolver got, every row checked.
+# 7. walk: the RFC 8020 walk against brute force (scripts/bench-walk.sh, through Knot
+#    serving fixtures/walk).
+#
+# PTRAUDIT=path/to/ptraudit measures another build of the scanner with the same servers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
 which=${2:-both}
+case $which in
+  knot | unbound | bind | pdns | twoway | walk) parts=$which ;;
+  resolvers) parts="unbound bind pdns" ;;
+  both) parts="knot unbound walk" ;;
+  all) parts="knot unbound bind pdns twoway walk" ;;
+  *) sed -n '2,9p' "$0" >&2; exit 2 ;;
+esac
+part() { [[ " $parts " == *" $1 "* ]]; }
 out=target/bench
 mkdir -p "$out"
 
+# shellcheck source=scripts/bench-lib.sh
 source scripts/bench-lib.sh
 need=()
-command -v dnsperf >/dev/null || need+=(dnsperf)
-command -v knotd >/dev/null || [ -x /usr/sbin/knotd ] || need+=(knot)
-command -v unbound >/dev/null || [ -x /usr/sbin/unbound ] || need+=(unbound)
+have dnsperf || need+=(dnsperf)
+have knotd || need+=(knot)
+have kdig || need+=(knot-dnsutils)
 [ -x /usr/bin/time ] || need+=(time)
+for kind in $resolver_kinds; do
+  if part "$kind" && ! have "$(resolver_program "$kind")"; then
+    need+=("$(resolver_package "$kind")")
+  fi
+done
 install_missing "${need[@]}"
 
 python3 scripts/gen_fixtures.py --prefix 198.18.0.0/16 --out "$out/net16"
 cargo build --release --locked -q -p ptraudit -p ptraudit-testdns
+truth="$out/net16/truth.csv"
 
 # The query mix the scan sends: every PTR, plus A for each distinct PTR name.
-python3 - "$out/net16/truth.csv" "$out/mix.txt" <<'PY'
+python3 - "$truth" "$out/mix.txt" <<'PY'
 import csv, sys
 rows = [r for r in csv.DictReader(open(sys.argv[1])) if ":" not in r["ip"]]
 names = []
@@ -55,24 +83,59 @@ with open(sys.argv[2], "w") as f:
         f.write(f"{n} A\n")
 PY
 
+# Every server this script starts, stopped on exit: "PID,WRAPPER" (PID empty for our own).
+servers=()
+cleanup() {
+  stop_resolver
+  local s
+  for s in "${servers[@]}"; do stop_started "${s%,*}" "${s#*,}"; done
+}
+trap cleanup EXIT
+
 start_knot "$out/net16/zones.txt" "$out/knot.out"
-trap 'kill $knot_pid $knot_wrapper 2>/dev/null || true' EXIT
+servers+=("$knot_pid,$knot_wrapper")
 echo "bench: Knot on $addr (pid $knot_pid)"
 
-# measure NAME RESOLVER_ADDR DNSPERF_RATE: one timed scan through the resolver, checked.
-measure() {
-  local name=$1 addr=$2 ref=$3 results=$4
+# Names for resolver addresses in the per-resolver shares.
+declare -A labels=(["$addr"]=knot)
+
+# scan_once RESOLVER...: one timed scan of the /16 through the resolvers, checked
+# against the truth. Sets te, tu, ts, rss (elapsed, user, system seconds, peak KiB),
+# queries, wrong (rows whose DNS data or FCrDNS verdict differ from the truth, missing or
+# extra rows), and `extra`: what the scan printed of retries, timeouts, late replies,
+# window halvings and each resolver's share of the queries sent, and the rows whose DNS
+# is right but whose `generic` differs from the generator's (the classifier's business,
+# not the resolver's), as key=value pairs.
+scan_once() {
+  local args=() r status=0
+  for r in "$@"; do args+=(--resolver "$r"); done
   rm -f "$out/scan.csv" "$out/scan.parquet"
   /usr/bin/time -f 'time_user=%U time_sys=%S time_elapsed=%e rss_kib=%M' -o "$out/time.txt" \
-    target/release/ptraudit scan 198.18.0.0/16 --resolver "$addr" -o "$out/scan.csv" \
-    -o "$out/scan.parquet" 2>"$out/scan.err"
+    "$ptraudit" scan 198.18.0.0/16 "${args[@]}" -o "$out/scan.csv" -o "$out/scan.parquet" \
+    2>"$out/scan.err" || status=$?
   queries=$(sed -n 's/^ptraudit: [0-9]* addresses, \([0-9]*\) queries.*/\1/p' "$out/scan.err" | tail -1)
-  retries=$(sed -n 's/^ptraudit: DNS: .*, \([0-9]*\) retries.*/\1/p' "$out/scan.err" | tail -1)
-  wrong=$(python3 - "$out/net16/truth.csv" "$out/scan.csv" <<'PY'
-import csv, sys
+  queries=${queries:-0}
+  # The scan's own figures, where it prints them (`na` where this build does not).
+  local dns window sent total=0 addr_ share
+  dns=$(grep '^ptraudit: DNS: .* retries' "$out/scan.err" | tail -1 || true)
+  window=$(grep '^ptraudit: DNS: congestion window' "$out/scan.err" | tail -1 || true)
+  get() { sed -n "s/.*[ ,]\\([0-9][0-9]*\\) $1.*/\\1/p" <<<"$2" | head -1; }
+  extra="exit=$status retries=$(get retries "$dns") timeouts=$(get timeouts "$dns")"
+  extra+=" late_or_duplicate=$(get 'late or duplicate' "$dns")"
+  extra+=" window_halvings=$(sed -n 's/.*halved \([0-9]*\) times.*/\1/p' <<<"$window")"
+  while read -r addr_ sent; do total=$((total + sent)); done < <(
+    sed -n 's/^ptraudit: resolver \([^ ]*\): \([0-9]*\) sent.*/\1 \2/p' "$out/scan.err")
+  while read -r addr_ sent; do
+    share=$(awk -v s="$sent" -v t="$total" 'BEGIN { printf "%.3f", s / t }')
+    extra+=" share_${labels[$addr_]:-$addr_}=$share"
+  done < <(sed -n 's/^ptraudit: resolver \([^ ]*\): \([0-9]*\) sent.*/\1 \2/p' "$out/scan.err")
+  extra=$(sed 's/=\( \|$\)/=na\1/g' <<<"$extra")
+  wrong=$(python3 - "$truth" "$out/scan.csv" <<'PY'
+import csv, os, sys
 truth = {r["ip"]: r for r in csv.DictReader(open(sys.argv[1])) if ":" not in r["ip"]}
-rows = list(csv.DictReader(open(sys.argv[2])))
+rows = list(csv.DictReader(open(sys.argv[2]))) if os.path.exists(sys.argv[2]) else []
 wrong = abs(len(rows) - len(truth))
+generic = 0
 seen = set()
 for r in rows:
     t = truth.get(r["ip"])
@@ -82,36 +145,48 @@ for r in rows:
     seen.add(r["ip"])
     reason = t["flags"] if t["fcrdns"] == "pass" else t["fcrdns_reason"]
     same = (r["fcrdns"] == t["fcrdns"] and r["fcrdns_reason"] == reason
-            and r["ptr"] == t["ptr"] and r["generic"] == t["generic"]
+            and r["ptr"] == t["ptr"]
             and set(filter(None, r["ptr_all"].split(";"))) == set(filter(None, t["ptr_names"].split(";")))
             and set(filter(None, r["forward_addrs"].split(";"))) == set(filter(None, t["forward_addrs"].split(";"))))
     wrong += not same
-print(wrong)
+    generic += same and r["generic"] != t["generic"]
+print(wrong, generic)
 PY
 )
+  read -r wrong generic_differs <<<"$wrong"
+  extra+=" generic_differs=$generic_differs"
   read -r tu ts te rss < <(sed 's/[a-z_]*=//g' "$out/time.txt")
-  line=$(awk -v q="$queries" -v r="$retries" -v ref="$ref" -v tu="$tu" -v ts="$ts" -v te="$te" -v rss="$rss" -v w="$wrong" 'BEGIN {
-    printf "addresses_per_s=%.0f queries=%d retries=%d queries_per_s=%.0f dnsperf_qps=%.0f ratio=%.3f cpu_s=%.2f cpu_us_per_query=%.2f user_us_per_query=%.2f sys_us_per_query=%.2f peak_rss_kib=%d wrong_rows=%d",
-      65536/te, q, r, q/te, ref, (q/te)/ref, tu+ts, (tu+ts)*1e6/q, tu*1e6/q, ts*1e6/q, rss, w }')
-  echo "$name run $i: $line" | tee -a "$results"
+}
+
+# measure NAME RESOLVER_ADDR DNSPERF_RATE RESULTS: one scan, as a share of dnsperf's rate.
+measure() {
+  local name=$1 addr=$2 ref=$3 results=$4
+  scan_once "$addr"
+  line=$(awk -v q="$queries" -v ref="$ref" -v tu="$tu" -v ts="$ts" -v te="$te" -v rss="$rss" -v w="$wrong" 'BEGIN {
+    printf "addresses_per_s=%.0f queries=%d queries_per_s=%.0f dnsperf_qps=%.0f ratio=%.3f cpu_s=%.2f cpu_us_per_query=%.2f user_us_per_query=%.2f sys_us_per_query=%.2f peak_rss_kib=%d wrong_rows=%d",
+      65536/te, q, q/te, ref, (q/te)/ref, tu+ts, (tu+ts)*1e6/q, tu*1e6/q, ts*1e6/q, rss, w }')
+  echo "$name run $i: $line $extra" | tee -a "$results"
 }
 
 median() { sort -g | awk '{a[NR]=$1} END{ if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'; }
+field() { sed -n "s/.* $2=\\([0-9.]*\\).*/\\1/p" "$1" | median; }
 report() {
   local results=$1 title=$2
-  field() { sed -n "s/.* $1=\\([0-9.]*\\).*/\\1/p" "$results" | median; }
   echo "median of $runs runs, ptraudit scan 198.18.0.0/16 $title:"
-  for f in addresses_per_s queries_per_s retries dnsperf_qps ratio cpu_s cpu_us_per_query \
-    user_us_per_query sys_us_per_query peak_rss_kib wrong_rows; do
-    printf '  %-18s %s\n' "$f" "$(field $f)"
+  for f in addresses_per_s queries_per_s dnsperf_qps ratio cpu_s cpu_us_per_query \
+    user_us_per_query sys_us_per_query peak_rss_kib wrong_rows generic_differs retries \
+    timeouts late_or_duplicate window_halvings; do
+    printf '  %-18s %s\n' "$f" "$(field "$results" $f)"
   done
+  printf '  %-18s %s\n' "ratio, each run" "$(sed -n 's/.* ratio=\([0-9.]*\).*/\1/p' "$results" | tr '\n' ' ')"
+  printf '  %-18s %s\n' "wrong_rows, max" "$(sed -n 's/.* wrong_rows=\([0-9]*\).*/\1/p' "$results" | sort -g | tail -1)"
   # CPU time on a shared VM only grows with interference: the least of the runs is the
   # figure least disturbed by it (printed next to the median, not instead of it).
   printf '  %-18s %s\n' "cpu_us_per_query, least of the runs" \
     "$(sed -n 's/.* cpu_us_per_query=\([0-9.]*\).*/\1/p' "$results" | sort -g | head -1)"
 }
 
-if [ "$which" = knot ] || [ "$which" = both ]; then
+if part knot; then
   results="$out/scan-runs.txt"
   : >"$results"
   for i in $(seq "$runs"); do
@@ -122,39 +197,67 @@ if [ "$which" = knot ] || [ "$which" = both ]; then
   report "$results" "through Knot (1 UDP worker)"
 fi
 
-if [ "$which" = unbound ] || [ "$which" = both ]; then
-  # start_unbound: a fresh Unbound (empty cache) in front of the Knot above.
-  unbound_pid=""; ubw=""
-  start_unbound() {
-    local log="$out/unbound.out"
-    target/release/ptraudit-testdns unbound --zones "$out/net16/zones.txt" --upstream "$addr" \
-      --workers 2 >"$log" &
-    ubw=$!
-    for _ in $(seq 200); do grep -q '^listening' "$log" 2>/dev/null && break; sleep 0.1; done
-    uaddr=$(sed -n 's/^listening udp=\([^ ]*\) .*/\1/p' "$log")
-    unbound_pid=$(sed -n 's/.* pid=\([0-9]*\).*/\1/p' "$log")
-    [ -n "$uaddr" ] || { echo "bench: Unbound did not start" >&2; cat "$log" >&2; exit 1; }
-  }
-  stop_unbound() {
-    kill "$unbound_pid" "$ubw" 2>/dev/null || true
-    wait "$ubw" 2>/dev/null || true
-  }
-  trap 'stop_unbound; kill $knot_pid $knot_wrapper 2>/dev/null || true' EXIT
-  uresults="$out/scan-runs-unbound.txt"
-  : >"$uresults"
+for kind in $resolver_kinds; do
+  part "$kind" || continue
+  title=$(resolver_title "$kind")
+  start_resolver "$kind" "$out/net16/zones.txt" "$addr" "$out/$kind.out"
+  check_resolver "$raddr" "$truth"
+  stop_resolver
+  results="$out/scan-runs-$kind.txt"
+  : >"$results"
   for i in $(seq "$runs"); do
-    start_unbound
-    ref=$(dnsperf -s "${uaddr%:*}" -p "${uaddr##*:}" -d "$out/mix.txt" -n 1 -c 8 -q 1000 -t 10 -T 1 2>&1 |
+    start_resolver "$kind" "$out/net16/zones.txt" "$addr" "$out/$kind.out"
+    ref=$(dnsperf -s "${raddr%:*}" -p "${raddr##*:}" -d "$out/mix.txt" -n 1 -c 8 -q 1000 -t 10 -T 1 2>&1 |
       sed -n 's/.*Queries per second: *\([0-9.]*\).*/\1/p')
-    stop_unbound
-    start_unbound
-    measure unbound "$uaddr" "$ref" "$uresults"
-    stop_unbound
+    stop_resolver
+    start_resolver "$kind" "$out/net16/zones.txt" "$addr" "$out/$kind.out"
+    measure "$kind" "$raddr" "$ref" "$results"
+    stop_resolver
   done
-  report "$uresults" "through Unbound (2 threads, cold cache, stub zones to Knot)"
+  report "$results" "through $title (2 threads, cold cache, every zone sent to Knot)"
+done
+
+if part twoway; then
+  start_testdns "$out/slow.out" proxy --upstream "$addr" --delay-share 1 --delay 50
+  slow=$started_addr
+  servers+=("$started_pid,$started_wrapper")
+  start_testdns "$out/lossy.out" proxy --upstream "$addr" --drop 0.15 --seed 17
+  lossy=$started_addr
+  servers+=("$started_pid,$started_wrapper")
+  labels[$slow]=slow labels[$lossy]=lossy
+  check_resolver "$slow" "$truth"
+  echo "bench: proxies in front of Knot: 50 ms late on $slow, 15% dropped on $lossy"
+  results="$out/scan-runs-twoway.txt"
+  : >"$results"
+  for i in $(seq "$runs"); do
+    for case in knot knot+slow knot+lossy; do
+      case $case in
+        knot) scan_once "$addr" ;;
+        knot+slow) scan_once "$addr" "$slow" ;;
+        knot+lossy) scan_once "$addr" "$lossy" ;;
+      esac
+      echo "$case run $i: elapsed_s=$te queries=$queries cpu_s=$(awk -v u="$tu" -v s="$ts" 'BEGIN { print u + s }') wrong_rows=$wrong $extra" |
+        tee -a "$results"
+    done
+  done
+  echo "median of $runs runs, ptraudit scan 198.18.0.0/16 through Knot and a slow or lossy second resolver:"
+  for case in knot knot+slow knot+lossy; do
+    grep "^$case run" "$results" >"$out/twoway-case.txt"
+    t=$(field "$out/twoway-case.txt" elapsed_s)
+    [ "$case" = knot ] && alone=$t
+    printf '  %-11s elapsed_s %-7s ratio_to_knot_alone %-6s wrong_rows %-4s retries %-6s timeouts %-5s window_halvings %-5s shares %s\n' \
+      "$case" "$t" "$(awk -v t="$t" -v a="$alone" 'BEGIN { printf "%.2f", t / a }')" \
+      "$(sed -n 's/.* wrong_rows=\([0-9]*\).*/\1/p' "$out/twoway-case.txt" | sort -g | tail -1)" \
+      "$(field "$out/twoway-case.txt" retries)" "$(field "$out/twoway-case.txt" timeouts)" \
+      "$(field "$out/twoway-case.txt" window_halvings)" \
+      "$(grep -o 'share_[a-z]*=[0-9.]*' "$out/twoway-case.txt" | sort | awk -F= '
+          { n[$1]++; s[$1] += $2 } END { for (k in n) printf "%s=%.3f ", substr(k, 7), s[k] / n[k] }')"
+  done
+  echo "  (shares: mean of the runs' shares of queries sent; wrong_rows: the most of any run)"
 fi
 
-if [ "$which" = walk ] || [ "$which" = both ]; then
-  kill "$knot_pid" "$knot_wrapper" 2>/dev/null || true
+if part walk; then
+  cleanup
+  servers=()
   scripts/bench-walk.sh "$runs"
 fi

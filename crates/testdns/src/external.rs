@@ -1,7 +1,11 @@
 //! Real DNS servers for interop tests and benchmarks: Knot DNS (authoritative) serving a
-//! fixture manifest, and Unbound (recursive) with a stub zone per fixture zone pointing at
-//! it. Each runs in the foreground from its own config in a temporary folder, on a free
-//! loopback port, and is killed when its handle is dropped.
+//! fixture manifest, and three recursive resolvers sending each fixture zone to it:
+//! Unbound (stub zones), BIND 9 (forward zones) and PowerDNS Recursor (forward zones).
+//! Each runs in the foreground from its own config in a temporary folder, on a free
+//! loopback port, with a cold cache, and is killed when its handle is dropped.
+//!
+//! The resolvers never query the internet: each fixture zone goes to the given upstream,
+//! and the root hints (where a resolver wants them) name only loopback addresses.
 
 use std::fmt::Write as _;
 use std::net::{SocketAddr, UdpSocket};
@@ -210,13 +214,14 @@ pub fn start_knot(manifest: &Path, udp_workers: Option<u32>) -> Result<External,
     }
     let conf_path = dir.join("knot.conf");
     write(&conf_path, &conf)?;
-    let log = dir.join("knot.log");
-    let child = spawn(&knotd, &["-c", &conf_path.to_string_lossy()], &log)?;
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let server = External { child, addr, dir };
-    // Ready when the last zone of the manifest is served.
-    let probe = zones.last().map_or(".".to_string(), |(o, _)| o.clone());
-    wait_ready(server, "knotd", &probe, &log)
+    launch(
+        &knotd,
+        "knotd",
+        &["-c", &path(&conf_path)],
+        dir,
+        port,
+        &zones,
+    )
 }
 
 /// Starts Unbound on a free loopback port, resolving every zone of `manifest` through
@@ -283,12 +288,154 @@ pub fn start_unbound(
     }
     let conf_path = dir.join("unbound.conf");
     write(&conf_path, &conf)?;
-    let log = dir.join("unbound.log");
-    let child = spawn(&unbound, &["-d", "-c", &conf_path.to_string_lossy()], &log)?;
+    let args = ["-d", "-c", &path(&conf_path)];
+    launch(&unbound, "unbound", &args, dir, port, &zones)
+}
+
+/// Root hints naming only a loopback address: a resolver that primes its root anyway
+/// (at start, or for a name outside the fixtures) asks this machine, never the internet.
+const LOOPBACK_ROOT_HINTS: &str = "\
+.                    3600000 NS  a.root.invalid.
+a.root.invalid.      3600000 A   127.0.0.53
+";
+
+/// Starts BIND 9 (`named`) as a recursive resolver on a free loopback port with `threads`
+/// worker threads, forwarding every zone of `manifest` to `upstream` (a Knot started with
+/// the same manifest), cold cache.
+///
+/// Everything is forwarded (`forward only` to `upstream`, for the root too), so BIND
+/// never iterates from the root; DNSSEC validation and the RFC 6303 empty zones (which
+/// would answer 2.0.192.in-addr.arpa and 8.b.d.0.1.0.0.2.ip6.arpa locally) are off. The
+/// rest is BIND's default, as an operator would run it.
+pub fn start_bind(
+    manifest: &Path,
+    upstream: SocketAddr,
+    threads: u32,
+) -> Result<External, ExternalError> {
+    let named = find_program("named").ok_or(ExternalError::NotInstalled("named", "bind9"))?;
+    let zones = manifest_zones(manifest)?;
+    let dir = temp_dir("bind")?;
+    let port = free_port()?;
+    let hints = dir.join("root.hints");
+    write(&hints, LOOPBACK_ROOT_HINTS)?;
+    let forwarders = format!(
+        "forwarders {{ {} port {}; }};",
+        upstream.ip(),
+        upstream.port()
+    );
+    let mut conf = String::new();
+    let _ = writeln!(conf, "options {{");
+    for line in [
+        format!("directory \"{}\";", dir.display()),
+        format!("pid-file \"{}\";", dir.join("named.pid").display()),
+        format!("session-keyfile \"{}\";", dir.join("session.key").display()),
+        format!("managed-keys-directory \"{}\";", dir.display()),
+        format!("listen-on port {port} {{ 127.0.0.1; }};"),
+        "listen-on-v6 { none; };".into(),
+        "query-source address 127.0.0.1;".into(),
+        "recursion yes;".into(),
+        "allow-query { 127.0.0.0/8; };".into(),
+        "allow-recursion { 127.0.0.0/8; };".into(),
+        "dnssec-validation no;".into(),
+        "empty-zones-enable no;".into(),
+        "notify no;".into(),
+        "forward only;".into(),
+        forwarders.clone(),
+    ] {
+        let _ = writeln!(conf, "    {line}");
+    }
+    let _ = writeln!(conf, "}};\ncontrols {{ }};");
+    let _ = writeln!(
+        conf,
+        "zone \".\" {{ type hint; file \"{}\"; }};",
+        hints.display()
+    );
+    for (origin, _) in &zones {
+        let _ = writeln!(
+            conf,
+            "zone \"{origin}\" {{ type forward; forward only; {forwarders} }};"
+        );
+    }
+    let conf_path = dir.join("named.conf");
+    write(&conf_path, &conf)?;
+    // -g: foreground, log to stderr; -n: worker threads; -4: no IPv6 sockets.
+    let threads = threads.max(1).to_string();
+    let args = ["-g", "-4", "-n", &threads, "-c", &path(&conf_path)];
+    launch(&named, "named", &args, dir, port, &zones)
+}
+
+/// Starts PowerDNS Recursor on a free loopback port with `threads` worker threads,
+/// forwarding every zone of `manifest` to `upstream` (a Knot started with the same
+/// manifest; `forward-zones`, so queries go with RD=0 as to an authoritative server),
+/// cold cache.
+///
+/// Root hints name a loopback address, which the default `dont-query` list keeps the
+/// Recursor from asking: priming goes nowhere. DNSSEC processing, the security poll (a
+/// query to powerdns.com) and the RFC 1918 zones are off; the rest is the default.
+pub fn start_pdns_recursor(
+    manifest: &Path,
+    upstream: SocketAddr,
+    threads: u32,
+) -> Result<External, ExternalError> {
+    let recursor = find_program("pdns_recursor").ok_or(ExternalError::NotInstalled(
+        "pdns_recursor",
+        "pdns-recursor",
+    ))?;
+    let zones = manifest_zones(manifest)?;
+    let dir = temp_dir("pdns")?;
+    let port = free_port()?;
+    let hints = dir.join("root.hints");
+    write(&hints, LOOPBACK_ROOT_HINTS)?;
+    let forward_zones: Vec<String> = zones
+        .iter()
+        .map(|(origin, _)| format!("{origin}={upstream}"))
+        .collect();
+    let mut conf = String::new();
+    for line in [
+        "local-address=127.0.0.1".to_string(),
+        format!("local-port={port}"),
+        format!("socket-dir={}", dir.display()),
+        format!("hint-file={}", hints.display()),
+        format!("threads={}", threads.max(1)),
+        format!("forward-zones={}", forward_zones.join(",")),
+        "query-local-address=127.0.0.1".into(),
+        "allow-from=127.0.0.0/8".into(),
+        "dnssec=off".into(),
+        "security-poll-suffix=".into(),
+        "serve-rfc1918=no".into(),
+        "daemon=no".into(),
+        "write-pid=no".into(),
+        "disable-syslog=yes".into(),
+        "loglevel=4".into(),
+    ] {
+        let _ = writeln!(conf, "{line}");
+    }
+    write(&dir.join("recursor.conf"), &conf)?;
+    let args = [format!("--config-dir={}", dir.display())];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    launch(&recursor, "pdns_recursor", &args, dir, port, &zones)
+}
+
+fn path(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+/// Starts `program` with `args` (its config written in `dir` already), logging to
+/// `dir/PROGRAM.log`, and waits until it answers on `port` for the last zone of `zones`.
+fn launch(
+    program: &Path,
+    name: &'static str,
+    args: &[&str],
+    dir: PathBuf,
+    port: u16,
+    zones: &[(String, PathBuf)],
+) -> Result<External, ExternalError> {
+    let log = dir.join(format!("{name}.log"));
+    let child = spawn(program, args, &log)?;
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let server = External { child, addr, dir };
     let probe = zones.last().map_or(".".to_string(), |(o, _)| o.clone());
-    wait_ready(server, "unbound", &probe, &log)
+    wait_ready(server, name, &probe, &log)
 }
 
 fn spawn(program: &Path, args: &[&str], log: &Path) -> Result<Child, ExternalError> {

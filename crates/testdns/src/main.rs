@@ -10,8 +10,10 @@ use ptraudit_testdns::{Faults, Server, Zones};
 const USAGE: &str = "\
 usage: ptraudit-testdns --zones MANIFEST [--listen 127.0.0.1:0] [--workers N]
                         [--ent-nxdomain]
+       ptraudit-testdns proxy --upstream IP:PORT [--listen 127.0.0.1:0] [--workers N]
        ptraudit-testdns knot --zones MANIFEST [--workers N]
-       ptraudit-testdns unbound --zones MANIFEST --upstream IP:PORT [--workers N]
+       ptraudit-testdns unbound|bind|pdns --zones MANIFEST --upstream IP:PORT [--workers N]
+  faults (serve and proxy):
                         [--seed N] [--drop P] [--delay-share P] [--delay MS] [--jitter MS]
                         [--duplicate P] [--wrong-id P] [--wrong-source P]
                         [--wrong-question P] [--malformed P] [--truncate P]
@@ -22,9 +24,15 @@ Serves the zones of MANIFEST (one `ORIGIN FILE` per line) over UDP and TCP, prin
 Only loopback addresses are accepted for --listen. --ent-nxdomain answers empty
 non-terminals NXDOMAIN instead of NOERROR (old tinydns/PowerDNS, against RFC 8020).
 
-`knot` runs Knot DNS with the same zones instead (Debian package knot), `unbound` runs
-Unbound with a stub zone per zone pointing at --upstream (a Knot from `knot`); both on a
-free loopback port, printed the same way, stopped when this process is killed.";
+`proxy` forwards every query to the loopback server --upstream instead of serving zones,
+and applies the faults to its replies (drop drops queries before they are forwarded).
+
+`knot` runs Knot DNS with the same zones instead (Debian package knot); `unbound`,
+`bind` and `pdns` run Unbound, BIND 9 (named) or PowerDNS Recursor as a recursive
+resolver with a cold cache, sending each zone of MANIFEST to --upstream (a Knot from
+`knot`), with --workers threads (Debian packages unbound, bind9, pdns-recursor); all on a
+free loopback port, printed the same way with the server's pid, stopped when that pid
+and then this process are killed.";
 
 fn main() -> ExitCode {
     match run() {
@@ -38,8 +46,14 @@ fn main() -> ExitCode {
 
 fn run() -> Result<(), String> {
     let mut args = std::env::args().skip(1).peekable();
+    let mut proxy = false;
     let external = match args.peek().map(String::as_str) {
-        Some(which @ ("knot" | "unbound")) => {
+        Some("proxy") => {
+            args.next();
+            proxy = true;
+            None
+        }
+        Some(which @ ("knot" | "unbound" | "bind" | "pdns")) => {
             let which = which.to_string();
             args.next();
             Some(which)
@@ -80,11 +94,14 @@ fn run() -> Result<(), String> {
         match flag.as_str() {
             "--zones" => zones = Some(PathBuf::from(value)),
             "--upstream" => {
-                upstream = Some(
-                    value
-                        .parse()
-                        .map_err(|_| format!("--upstream: not an IP:PORT: {value:?}"))?,
-                )
+                let addr: SocketAddr = value
+                    .parse()
+                    .map_err(|_| format!("--upstream: not an IP:PORT: {value:?}"))?;
+                // Test traffic stays on this machine (the house rule for every server here).
+                if !addr.ip().is_loopback() {
+                    return Err(format!("--upstream: {value} is not a loopback address"));
+                }
+                upstream = Some(addr)
             }
             "--listen" => {
                 listen = value
@@ -119,6 +136,23 @@ fn run() -> Result<(), String> {
             other => return Err(format!("unknown option {other:?}\n{USAGE}")),
         }
     }
+    if proxy {
+        if zones.is_some() || ent_nxdomain {
+            return Err(
+                "proxy forwards to --upstream: --zones and --ent-nxdomain do not apply".into(),
+            );
+        }
+        let upstream =
+            upstream.ok_or_else(|| format!("proxy needs --upstream IP:PORT\n{USAGE}"))?;
+        let server = Server::builder()
+            .upstream(upstream)
+            .faults(faults)
+            .listen(listen)
+            .workers(workers)
+            .start()
+            .map_err(|e| e.to_string())?;
+        return serve_forever(&server);
+    }
     let manifest = zones.ok_or_else(|| format!("--zones is required\n{USAGE}"))?;
     if let Some(which) = external {
         if ent_nxdomain {
@@ -126,11 +160,17 @@ fn run() -> Result<(), String> {
                 "--ent-nxdomain applies to our own server, not {which}"
             ));
         }
+        use ptraudit_testdns::external;
+        let threads = u32::try_from(workers).map_err(|_| "--workers: too many")?;
         let server = if which == "knot" {
-            ptraudit_testdns::external::start_knot(&manifest, Some(workers as u32))
+            external::start_knot(&manifest, Some(threads))
         } else {
-            let upstream = upstream.ok_or("unbound needs --upstream IP:PORT")?;
-            ptraudit_testdns::external::start_unbound(&manifest, upstream, workers as u32)
+            let upstream = upstream.ok_or_else(|| format!("{which} needs --upstream IP:PORT"))?;
+            match which.as_str() {
+                "unbound" => external::start_unbound(&manifest, upstream, threads),
+                "bind" => external::start_bind(&manifest, upstream, threads),
+                _ => external::start_pdns_recursor(&manifest, upstream, threads),
+            }
         }
         .map_err(|e| e.to_string())?;
         println!(
@@ -156,6 +196,11 @@ fn run() -> Result<(), String> {
         .ent_nxdomain(ent_nxdomain)
         .start()
         .map_err(|e| e.to_string())?;
+    serve_forever(&server)
+}
+
+/// Prints where `server` listens and runs until killed.
+fn serve_forever(server: &Server) -> Result<(), String> {
     println!(
         "listening udp={} tcp={}",
         server.udp_addr(),

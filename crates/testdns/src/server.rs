@@ -1,63 +1,20 @@
 //! The loopback server: UDP and TCP listeners, fault injection, a delay queue.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use hickory_proto::op::{Message, ResponseCode};
-use hickory_proto::rr::Name;
-use hickory_proto::serialize::binary::BinEncodable;
+use hickory_proto::op::Message;
 
-use crate::zones::{ZoneError, Zones, key};
-
-/// Faults applied to UDP traffic, each a share in `0.0..=1.0` drawn per query from a
-/// generator seeded with `seed`. With one worker thread the same query sequence gets the
-/// same faults on every run.
-///
-/// "Bogus" faults (`wrong_id`, `wrong_source`, `wrong_question`, `malformed`) send the bad
-/// packet *before* the real reply, so a correct client ignores it and still completes.
-#[derive(Debug, Clone, Default, PartialEq)]
-#[non_exhaustive]
-pub struct Faults {
-    /// Seed of the fault generator.
-    pub seed: u64,
-    /// Share of queries never answered.
-    pub drop: f64,
-    /// The first this-many UDP queries are never answered (exact, for retry tests).
-    pub drop_first: u64,
-    /// Share of replies delayed by `delay` plus up to `jitter`.
-    pub delay_share: f64,
-    /// Fixed part of a delay.
-    pub delay: Duration,
-    /// Random extra delay, uniform in `0..jitter`.
-    pub jitter: Duration,
-    /// Share of replies sent twice.
-    pub duplicate: f64,
-    /// Share of replies preceded by a copy with another ID.
-    pub wrong_id: f64,
-    /// Share of replies preceded by a copy sent from another port.
-    pub wrong_source: f64,
-    /// Share of replies preceded by a copy answering another question.
-    pub wrong_question: f64,
-    /// Share of replies preceded by a malformed packet carrying the right ID.
-    pub malformed: f64,
-    /// Share of UDP replies truncated (TC=1, no records); TCP gives the full answer.
-    pub truncate: f64,
-    /// Share of queries answered SERVFAIL.
-    pub servfail: f64,
-    /// Share of queries answered REFUSED.
-    pub refused: f64,
-    /// Every query at or below this name is answered SERVFAIL.
-    pub servfail_subtree: Option<Name>,
-    /// Every query at or below this name is answered REFUSED.
-    pub refused_subtree: Option<Name>,
-}
+use crate::faults::{
+    Delayed, Faults, Outlet, SplitMix, bump, delay_worker, deliver, encode, encode_udp, force_rcode,
+};
+use crate::zones::{ZoneError, Zones};
 
 /// A closure that may alter each reply before it is sent: `(query index, reply)`.
 pub type Hook = Arc<dyn Fn(u64, &mut Message) + Send + Sync>;
@@ -85,6 +42,9 @@ pub struct ServerStats {
     pub truncated: AtomicU64,
     /// Queries answered SERVFAIL or REFUSED by a fault.
     pub forced_errors: AtomicU64,
+    /// Proxy only: upstream datagrams that matched no forwarded query (late, duplicated,
+    /// from another address, or shorter than a header).
+    pub upstream_unmatched: AtomicU64,
 }
 
 impl ServerStats {
@@ -110,6 +70,9 @@ pub enum ServerError {
         #[source]
         source: std::io::Error,
     },
+    /// Both zones and an upstream were given: a server answers from one or the other.
+    #[error("zones and an upstream given: serve zones or forward to {0}, not both")]
+    ZonesAndUpstream(SocketAddr),
 }
 
 /// Configures and starts a [`Server`].
@@ -121,6 +84,7 @@ pub struct ServerBuilder {
     listen: SocketAddr,
     workers: usize,
     ent_nxdomain: Option<bool>,
+    upstream: Option<SocketAddr>,
 }
 
 impl std::fmt::Debug for ServerBuilder {
@@ -131,6 +95,7 @@ impl std::fmt::Debug for ServerBuilder {
             .field("listen", &self.listen)
             .field("workers", &self.workers)
             .field("ent_nxdomain", &self.ent_nxdomain)
+            .field("upstream", &self.upstream)
             .finish()
     }
 }
@@ -185,8 +150,30 @@ impl ServerBuilder {
         self
     }
 
+    /// Forwards every query to `upstream` instead of answering from zones (a proxy):
+    /// the faults apply to the upstream's replies as they would to the server's own, so a
+    /// real server (Knot, a recursive resolver) can sit behind a lossy, slow or hostile
+    /// path. Each query goes on with a fresh ID from one of a few sockets, and its reply
+    /// returns to the client that asked, with the client's ID; TCP is relayed over one
+    /// upstream connection per client connection. Replies delayed by the faults wait in a
+    /// queue, not in a sleeping thread, so a delay on every reply costs no throughput.
+    ///
+    /// `drop` and `drop_first` drop queries before they are forwarded. With more than one
+    /// reply in flight the fault sequence depends on the order replies arrive in, so a
+    /// seed repeats the shares, not the exact queries hit. Giving zones as well is an
+    /// error ([`ServerError::ZonesAndUpstream`]).
+    pub fn upstream(mut self, upstream: SocketAddr) -> Self {
+        self.upstream = Some(upstream);
+        self
+    }
+
     /// Binds and starts serving on background threads.
     pub fn start(mut self) -> Result<Server, ServerError> {
+        if let Some(upstream) = self.upstream
+            && self.zones.zone_count() > 0
+        {
+            return Err(ServerError::ZonesAndUpstream(upstream));
+        }
         if let Some(on) = self.ent_nxdomain {
             self.zones.set_ent_nxdomain(on);
         }
@@ -218,29 +205,34 @@ impl ServerBuilder {
             stats: Arc::new(ServerStats::default()),
             stop: AtomicBool::new(false),
             query_index: AtomicU64::new(0),
+            upstream: self.upstream,
         });
         let (delay_tx, delay_rx) = mpsc::channel::<Delayed>();
         let mut threads = Vec::new();
         let udp = Arc::new(udp);
         let other = Arc::new(other);
-        for worker in 0..self.workers {
-            let shared = Arc::clone(&shared);
-            let udp = Arc::clone(&udp);
-            let other = Arc::clone(&other);
-            let delay_tx = delay_tx.clone();
-            let rng = Mutex::new(SplitMix(
-                shared.faults.seed ^ (worker as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
-            ));
-            threads.push(std::thread::spawn(move || {
-                udp_worker(&shared, &udp, &other, &delay_tx, &rng);
-            }));
+        if let Some(upstream) = self.upstream {
+            let proxy = crate::proxy::Forwarder::bind(upstream)
+                .map_err(bind_err(crate::proxy::local_for(upstream)))?;
+            threads.extend(proxy.spawn(&shared, &udp, &other, &delay_tx, self.workers));
+        } else {
+            for worker in 0..self.workers {
+                let rng = SplitMix::for_worker(shared.faults.seed, worker as u64);
+                threads.push(spawn_sender(
+                    &shared,
+                    &udp,
+                    &other,
+                    &delay_tx,
+                    move |shared, out| udp_worker(shared, out, rng),
+                ));
+            }
         }
         drop(delay_tx);
         {
             let udp = Arc::clone(&udp);
             let shared = Arc::clone(&shared);
             threads.push(std::thread::spawn(move || {
-                delay_worker(&shared, &udp, delay_rx)
+                delay_worker(&shared.stop, &udp, delay_rx)
             }));
         }
         {
@@ -255,9 +247,30 @@ impl ServerBuilder {
     }
 }
 
+/// A thread sending replies through this server's sockets and delay queue.
+pub(crate) fn spawn_sender(
+    shared: &Arc<Shared>,
+    udp: &Arc<UdpSocket>,
+    other: &Arc<UdpSocket>,
+    delay_tx: &mpsc::Sender<Delayed>,
+    run: impl FnOnce(&Shared, &Outlet<'_>) + Send + 'static,
+) -> JoinHandle<()> {
+    let (shared, udp, other) = (Arc::clone(shared), Arc::clone(udp), Arc::clone(other));
+    let delay_tx = delay_tx.clone();
+    std::thread::spawn(move || {
+        let out = Outlet {
+            socket: &udp,
+            other: &other,
+            delay_tx: &delay_tx,
+            stats: &shared.stats,
+        };
+        run(&shared, &out);
+    })
+}
+
 /// A UDP socket with a deep receive queue: a client bursting thousands of queries should
 /// meet the server's speed, not the kernel's default 208 KiB buffer.
-fn bind_udp(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+pub(crate) fn bind_udp(addr: SocketAddr) -> std::io::Result<UdpSocket> {
     let domain = socket2::Domain::for_address(addr);
     let socket = socket2::Socket::new(domain, socket2::Type::DGRAM, Some(socket2::Protocol::UDP))?;
     if addr.is_ipv6() {
@@ -293,6 +306,7 @@ impl Server {
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             workers: 1,
             ent_nxdomain: None,
+            upstream: None,
         }
     }
 
@@ -330,13 +344,35 @@ impl Drop for Server {
     }
 }
 
-struct Shared {
+/// What every thread of a server reads.
+pub(crate) struct Shared {
     zones: Zones,
-    faults: Faults,
-    hook: Option<Hook>,
-    stats: Arc<ServerStats>,
-    stop: AtomicBool,
-    query_index: AtomicU64,
+    pub(crate) faults: Faults,
+    pub(crate) hook: Option<Hook>,
+    pub(crate) stats: Arc<ServerStats>,
+    pub(crate) stop: AtomicBool,
+    pub(crate) query_index: AtomicU64,
+    upstream: Option<SocketAddr>,
+}
+
+impl Shared {
+    /// The faults that rewrite a reply (a forced SERVFAIL or REFUSED), then the hook;
+    /// `index` numbers the query.
+    pub(crate) fn alter(&self, rng: &mut SplitMix, index: u64, reply: &mut Message) {
+        let name = reply.queries.first().map(|q| q.name());
+        if let Some(code) = self.faults.forced_rcode(rng, name) {
+            bump(&self.stats.forced_errors);
+            force_rcode(reply, code);
+        }
+        if let Some(hook) = &self.hook {
+            hook(index, reply);
+        }
+    }
+
+    /// Whether replies must be parsed for [`Shared::alter`] to act on them.
+    pub(crate) fn alters(&self) -> bool {
+        self.hook.is_some() || self.faults.rewrites_replies()
+    }
 }
 
 impl std::fmt::Debug for Shared {
@@ -347,60 +383,18 @@ impl std::fmt::Debug for Shared {
     }
 }
 
-struct Delayed {
-    at: Instant,
-    dest: SocketAddr,
-    bytes: Vec<u8>,
-}
-
-/// SplitMix64: tiny, seedable, good enough to draw fault decisions.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// True with probability `p`.
-    fn chance(&mut self, p: f64) -> bool {
-        p > 0.0 && ((self.next() >> 11) as f64 / (1u64 << 53) as f64) < p
-    }
-}
-
-fn bump(c: &AtomicU64) {
-    c.fetch_add(1, Ordering::Relaxed);
-}
-
-fn udp_worker(
-    shared: &Shared,
-    udp: &UdpSocket,
-    other: &UdpSocket,
-    delay_tx: &mpsc::Sender<Delayed>,
-    rng: &Mutex<SplitMix>,
-) {
+fn udp_worker(shared: &Shared, out: &Outlet<'_>, mut rng: SplitMix) {
     let mut buf = vec![0u8; 65535];
-    let mut rng = rng.lock().expect("one worker per generator");
     let f = &shared.faults;
     // Replies depend only on the question when no fault rewrites them per query.
-    let fast_path = shared.hook.is_none()
-        && f.servfail == 0.0
-        && f.refused == 0.0
-        && f.truncate == 0.0
-        && f.wrong_question == 0.0
-        && f.servfail_subtree.is_none()
-        && f.refused_subtree.is_none();
+    let fast_path = !shared.alters();
     let mut cache: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
     while !shared.stop.load(Ordering::Relaxed) {
-        let (len, from) = match udp.recv_from(&mut buf) {
+        let (len, from) = match out.socket.recv_from(&mut buf) {
             Ok(x) => x,
             Err(_) => continue, // read timeout tick (or a transient error)
         };
         bump(&shared.stats.udp_queries);
-        let f = &shared.faults;
         let query = &buf[..len];
         // Fast path: a reply cached for the same question (any letter case) and the same
         // flags and OPT record, with the ID and the question's case patched in.
@@ -409,8 +403,7 @@ fn udp_worker(
         let mut reply = None;
         let bytes = match cached {
             Some(hit) => {
-                let seen = ServerStats::get(&shared.stats.udp_queries);
-                if seen <= f.drop_first || rng.chance(f.drop) {
+                if f.drops(&mut rng, ServerStats::get(&shared.stats.udp_queries)) {
                     bump(&shared.stats.dropped);
                     continue;
                 }
@@ -426,27 +419,16 @@ fn udp_worker(
                     bump(&shared.stats.unparsable);
                     continue;
                 };
-                let seen = ServerStats::get(&shared.stats.udp_queries);
-                if seen <= f.drop_first || rng.chance(f.drop) {
+                if f.drops(&mut rng, ServerStats::get(&shared.stats.udp_queries)) {
                     bump(&shared.stats.dropped);
                     continue;
                 }
-                let Some(mut r) = respond(shared, &request, &mut rng) else {
-                    continue;
-                };
+                let mut r = respond(shared, &request, &mut rng);
                 let limit = request
                     .edns
                     .as_ref()
                     .map_or(512, |e| usize::from(e.max_payload().max(512)));
-                let mut bytes = encode(&r);
-                if rng.chance(f.truncate) || bytes.len() > limit {
-                    bump(&shared.stats.truncated);
-                    r.answers.clear();
-                    r.authorities.clear();
-                    r.additionals.clear();
-                    r.metadata.truncation = true;
-                    bytes = encode(&r);
-                }
+                let bytes = encode_udp(f, &mut rng, &shared.stats, &mut r, limit);
                 if let Some(k) = cache_key {
                     if cache.len() >= CACHE_ENTRIES {
                         cache.clear();
@@ -457,61 +439,7 @@ fn udp_worker(
                 bytes
             }
         };
-        // Bogus packets first, so the real reply still arrives after them.
-        if rng.chance(f.wrong_id) {
-            let mut bad = bytes.clone();
-            let delta = (rng.next() as u16) | 1;
-            let id = u16::from_be_bytes([bad[0], bad[1]]).wrapping_add(delta);
-            bad[..2].copy_from_slice(&id.to_be_bytes());
-            send_bogus(shared, udp, &bad, from);
-        }
-        if rng.chance(f.wrong_source) {
-            send_bogus(shared, other, &bytes, from);
-        }
-        if let Some(reply) = &reply
-            && rng.chance(f.wrong_question)
-        {
-            let mut bad = reply.clone();
-            if let Some(q) = bad.queries.first_mut() {
-                let other_name = q
-                    .name()
-                    .prepend_label("bogus")
-                    .unwrap_or_else(|_| Name::root());
-                q.set_name(other_name);
-            }
-            send_bogus(shared, udp, &encode(&bad), from);
-        }
-        if rng.chance(f.malformed) {
-            send_bogus(shared, udp, &malformed(&bytes, &mut rng), from);
-        }
-        bump(&shared.stats.udp_replies);
-        let copies = if rng.chance(f.duplicate) {
-            bump(&shared.stats.duplicated);
-            2
-        } else {
-            1
-        };
-        if rng.chance(f.delay_share) {
-            bump(&shared.stats.delayed);
-            let jitter_ns = f.jitter.as_nanos() as u64;
-            let extra = if jitter_ns == 0 {
-                0
-            } else {
-                rng.next() % jitter_ns
-            };
-            let at = Instant::now() + f.delay + Duration::from_nanos(extra);
-            for _ in 0..copies {
-                let _ = delay_tx.send(Delayed {
-                    at,
-                    dest: from,
-                    bytes: bytes.clone(),
-                });
-            }
-        } else {
-            for _ in 0..copies {
-                let _ = udp.send_to(&bytes, from);
-            }
-        }
+        deliver(out, f, &mut rng, &bytes, reply.as_ref(), from);
     }
 }
 
@@ -523,20 +451,29 @@ fn question_end(q: &[u8]) -> Option<usize> {
     if q.len() < 12 || q[4..6] != [0, 1] || q[6..10] != [0, 0, 0, 0] {
         return None;
     }
+    first_question_end(q)
+}
+
+/// End of the first question of a message (its name uncompressed, then type and class);
+/// `None` when there is none or it runs past the end (never panics on hostile bytes).
+pub(crate) fn first_question_end(msg: &[u8]) -> Option<usize> {
+    if msg.get(4..6)? == [0, 0] {
+        return None;
+    }
     let mut pos = 12;
     loop {
-        let l = usize::from(*q.get(pos)?);
+        let l = usize::from(*msg.get(pos)?);
         if l == 0 {
             pos += 1;
             break;
         }
         if l & 0xc0 != 0 {
-            return None;
+            return None; // a pointer: questions are never compressed in practice
         }
         pos += 1 + l;
     }
     let end = pos + 4;
-    (end <= q.len()).then_some(end)
+    (end <= msg.len()).then_some(end)
 }
 
 /// What the reply depends on: flags, the question (lowercased) and the OPT record.
@@ -550,110 +487,12 @@ fn fast_key(q: &[u8]) -> Option<Vec<u8>> {
     Some(key)
 }
 
-fn send_bogus(shared: &Shared, socket: &UdpSocket, bytes: &[u8], to: SocketAddr) {
-    bump(&shared.stats.bogus);
-    let _ = socket.send_to(bytes, to);
-}
-
-/// A packet with the right ID that cannot be decoded: the header promises records the
-/// body does not hold, or a compression pointer loops.
-fn malformed(good: &[u8], rng: &mut SplitMix) -> Vec<u8> {
-    let mut bad = good[..12.min(good.len())].to_vec();
-    match rng.next() % 3 {
-        0 => {
-            // Question count 1, then a compression pointer to itself.
-            bad[4..6].copy_from_slice(&1u16.to_be_bytes());
-            bad.extend_from_slice(&[0xc0, 12, 0, 12, 0, 1]);
-        }
-        1 => {
-            // Claims 200 answers, holds half a question.
-            bad[4..6].copy_from_slice(&1u16.to_be_bytes());
-            bad[6..8].copy_from_slice(&200u16.to_be_bytes());
-            bad.extend_from_slice(&good[12..good.len().min(12 + 5)]);
-        }
-        _ => {
-            // A label length running past the end.
-            bad[4..6].copy_from_slice(&1u16.to_be_bytes());
-            bad.extend_from_slice(&[63, b'x', b'y']);
-        }
-    }
-    bad
-}
-
-fn encode(message: &Message) -> Vec<u8> {
-    // Messages built from parsed zone data and a parsed query always encode.
-    message.to_bytes().unwrap_or_default()
-}
-
-/// The reply for a query after rcode faults and the hook; `None` means no reply.
-fn respond(shared: &Shared, request: &Message, rng: &mut SplitMix) -> Option<Message> {
-    let f = &shared.faults;
+/// The reply for a query from the zones, after the rcode faults and the hook.
+fn respond(shared: &Shared, request: &Message, rng: &mut SplitMix) -> Message {
     let index = shared.query_index.fetch_add(1, Ordering::Relaxed);
-    let in_subtree = |sub: &Option<Name>| {
-        sub.as_ref().is_some_and(|s| {
-            request
-                .queries
-                .first()
-                .is_some_and(|q| key(q.name()).ends_with(&key(s)))
-        })
-    };
-    let forced = if in_subtree(&f.servfail_subtree) || rng.chance(f.servfail) {
-        Some(ResponseCode::ServFail)
-    } else if in_subtree(&f.refused_subtree) || rng.chance(f.refused) {
-        Some(ResponseCode::Refused)
-    } else {
-        None
-    };
     let mut reply = shared.zones.answer(request);
-    if let Some(code) = forced {
-        bump(&shared.stats.forced_errors);
-        reply.answers.clear();
-        reply.authorities.clear();
-        reply.metadata.authoritative = false;
-        reply.metadata.response_code = code;
-    }
-    if let Some(hook) = &shared.hook {
-        hook(index, &mut reply);
-    }
-    Some(reply)
-}
-
-fn delay_worker(shared: &Shared, udp: &UdpSocket, rx: mpsc::Receiver<Delayed>) {
-    let mut queue: BinaryHeap<Reverse<(Instant, u64)>> = BinaryHeap::new();
-    let mut items: std::collections::HashMap<u64, Delayed> = std::collections::HashMap::new();
-    let mut seq = 0u64;
-    while !shared.stop.load(Ordering::Relaxed) {
-        let now = Instant::now();
-        while let Some(Reverse((at, n))) = queue.peek().copied() {
-            if at > now {
-                break;
-            }
-            queue.pop();
-            if let Some(d) = items.remove(&n) {
-                let _ = udp.send_to(&d.bytes, d.dest);
-            }
-        }
-        let wait = queue
-            .peek()
-            .map_or(Duration::from_millis(50), |Reverse((at, _))| {
-                at.saturating_duration_since(now)
-                    .min(Duration::from_millis(50))
-            });
-        match rx.recv_timeout(wait) {
-            Ok(d) => {
-                seq += 1;
-                queue.push(Reverse((d.at, seq)));
-                items.insert(seq, d);
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                if queue.is_empty() {
-                    // Workers are gone and nothing is pending.
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-            }
-        }
-    }
+    shared.alter(rng, index, &mut reply);
+    reply
 }
 
 fn tcp_acceptor(shared: &Arc<Shared>, listener: &TcpListener) {
@@ -661,7 +500,10 @@ fn tcp_acceptor(shared: &Arc<Shared>, listener: &TcpListener) {
         match listener.accept() {
             Ok((stream, _)) => {
                 let shared = Arc::clone(shared);
-                std::thread::spawn(move || tcp_connection(&shared, stream));
+                std::thread::spawn(move || match shared.upstream {
+                    Some(upstream) => crate::proxy::tcp_relay(&shared, stream, upstream),
+                    None => tcp_connection(&shared, stream),
+                });
             }
             Err(_) => std::thread::sleep(Duration::from_millis(5)),
         }
@@ -672,40 +514,44 @@ fn tcp_connection(shared: &Shared, mut stream: TcpStream) {
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
     let mut rng = SplitMix(shared.faults.seed ^ 0x7c9);
-    loop {
-        let mut len = [0u8; 2];
-        if stream.read_exact(&mut len).is_err() {
-            return;
-        }
-        let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len))];
-        if stream.read_exact(&mut buf).is_err() {
-            return;
-        }
+    while let Some(buf) = read_framed(&mut stream) {
         bump(&shared.stats.tcp_queries);
         let Ok(request) = Message::from_vec(&buf) else {
             bump(&shared.stats.unparsable);
             return;
         };
-        let Some(reply) = respond(shared, &request, &mut rng) else {
-            return;
-        };
-        let bytes = encode(&reply);
-        let Ok(n) = u16::try_from(bytes.len()) else {
-            return;
-        };
-        let mut framed = n.to_be_bytes().to_vec();
-        framed.extend_from_slice(&bytes);
-        if stream.write_all(&framed).is_err() {
+        let reply = respond(shared, &request, &mut rng);
+        if !write_framed(&mut stream, &encode(&reply)) {
             return;
         }
     }
 }
 
+/// One length-prefixed DNS message from a TCP stream (RFC 1035 4.2.2); `None` at the end
+/// of the stream or on an error.
+pub(crate) fn read_framed(stream: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut len = [0u8; 2];
+    stream.read_exact(&mut len).ok()?;
+    let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len))];
+    stream.read_exact(&mut buf).ok()?;
+    Some(buf)
+}
+
+/// Writes one length-prefixed message; false if it is too long or the write failed.
+pub(crate) fn write_framed(stream: &mut TcpStream, bytes: &[u8]) -> bool {
+    let Ok(n) = u16::try_from(bytes.len()) else {
+        return false;
+    };
+    let mut framed = n.to_be_bytes().to_vec();
+    framed.extend_from_slice(bytes);
+    stream.write_all(&framed).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hickory_proto::op::Query;
-    use hickory_proto::rr::RecordType;
+    use hickory_proto::op::{Query, ResponseCode};
+    use hickory_proto::rr::{Name, RecordType};
 
     fn ask(socket: &UdpSocket, to: SocketAddr, id: u16, name: &str) -> Message {
         let mut q = Message::query();

@@ -6,14 +6,15 @@
 //! is skipped loudly without them unless PTRAUDIT_REQUIRE_INTEROP=1 (`scripts/test.sh`).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::io::{BufRead, BufReader};
+use std::ffi::OsString;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use hickory_proto::op::{Message, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, RecordType};
 use ptraudit_testdns::{Zones, external, load_truth, parse_zone, walk_fixtures_dir};
+
+use crate::support::{self, Binary};
 
 const REV6: &str = "8.b.d.0.1.0.0.2.ip6.arpa.";
 const WILDCARD_PTR: &str = "dynamic.v6.isp.test.";
@@ -378,37 +379,11 @@ fn check_referral(server: SocketAddr, e: &Expect, who: &str) {
     }
 }
 
-/// `ptraudit-testdns` started as a process, killed when dropped.
-struct Binary(Child, SocketAddr);
-
-impl Drop for Binary {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn binary(extra: &[&str]) -> Binary {
     let manifest = walk_fixtures_dir().join("zones.txt");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ptraudit-testdns"))
-        .arg("--zones")
-        .arg(&manifest)
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("udp="))
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .parse()
-        .unwrap();
-    Binary(child, addr)
+    let mut args = vec![OsString::from("--zones"), manifest.into_os_string()];
+    args.extend(extra.iter().map(OsString::from));
+    support::binary(&args)
 }
 
 #[test]
