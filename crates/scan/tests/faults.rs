@@ -210,3 +210,43 @@ async fn a_resolver_that_dies_midway_ends_the_run_with_temperror_rows() {
     let distinct: std::collections::HashSet<_> = rows.iter().map(|r| r.ip).collect();
     assert_eq!(distinct.len(), rows.len());
 }
+
+/// A real server behind a lossy path: Knot DNS behind a testdns proxy losing 15% of
+/// the queries and sending late, duplicated, forged, garbage and truncated replies. With
+/// the default options every row is right.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn default_options_finish_the_job_through_knot_behind_a_lossy_path() {
+    let manifest = fixtures_dir().join("zones.txt");
+    let Some(knot) = ptraudit_testdns::external::started_or_skip(
+        ptraudit_testdns::external::start_knot(&manifest, Some(1)),
+        "lossy path to Knot",
+    ) else {
+        return;
+    };
+    let proxy = Server::builder()
+        .upstream(knot.addr())
+        .faults(with(15, |f| {
+            f.drop = 0.15;
+            f.delay_share = 0.03;
+            f.delay = Duration::from_millis(200);
+            f.jitter = Duration::from_millis(400);
+            f.duplicate = 0.03;
+            f.wrong_id = 0.03;
+            f.wrong_source = 0.03;
+            f.wrong_question = 0.03;
+            f.malformed = 0.03;
+            f.truncate = 0.02;
+        }))
+        .start()
+        .unwrap();
+    let (rows, stats) = scan_full(
+        ClientBuilder::new(vec![proxy.udp_addr()]).recursion_desired(false),
+        Shard::ALL,
+        Order::Linear,
+        &mut |_| {},
+    )
+    .await;
+    assert_matches_truth("Knot behind a lossy proxy, defaults", &rows);
+    assert_eq!(stats.temperror, 0);
+    assert!(ServerStats::get(&proxy.stats().dropped) > 500);
+}
