@@ -209,6 +209,9 @@ class Net:
                 self.add_forward(name, "A", str(ip))
                 ptrs.append((g, True))
                 ptrs.append((name, False))
+                # The stale name has no A: a mail server that gets it first calls the
+                # address unknown.
+                row["flags"] = "multi-ptr-unconfirmed"
             elif cat == "ptr-to-cname":
                 cust = self.rng.choice(CUSTOMERS)
                 alias = self.custom_name(cust)

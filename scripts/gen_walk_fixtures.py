@@ -134,6 +134,8 @@ class Walk(Net):
             g = generic_name(ip, rng.choice(STYLES))
             name = self.custom_name(rng.choice(CUSTOMERS))
             self.add_forward(name, "A", str(ip))
+            # The stale name has no A: flagged (a mail server may get it first).
+            row["flags"] = "multi-ptr-unconfirmed"
             return [(g, True), (name, False)]
         if cat == "ptr-to-cname":
             cust = rng.choice(CUSTOMERS)

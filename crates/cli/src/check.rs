@@ -125,6 +125,26 @@ fn print_lists(check: &Check, lists: &[std::sync::Arc<ptraudit_scan::dnsbl::List
     }
 }
 
+/// The PTR names whose forward lookup of the address's family definitely does not
+/// lead back (what makes a row `multi-ptr-unconfirmed`), in `ptr_all` order.
+fn stale_names(ip: IpAddr, check: &Check) -> Vec<&str> {
+    let matching = if ip.is_ipv4() {
+        ptraudit_dns::RecordType::A
+    } else {
+        ptraudit_dns::RecordType::AAAA
+    };
+    check
+        .forward
+        .iter()
+        .filter(|f| {
+            f.rtype == matching
+                && !f.addrs.contains(&ip)
+                && matches!(f.status, Status::Answer | Status::NoData | Status::NxDomain)
+        })
+        .map(|f| f.name.as_str())
+        .collect()
+}
+
 /// One line per forward lookup: the name, what it resolved to, whether that matches.
 fn forward_line(ip: IpAddr, f: &ForwardAnswer) -> String {
     if f.status != Status::Answer {
@@ -170,7 +190,13 @@ fn print_walkthrough(ip: IpAddr, check: &Check, expect: Option<&str>) {
     let ptr = row.ptr.as_deref().unwrap_or("");
     let reason = row.fcrdns_reason;
     let reason_text = reason.map_or("", |r| r.as_str());
+    let stale = stale_names(ip, check).join(", ");
     let verdict = match row.fcrdns {
+        Fcrdns::Pass if reason == Some(FcrdnsReason::MultiPtrUnconfirmed) => format!(
+            "PASS for {ptr}, but flagged multi-ptr-unconfirmed: {ip} has {} PTR names and \
+             {stale} does not resolve back to it",
+            row.ptr_all.len()
+        ),
         Fcrdns::Pass if reason == Some(FcrdnsReason::PtrTargetCname) => format!(
             "PASS: {ptr} resolves back to {ip}, but through an alias: a PTR should name the \
              host itself, not a CNAME (RFC 1912 section 2.1)"
@@ -220,6 +246,26 @@ fn print_walkthrough(ip: IpAddr, check: &Check, expect: Option<&str>) {
         e.trim_end_matches('.').to_string()
     });
     match (row.fcrdns, row.generic) {
+        // Before the plain pass: the flag makes an address with a custom name not
+        // mail-ready (exit 1), since receivers refuse it part of the time.
+        (Fcrdns::Pass, _) if reason == Some(FcrdnsReason::MultiPtrUnconfirmed) => {
+            say!(
+                "Result: NOT mail-ready: {ip} has several PTR names and a mail server sees only one. \
+                 It asks getnameinfo, which returns one name, the first of an order resolvers rotate; \
+                 whenever that is {stale}, its forward check fails and it calls the address unknown \
+                 (Postfix logs \"connect from unknown[{ip}]\"; reject_unknown_client_hostname and \
+                 similar checks refuse or defer the mail), part of the time."
+            );
+            say!(
+                "What to do: remove the stale PTR record(s) ({stale}) so that {ip} has one PTR, {ptr} \
+                 (RFC 1912 section 2.1: one PTR per address). {owner}"
+            );
+            if row.generic == Some(true) {
+                say!(
+                    "Then: {ptr} is generic as well; create {target} {rtype} {ip} in your zone and ask for the PTR {target}."
+                );
+            }
+        }
         (Fcrdns::Pass, Some(false)) => {
             say!("Result: OK for sending mail: forward-confirmed and not generic.");
         }

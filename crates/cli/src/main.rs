@@ -77,9 +77,14 @@ pub(crate) struct DnsArgs {
     /// Timeout of the first attempt of each query, in milliseconds (doubles per retry).
     #[arg(long, value_name = "MS", default_value_t = 1500)]
     timeout: u64,
-    /// UDP attempts per query.
+    /// UDP attempts per query when no resolver is answering: a dead resolver or path
+    /// ends a query after this many.
     #[arg(long, value_name = "N", default_value_t = 3)]
     attempts: u8,
+    /// UDP attempts per query at most while the resolvers answer other queries (a lossy
+    /// path: the losses are random, and each retry costs a few round trips).
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    max_attempts: u8,
 }
 
 /// An error with its exit code.
@@ -144,7 +149,8 @@ impl DnsArgs {
         Ok(ptraudit_dns::ClientBuilder::new(resolvers)
             .timeout(Duration::from_millis(self.timeout))
             .max_timeout(Duration::from_millis(self.timeout.saturating_mul(4)))
-            .attempts(self.attempts))
+            .attempts(self.attempts)
+            .max_attempts(self.max_attempts.max(self.attempts)))
     }
 }
 

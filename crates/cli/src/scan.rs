@@ -161,9 +161,10 @@ pub(crate) struct ScanArgs {
     /// resolver is on loopback, 500 otherwise (polite to a shared resolver).
     #[arg(long, value_name = "QPS")]
     rate: Option<u32>,
-    /// Queries in flight at most. Below it, a congestion window finds the depth the
-    /// resolver takes without dropping (halved on loss, grown while answers come back);
-    /// raise it for distant resolvers (high RTT).
+    /// Queries in flight at most, per resolver. Below it, each resolver's congestion
+    /// window finds the depth that resolver takes without dropping (halved on loss,
+    /// grown while answers come back), so a slow one holds only its own share; raise it
+    /// for distant resolvers (high RTT).
     #[arg(long, value_name = "N", default_value_t = 200)]
     concurrency: usize,
     /// Scan only part I of N (0 <= I < N): N runs with I = 0..N-1 cover every address once.
@@ -875,9 +876,27 @@ fn run_scan(
             "ptraudit: {} addresses, {} queries ({} forward answers from cache)",
             stats.addresses, stats.queries, stats.cache_hits
         );
+        eprintln!(
+            "ptraudit: {} multi-ptr-unconfirmed (pass, but another PTR name does not lead back: \
+             mail servers see them as unknown part of the time; `ptraudit check ADDR` explains)",
+            summary.totals().multi_ptr_unconfirmed
+        );
         for p in &args.outputs {
             eprintln!("ptraudit: rows written to {}", p.display());
         }
+        if stats.retried > 0 {
+            eprintln!(
+                "ptraudit: final pass: {} temperror rows looked up again, {} resolved",
+                stats.retried, stats.recovered
+            );
+        }
+    }
+    if stats.retry_abandoned {
+        eprintln!(
+            "ptraudit: WARNING: the resolvers stopped answering (the final pass got no reply \
+             at all); {} rows are temperror — scan again when the resolvers are back",
+            stats.temperror
+        );
     }
     if stats.dnsbl_disabled > 0 {
         eprintln!(
@@ -1178,7 +1197,8 @@ pub(crate) fn execute<S: Sink>(
     let rules = std::sync::Arc::clone(&config.rules);
     let result = rt.block_on(async {
         watch_signals(std::sync::Arc::clone(&stop));
-        let client = client.build().map_err(runtime)?;
+        let window = u32::try_from(config.concurrency).unwrap_or(u32::MAX);
+        let client = client.max_window(window).build().map_err(runtime)?;
         let scanner = Scanner::new(client, config);
         crate::dnsbl::test_entries(&scanner).await?;
         // Neighbourhood templates: rows held per summary prefix until it is complete.

@@ -36,11 +36,28 @@ fn scan_writes_csv_and_summary_files() {
     assert!(!dir.join("out.csv.partial").exists());
     let sum = std::fs::read_to_string(&summary).unwrap();
     assert!(sum.starts_with(
-        "prefix,addresses,with_ptr,fcrdns_pass,fcrdns_fail,generic,mail_ready,errors\n"
+        "prefix,addresses,with_ptr,fcrdns_pass,fcrdns_fail,generic,mail_ready,errors,multi_ptr_unconfirmed\n"
     ));
     assert!(sum.contains("\n198.18.0.0/24,256,"), "{sum}");
     assert!(sum.contains("\n198.18.1.0/24,256,"), "{sum}");
     assert!(err.contains("total"), "summary table on stderr: {err}");
+    // Issue 17: the flagged passes are counted, in the file and on stderr.
+    let range: ptraudit_scan::Prefix = "198.18.0.0/23".parse().unwrap();
+    let flagged = crate::util::truth()
+        .iter()
+        .filter(|t| range.contains(t.ip) && t.flags == "multi-ptr-unconfirmed")
+        .count();
+    assert!(flagged > 0, "the fixture /23 has multi-PTR addresses");
+    let in_file: usize = sum
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(',').next().unwrap().parse::<usize>().unwrap())
+        .sum();
+    assert_eq!(in_file, flagged, "{sum}");
+    assert!(
+        err.contains(&format!("ptraudit: {flagged} multi-ptr-unconfirmed (")),
+        "{err}"
+    );
     // An existing file is not overwritten without --force.
     let o = ptraudit(&[
         "scan",
@@ -522,4 +539,44 @@ fn a_resolver_that_never_answers_for_the_root_is_not_refused() {
         "{err}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_final_pass_is_reported_and_its_rows_are_written_once() {
+    // One attempt per query through a path losing 30%: hundreds of rows fail the first
+    // look; the run looks them up again and says how many it resolved.
+    let mut f = ptraudit_testdns::Faults::default();
+    f.drop = 0.3;
+    f.seed = 21;
+    let lossy = server_with_faults(f);
+    let o = ptraudit(&[
+        "scan",
+        "198.18.0.0/22",
+        "--resolver",
+        &lossy.udp_addr().to_string(),
+        "--timeout",
+        "200",
+        "--attempts",
+        "1",
+        "--max-attempts",
+        "1",
+    ]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("ptraudit: final pass: "))
+        .unwrap_or_else(|| panic!("no final pass reported:\n{err}"));
+    let numbers: Vec<u64> = line.split(' ').filter_map(|w| w.parse().ok()).collect();
+    let (retried, resolved) = (numbers[0], numbers[1]);
+    assert!(retried > 50 && resolved * 3 > retried, "{line}");
+    // Every address once, and as many temperror rows as the pass left.
+    let ips: std::collections::HashSet<&str> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!((out.lines().count(), ips.len()), (1025, 1024));
+    let temperror = out.lines().filter(|l| l.contains(",temperror,")).count() as u64;
+    assert_eq!(temperror, retried - resolved, "{line}");
 }

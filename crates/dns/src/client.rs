@@ -75,9 +75,32 @@ impl ClientBuilder {
         self
     }
 
-    /// UDP attempts per query.
+    /// UDP attempts per query when no resolver is answering (see [`Config::attempts`]).
     pub fn attempts(mut self, attempts: u8) -> Self {
         self.config.attempts = attempts;
+        self
+    }
+
+    /// UDP attempts per query at most while the resolvers answer others (see
+    /// [`Config::max_attempts`]).
+    pub fn max_attempts(mut self, attempts: u8) -> Self {
+        self.config.max_attempts = attempts;
+        self
+    }
+
+    /// How long no resolver may reply before waiting queries end as timeouts (see
+    /// [`Config::silence_limit`]).
+    pub fn silence_limit(mut self, limit: Duration) -> Self {
+        self.config.silence_limit = limit;
+        self
+    }
+
+    /// The largest congestion window of each resolver (see [`Config::max_window`]); the
+    /// smallest follows it down if needed.
+    pub fn max_window(mut self, max_window: u32) -> Self {
+        self.config.max_window = max_window.max(1);
+        self.config.min_window = self.config.min_window.min(self.config.max_window);
+        self.config.initial_window = self.config.initial_window.min(self.config.max_window);
         self
     }
 
@@ -178,8 +201,12 @@ impl ClientBuilder {
             tcp_rx,
             sleep: Box::pin(tokio::time::sleep(Duration::from_secs(3600))),
         };
+        let resolvers = driver.core.config().resolvers.clone().into();
         tokio::spawn(driver.run());
-        Ok(Client { commands: tx })
+        Ok(Client {
+            commands: tx,
+            resolvers,
+        })
     }
 }
 
@@ -188,9 +215,15 @@ impl ClientBuilder {
 #[derive(Debug, Clone)]
 pub struct Client {
     commands: mpsc::UnboundedSender<Command>,
+    resolvers: std::sync::Arc<[SocketAddr]>,
 }
 
 impl Client {
+    /// The resolvers queries are spread over, in configuration order.
+    pub fn resolvers(&self) -> &[SocketAddr] {
+        &self.resolvers
+    }
+
     /// Asks one question and waits for its definite outcome.
     pub async fn query(&self, name: Name, record_type: RecordType) -> Result<Outcome, Error> {
         let (tx, rx) = oneshot::channel();
@@ -378,7 +411,7 @@ impl Driver {
                     progress = true;
                 }
                 Poll::Ready(Some(Command::ResolverStats(tx))) => {
-                    let _ = tx.send(self.core.resolver_stats().to_vec());
+                    let _ = tx.send(self.core.resolver_stats());
                     progress = true;
                 }
                 Poll::Ready(None) => {

@@ -70,9 +70,20 @@ pub struct Stats {
     pub attempt_timeouts: u64,
     /// Queries that ended in [`Status::Timeout`].
     pub timeouts: u64,
-    /// Times the congestion window was halved after a timeout.
+    /// Times a congestion window was halved after a timeout.
     pub window_decreases: u64,
-    /// The congestion window now (UDP attempts in flight at most).
+    /// Replies to an attempt that had already timed out (and been retried) while the
+    /// query was still open: late, not lost.
+    pub spurious_timeouts: u64,
+    /// Halvings undone because every timeout behind them turned out late, not lost.
+    pub window_undos: u64,
+    /// Attempts beyond [`Config::attempts`], made because replies kept arriving (a
+    /// lossy path, not a dead resolver).
+    pub extra_attempts: u64,
+    /// Queries ended as timeouts without a further attempt because no resolver had
+    /// replied for [`Config::silence_limit`].
+    pub silenced: u64,
+    /// The congestion windows now, summed over resolvers (UDP attempts in flight at most).
     pub window: u64,
 }
 
@@ -131,6 +142,11 @@ struct Attempt {
     id: u16,
     resolver: u16,
     sent_at: Instant,
+    /// Its timer fired; with `Some(g)`, it counts among the suspects of its resolver's
+    /// halving of undo generation `g` (see [`Lane::undo`]).
+    timed_out: Option<Option<u32>>,
+    /// A reply to it was accepted.
+    replied: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,6 +171,9 @@ struct Lookup {
     live: Vec<Attempt>,
     /// Resolver to use for the next attempt, when a retry wants a different one.
     last_resolver: Option<u16>,
+    /// When the latest attempt was sent: replies from anywhere since then mean the
+    /// path works, and a timeout is worth another attempt (see [`Config::max_attempts`]).
+    last_sent: Option<Instant>,
     phase: Phase,
 }
 
@@ -166,6 +185,9 @@ const QUARANTINE_GAVE_UP: u32 = u32::MAX - 1;
 /// IDs in use (in flight or quarantined) per socket above which a socket counts as full:
 /// at 76% occupancy a random probe finds a free ID in about 4 tries.
 const MAX_PER_SOCKET: u32 = 50_000;
+/// Attempts timed out with no reply in between, at least, before the resolvers count as
+/// silent (see [`Config::silence_limit`]).
+const SILENT_TIMEOUTS: u32 = 16;
 /// Queries sent in a row on one socket (see `Core::pick_socket`).
 const SOCKET_RUN: u32 = 16;
 
@@ -204,6 +226,48 @@ struct Health {
     penalty_until: Option<Instant>,
 }
 
+/// The congestion state of one resolver. Each resolver has its own window, so load
+/// follows each one's speed: a resolver gets a new query when one of its own completes
+/// (or times out), and a slow or lossy resolver holds only its own window, never the
+/// room a fast one needs.
+#[derive(Debug, Clone, Copy)]
+struct Lane {
+    window: f64,
+    ssthresh: f64,
+    /// Smallest round trip seen: the path without queueing.
+    min_rtt: Option<Duration>,
+    /// The last time the sender looked, work was waiting and this window was full.
+    limited: bool,
+    /// Attempts sent before this instant belong to a loss already answered by a halving.
+    epoch: Option<Instant>,
+    /// UDP attempts out to this resolver.
+    outstanding: usize,
+    /// Window and slow-start threshold before the first halving not yet proven right
+    /// (Eifel, RFC 3522, for TCP): if every attempt that timed out since then is
+    /// answered after all, the timeouts were delays, not losses, and the window goes back.
+    undo: Option<(f64, f64)>,
+    /// Bumped with each new `undo`, so a stale suspect is not counted against it.
+    undo_generation: u32,
+    /// Attempts timed out since `undo` was taken that have had no reply yet.
+    suspects: u32,
+}
+
+impl Lane {
+    fn new(window: f64, ssthresh: f64) -> Self {
+        Lane {
+            window,
+            ssthresh,
+            min_rtt: None,
+            limited: false,
+            epoch: None,
+            outstanding: 0,
+            undo: None,
+            undo_generation: 0,
+            suspects: 0,
+        }
+    }
+}
+
 /// What one resolver did, for reports ("moved load away from the sick one").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -220,6 +284,12 @@ pub struct ResolverStats {
     pub timeouts: u64,
     /// Times it was rested after a burst of failures.
     pub rests: u64,
+    /// Times its window was halved after a timeout.
+    pub window_decreases: u64,
+    /// Replies from it to attempts that had already timed out: late, not lost.
+    pub spurious_timeouts: u64,
+    /// Its congestion window now.
+    pub window: u64,
 }
 
 /// The protocol state machine of the client. See the module documentation.
@@ -250,16 +320,16 @@ pub struct Core {
     per_resolver: Vec<ResolverStats>,
     next_resolver: usize,
     in_flight: usize,
-    /// Lookups with a UDP attempt out (Phase::Udp): what the window limits.
+    /// Lookups with a UDP attempt out (Phase::Udp), over all resolvers.
     udp_outstanding: usize,
-    window: f64,
-    ssthresh: f64,
-    /// Smallest round trip seen: the path without queueing.
-    min_rtt: Option<Duration>,
-    /// The last time the sender looked, work was waiting for room in the window.
-    window_limited: bool,
-    /// Attempts sent before this instant belong to a loss already answered by a halving.
-    window_epoch: Option<Instant>,
+    /// Congestion state per resolver.
+    lanes: Vec<Lane>,
+    /// When a reply was last accepted from any resolver.
+    last_reply: Option<Instant>,
+    /// When the first attempt went out (silence counts from here until a first reply).
+    first_sent: Option<Instant>,
+    /// Attempts timed out since the last reply.
+    timeouts_since_reply: u32,
     rng: StdRng,
     /// The socket of the current run and the queries left in it, per family (v4, v6).
     socket_run: [(usize, u32); 2],
@@ -316,8 +386,18 @@ impl Core {
                     refused_or_servfail: 0,
                     timeouts: 0,
                     rests: 0,
+                    window_decreases: 0,
+                    spurious_timeouts: 0,
+                    window: u64::from(config_window.0),
                 })
                 .collect(),
+            lanes: vec![
+                Lane::new(f64::from(config_window.0), f64::from(config_window.1));
+                config.resolvers.len()
+            ],
+            last_reply: None,
+            first_sent: None,
+            timeouts_since_reply: 0,
             config,
             families,
             v4_sockets,
@@ -334,11 +414,6 @@ impl Core {
             next_resolver: 0,
             in_flight: 0,
             udp_outstanding: 0,
-            window: f64::from(config_window.0),
-            ssthresh: f64::from(config_window.1),
-            window_epoch: None,
-            min_rtt: None,
-            window_limited: false,
             rng,
             socket_run: [(0, 0); 2],
             spare_live: Vec::new(),
@@ -360,14 +435,21 @@ impl Core {
     /// Counters so far.
     pub fn stats(&self) -> Stats {
         Stats {
-            window: self.window as u64,
+            window: self.lanes.iter().map(|l| l.window as u64).sum(),
             ..self.stats
         }
     }
 
     /// Counters per resolver, in configuration order.
-    pub fn resolver_stats(&self) -> &[ResolverStats] {
-        &self.per_resolver
+    pub fn resolver_stats(&self) -> Vec<ResolverStats> {
+        self.per_resolver
+            .iter()
+            .zip(&self.lanes)
+            .map(|(s, l)| ResolverStats {
+                window: l.window as u64,
+                ..*s
+            })
+            .collect()
     }
 
     /// Queries submitted and not yet finished.
@@ -399,6 +481,7 @@ impl Core {
             attempts: 0,
             live: self.spare_live.pop().unwrap_or_default(),
             last_resolver: None,
+            last_sent: None,
             phase: Phase::Queued,
         };
         let slot = self.slots.insert(lookup);
@@ -419,13 +502,22 @@ impl Core {
     /// Send-error policy: if the I/O layer then fails to send, it calls
     /// [`Core::record_send_error`]; the attempt simply times out and is retried.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
-        if self.config.adaptive_window && self.udp_outstanding as f64 >= self.window.floor() {
-            self.window_limited = !self.send_queue.is_empty();
+        if self.udp_outstanding > 0 && self.silent(now) {
+            // The resolvers are down: one attempt (out already) tells when they are
+            // back; everything waiting ends now.
+            while let Some((slot, generation)) = self.send_queue.pop_front() {
+                if self.generations[slot as usize] == generation {
+                    self.stats.silenced += 1;
+                    self.give_up(now, slot);
+                }
+            }
             return None;
         }
         let slot = loop {
             let Some(&(slot, generation)) = self.send_queue.front() else {
-                self.window_limited = false;
+                for lane in &mut self.lanes {
+                    lane.limited = false;
+                }
                 return None;
             };
             if self.generations[slot as usize] == generation {
@@ -433,7 +525,7 @@ impl Core {
             }
             self.send_queue.pop_front();
         };
-        let resolver = self.pick_resolver(now, slot);
+        let resolver = self.pick_resolver(now, slot)?;
         let dest = self.config.resolvers[resolver as usize];
         let sockets = if dest.is_ipv4() {
             self.v4_sockets.clone()
@@ -454,13 +546,18 @@ impl Core {
             self.stats.retries += 1;
         }
         lookup.last_resolver = Some(resolver);
+        lookup.last_sent = Some(now);
         lookup.phase = Phase::Udp;
+        self.first_sent.get_or_insert(now);
         self.udp_outstanding += 1;
+        self.lanes[resolver as usize].outstanding += 1;
         lookup.live.push(Attempt {
             socket: socket as u16,
             id,
             resolver,
             sent_at: now,
+            timed_out: None,
+            replied: false,
         });
         encode_query(
             buf,
@@ -513,10 +610,19 @@ impl Core {
             };
             let resolver = match lookup.phase {
                 Phase::Udp => {
-                    let (sent, last) =
-                        (lookup.live.last().map(|a| a.sent_at), lookup.last_resolver);
-                    self.on_loss(now, sent);
-                    last
+                    self.timeouts_since_reply = self.timeouts_since_reply.saturating_add(1);
+                    let last = lookup.live.last().copied();
+                    if let Some(a) = last {
+                        let suspect = self.on_loss(now, a.resolver, a.sent_at);
+                        if let Some(attempt) = self
+                            .slots
+                            .get_mut(slot as usize)
+                            .and_then(|l| l.live.last_mut())
+                        {
+                            attempt.timed_out = Some(suspect);
+                        }
+                    }
+                    last.map(|a| a.resolver)
                 }
                 Phase::Tcp { resolver, .. } => {
                     self.stats.tcp_failures += 1;
@@ -572,15 +678,15 @@ impl Core {
             .slots
             .get(slot as usize)
             .expect("ID table points at live lookups");
-        let Some(attempt) = lookup
+        let Some(index) = lookup
             .live
             .iter()
-            .find(|a| usize::from(a.socket) == socket && a.id == id)
-            .copied()
+            .position(|a| usize::from(a.socket) == socket && a.id == id)
         else {
             self.stats.dropped_unknown_id += 1;
             return;
         };
+        let attempt = lookup.live[index];
         if from != self.config.resolvers[attempt.resolver as usize] {
             self.stats.dropped_wrong_source += 1;
             return;
@@ -597,10 +703,22 @@ impl Core {
             }
         };
         self.stats.matched += 1;
+        self.last_reply = Some(now);
+        self.timeouts_since_reply = 0;
+        if let Some(l) = self.slots.get_mut(slot as usize) {
+            l.live[index].replied = true;
+        }
+        if let Some(suspect) = attempt.timed_out {
+            self.on_late_reply(attempt.resolver, suspect);
+        }
         let rtt = now.saturating_duration_since(attempt.sent_at);
         // Every attempt has its own ID, so a reply times exactly one send (no ambiguity
         // about which retransmission it answers: Karn's problem does not arise).
+        let first_sample = self.rtt[attempt.resolver as usize].srtt.is_none();
         self.rtt[attempt.resolver as usize].sample(rtt);
+        if first_sample && self.config.adaptive_timeout {
+            self.rearm_first_attempts(attempt.resolver);
+        }
         if reply.truncated {
             self.start_tcp(now, slot, attempt.resolver);
             return;
@@ -649,6 +767,35 @@ impl Core {
             .expect("checked above");
         let rtt = now.saturating_duration_since(started);
         self.accept(now, token.slot, resolver, rtt, reply, true);
+    }
+
+    /// The first round trip of `resolver` is known: attempts sent to it before, with the
+    /// configured timeout (1.5 s), get the adaptive one as well, so a loss among a
+    /// resolver's first window is retried in a few round trips rather than seconds (on
+    /// a lossy path that second and a half would be the run's tail). Once per resolver;
+    /// the old timer stays and is ignored if this one fires first.
+    fn rearm_first_attempts(&mut self, resolver: u16) {
+        let Some(rto) = self.rtt[resolver as usize].rto() else {
+            return;
+        };
+        let max = self.config.max_timeout.max(self.config.timeout);
+        let rto = rto.clamp(self.config.min_timeout.min(max), max);
+        if rto >= self.config.timeout {
+            return;
+        }
+        for (slot, lookup) in &self.slots {
+            let Some(a) = lookup.live.last() else {
+                continue;
+            };
+            if lookup.phase == Phase::Udp
+                && lookup.attempts == 1
+                && a.resolver == resolver
+                && a.timed_out.is_none()
+            {
+                let generation = self.generations[slot];
+                self.timers.push(a.sent_at, rto, slot as u32, generation);
+            }
+        }
     }
 
     fn start_tcp(&mut self, now: Instant, slot: u32, resolver: u16) {
@@ -704,7 +851,7 @@ impl Core {
         );
         let attempts = lookup.attempts;
         if !via_tcp {
-            self.on_answer(rtt);
+            self.on_answer(resolver, rtt);
         }
         let transient = matches!(status, Status::ServFail | Status::Refused);
         if transient {
@@ -736,24 +883,52 @@ impl Core {
     /// failed attempt's own outcome) or a timeout.
     fn retry_or_finish(&mut self, now: Instant, slot: u32, last: Option<Outcome>) {
         self.leave_udp(slot);
+        let silent = last.is_none() && self.silent(now);
         let lookup = self.slots.get_mut(slot as usize).expect("live lookup");
-        if lookup.attempts < self.config.attempts {
+        // A timeout while other replies arrived since the attempt went out: the path
+        // works and this was a random loss, so try again, up to `max_attempts`. When no
+        // reply came from anywhere, the resolvers are down: stop at `attempts`.
+        let extra = last.is_none()
+            && lookup.attempts >= self.config.attempts
+            && lookup.attempts < self.config.max_attempts
+            && lookup
+                .last_sent
+                .zip(self.last_reply)
+                .is_some_and(|(sent, reply)| reply > sent);
+        if (lookup.attempts < self.config.attempts || extra) && !silent {
+            if extra {
+                self.stats.extra_attempts += 1;
+            }
             lookup.phase = Phase::Queued;
             let generation = self.bump_generation(slot);
             self.send_queue.push_back((slot, generation));
             return;
         }
-        let attempts = lookup.attempts;
-        let outcome = last.unwrap_or_else(|| Outcome::timeout(attempts));
-        if outcome.status == Status::Timeout {
-            self.stats.timeouts += 1;
+        if silent && lookup.attempts < self.config.max_attempts.max(self.config.attempts) {
+            self.stats.silenced += 1;
         }
-        let mark = if outcome.status == Status::Timeout {
-            QUARANTINE_GAVE_UP
-        } else {
-            QUARANTINE_ANSWERED
+        match last {
+            Some(outcome) => self.finish(now, slot, outcome, QUARANTINE_ANSWERED),
+            None => self.give_up(now, slot),
+        }
+    }
+
+    /// Ends a query as a timeout.
+    fn give_up(&mut self, now: Instant, slot: u32) {
+        let attempts = self.slots.get(slot as usize).map_or(0, |l| l.attempts);
+        self.stats.timeouts += 1;
+        self.finish(now, slot, Outcome::timeout(attempts), QUARANTINE_GAVE_UP);
+    }
+
+    /// No reply from any resolver for [`Config::silence_limit`], and a window's worth of
+    /// attempts timed out since the last one (a long idle pause of the caller, or one
+    /// lost packet after it, is not silence).
+    fn silent(&self, now: Instant) -> bool {
+        let Some(since) = self.last_reply.or(self.first_sent) else {
+            return false;
         };
-        self.finish(now, slot, outcome, mark);
+        self.timeouts_since_reply >= SILENT_TIMEOUTS
+            && now.saturating_duration_since(since) > self.config.silence_limit
     }
 
     fn finish(&mut self, now: Instant, slot: u32, outcome: Outcome, mark: u32) {
@@ -780,6 +955,14 @@ impl Core {
         for a in lookup.live.drain(..) {
             self.ids[a.socket as usize][a.id as usize] = mark;
             self.quarantine.push_back((until, a.socket, a.id));
+            // A timed-out attempt never answered while its query was open: as far as
+            // anyone can tell, a loss — the halving it is a suspect of stands.
+            if let (Some(Some(generation)), false) = (a.timed_out, a.replied) {
+                let lane = &mut self.lanes[a.resolver as usize];
+                if lane.undo_generation == generation {
+                    lane.undo = None;
+                }
+            }
         }
     }
 
@@ -791,55 +974,92 @@ impl Core {
         {
             l.phase = Phase::Queued;
             self.udp_outstanding -= 1;
+            if let Some(r) = l.last_resolver {
+                self.lanes[r as usize].outstanding -= 1;
+            }
         }
     }
 
-    /// An answer over UDP: the window grows (doubling per round trip below `ssthresh`,
-    /// one per round trip above). Slow start ends early when answers take clearly longer
-    /// than the fastest one seen (a queue is building at the server, as in HyStart):
-    /// doubling until the first loss would overshoot a small receive buffer many times
-    /// over before the first timeout even fires.
-    fn on_answer(&mut self, rtt: Duration) {
-        let min_rtt = *self.min_rtt.get_or_insert(rtt);
-        self.min_rtt = Some(min_rtt.min(rtt));
-        if self.window < self.ssthresh
+    /// An answer over UDP from `resolver`: its window grows (doubling per round trip
+    /// below `ssthresh`, one per round trip above). Slow start ends early when answers
+    /// take clearly longer than the fastest one seen (a queue is building at the server,
+    /// as in HyStart): doubling until the first loss would overshoot a small receive
+    /// buffer many times over before the first timeout even fires.
+    fn on_answer(&mut self, resolver: u16, rtt: Duration) {
+        let max = f64::from(self.config.max_window);
+        let lane = &mut self.lanes[resolver as usize];
+        let min_rtt = *lane.min_rtt.get_or_insert(rtt);
+        lane.min_rtt = Some(min_rtt.min(rtt));
+        if lane.window < lane.ssthresh
             && rtt > (min_rtt * 4).max(min_rtt + Duration::from_millis(1))
         {
-            self.ssthresh = self.window;
+            lane.ssthresh = lane.window;
         }
         // Grow only a window in use: a scan that keeps fewer queries in flight (its own
         // concurrency limit, or the tail of its work) proves nothing about a larger one
         // (RFC 7661's reasoning for TCP).
-        if !self.window_limited {
+        if !lane.limited {
             return;
         }
-        let max = f64::from(self.config.max_window);
-        self.window = if self.window < self.ssthresh {
-            self.window + 1.0
+        lane.window = if lane.window < lane.ssthresh {
+            lane.window + 1.0
         } else {
             // One more per round trip, but no faster than one per 10 ms: losses show only
             // when a timeout fires (100 ms at least), and on a sub-millisecond path growing
             // per round trip would overshoot by hundreds before the first one does.
             let pace = (rtt.as_secs_f64() / 0.010).min(1.0);
-            self.window + pace / self.window
+            lane.window + pace / lane.window
         }
         .min(max);
     }
 
-    /// An attempt sent at `sent` timed out: halve the window, once per window of
-    /// attempts (those sent before the last halving were already answered for).
-    fn on_loss(&mut self, now: Instant, sent: Option<Instant>) {
-        if self
-            .window_epoch
-            .is_some_and(|epoch| sent.is_none_or(|s| s < epoch))
-        {
+    /// An attempt to `resolver` sent at `sent` timed out: halve its window, once per
+    /// window of attempts (those sent before the last halving were already answered
+    /// for). Returns the undo generation the timeout is a suspect of, if any.
+    fn on_loss(&mut self, now: Instant, resolver: u16, sent: Instant) -> Option<u32> {
+        let min = f64::from(self.config.min_window);
+        let lane = &mut self.lanes[resolver as usize];
+        let halve = lane.epoch.is_none_or(|epoch| sent >= epoch);
+        if halve && lane.undo.is_none() {
+            lane.undo = Some((lane.window, lane.ssthresh));
+            lane.undo_generation = lane.undo_generation.wrapping_add(1);
+            lane.suspects = 0;
+        }
+        let suspect = lane.undo.is_some().then(|| {
+            lane.suspects += 1;
+            lane.undo_generation
+        });
+        if halve {
+            lane.ssthresh = (lane.window / 2.0).max(min);
+            lane.window = lane.ssthresh;
+            lane.epoch = Some(now);
+            self.stats.window_decreases += 1;
+            self.per_resolver[resolver as usize].window_decreases += 1;
+        }
+        suspect
+    }
+
+    /// A reply came to an attempt of `resolver` that had timed out: it was late, not
+    /// lost. When every timeout behind the halvings since `undo` was taken has turned
+    /// out so, the halvings were spurious and the window goes back (a resolver whose
+    /// answers are slow — recursion on a cold cache — is not a congested one).
+    fn on_late_reply(&mut self, resolver: u16, suspect: Option<u32>) {
+        self.stats.spurious_timeouts += 1;
+        self.per_resolver[resolver as usize].spurious_timeouts += 1;
+        let lane = &mut self.lanes[resolver as usize];
+        if suspect != Some(lane.undo_generation) {
             return;
         }
-        let min = f64::from(self.config.min_window);
-        self.ssthresh = (self.window / 2.0).max(min);
-        self.window = self.ssthresh;
-        self.window_epoch = Some(now);
-        self.stats.window_decreases += 1;
+        let Some((window, ssthresh)) = lane.undo else {
+            return;
+        };
+        lane.suspects = lane.suspects.saturating_sub(1);
+        if lane.suspects == 0 {
+            lane.window = lane.window.max(window);
+            lane.ssthresh = lane.ssthresh.max(ssthresh);
+            lane.undo = None;
+            self.stats.window_undos += 1;
+        }
     }
 
     fn bump_generation(&mut self, slot: u32) -> u32 {
@@ -850,7 +1070,10 @@ impl Core {
 
     fn attempt_timeout(&self, slot: u32, resolver: u16) -> Duration {
         let attempts = self.slots.get(slot as usize).map_or(0, |l| l.attempts);
-        let factor = 1u32 << u32::from(attempts.min(16));
+        // Doubling per retry, but not beyond 8×: attempts beyond `attempts` happen only
+        // while replies keep coming (random loss, not a resolver in trouble), and backing
+        // off further would only stretch the run's tail.
+        let factor = 1u32 << u32::from(attempts.min(3));
         let max = self.config.max_timeout.max(self.config.timeout);
         let base = match self.rtt[resolver as usize].rto() {
             // min() first: a configuration whose floor exceeds its ceiling must not panic.
@@ -860,28 +1083,37 @@ impl Core {
             _ => self.config.timeout,
         };
         let t = base.saturating_mul(factor).min(max);
-        // Quick retries first, patience last: the final attempt waits at least the
-        // configured timeout, so a resolver's hiccup of a second or so costs a retry, not
-        // an answer.
-        if self.config.adaptive_timeout && attempts + 1 >= self.config.attempts {
+        // Quick retries first, patience last: the attempt that would be the last one if
+        // no reply came meanwhile waits at least the configured timeout, so a resolver's
+        // hiccup of a second or so costs a retry, not an answer.
+        let last = attempts + 1 == self.config.attempts
+            || attempts + 1 >= self.config.max_attempts.max(self.config.attempts);
+        if self.config.adaptive_timeout && last {
             t.max(self.config.timeout.min(max))
         } else {
             t
         }
     }
 
-    /// Round robin over resolvers, skipping ones in a penalty period, and moving a retry
-    /// to a resolver other than the last one when there is a choice.
-    fn pick_resolver(&mut self, now: Instant, slot: u32) -> u16 {
+    /// Round robin over the resolvers whose window has room, skipping ones in a penalty
+    /// period, and moving a retry to a resolver other than the last one when there is a
+    /// choice. `None` when every usable resolver's window is full: the query waits for
+    /// one of them to complete something, so each resolver gets work at the pace it
+    /// completes it.
+    fn pick_resolver(&mut self, now: Instant, slot: u32) -> Option<u16> {
         let n = self.config.resolvers.len();
         let avoid = self.slots.get(slot as usize).and_then(|l| l.last_resolver);
+        let any_healthy = (0..n).any(|r| self.healthy(now, r));
         let mut fallback = None;
         for step in 0..n {
             let r = (self.next_resolver + step) % n;
-            let healthy = self.health[r]
-                .penalty_until
-                .is_none_or(|until| until <= now);
-            if !healthy {
+            // Resting resolvers are used only when every one rests: a query is never
+            // refused for lack of resolvers.
+            if any_healthy && !self.healthy(now, r) {
+                continue;
+            }
+            if !self.has_room(r) {
+                self.lanes[r].limited = true;
                 continue;
             }
             if n > 1 && avoid == Some(r as u16) {
@@ -889,13 +1121,22 @@ impl Core {
                 continue;
             }
             self.next_resolver = (r + 1) % n;
-            return r as u16;
+            return Some(r as u16);
         }
-        // Everything is penalised (or only the avoided one is healthy): use the healthy
-        // one, else the next in turn — a query is never refused for lack of resolvers.
-        let r = fallback.unwrap_or(self.next_resolver % n);
+        let r = fallback?;
         self.next_resolver = (r + 1) % n;
-        r as u16
+        Some(r as u16)
+    }
+
+    fn healthy(&self, now: Instant, r: usize) -> bool {
+        self.health[r]
+            .penalty_until
+            .is_none_or(|until| until <= now)
+    }
+
+    fn has_room(&self, r: usize) -> bool {
+        let lane = &self.lanes[r];
+        !self.config.adaptive_window || (lane.outstanding as f64) < lane.window.floor()
     }
 
     fn note_failure(&mut self, now: Instant, resolver: u16) {

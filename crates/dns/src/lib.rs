@@ -11,8 +11,8 @@
 //!   IDs from a CSPRNG-seeded generator, reply matching (source address and port, ID and
 //!   question must all match; everything else is counted in [`Stats`] and dropped),
 //!   retries spread over resolvers with timeouts adapted to each resolver's measured
-//!   round-trip time (RFC 6298), a congestion window (AIMD) on the attempts in flight,
-//!   resolver health, TCP fallback after TC=1. It takes `now` and datagrams, and returns
+//!   round-trip time (RFC 6298), a congestion window (AIMD) per resolver on the attempts
+//!   in flight, resolver health, TCP fallback after TC=1. It takes `now` and datagrams, and returns
 //!   datagrams to send and finished queries; no task or timer per query (deadlines in
 //!   FIFO lanes per timeout value). Queries are padded to 128 bytes (EDNS Padding, RFC
 //!   8467's block) so that they share one size. Inside: `core/config.rs` ([`Config`] and
@@ -125,20 +125,42 @@
 //!   [`Config::timeout`] (1.5 s) until measured. Each reply times exactly one attempt
 //!   (every attempt has its own ID), so there is no retransmission ambiguity. A resolver
 //!   that answers slower and slower as its queue fills gets longer timeouts, not retries;
-//!   a lost packet on a fast path is retried in 100 ms instead of 1.5 s. The last attempt
-//!   waits at least `timeout`, so a hiccup of a second costs a retry, not an answer.
+//!   a lost packet on a fast path is retried in 100 ms instead of 1.5 s. The attempt that
+//!   would be the last if no reply came meanwhile waits at least `timeout`, so a hiccup
+//!   of a second costs a retry, not an answer. Attempts sent before a resolver's first
+//!   reply (with `timeout`) are re-armed with the measured timeout once it arrives, so
+//!   a loss in the first window costs a few round trips too.
 //! - **Congestion window** (AIMD, [`Config::adaptive_window`]): UDP attempts in flight are
 //!   limited by a window that starts at 64, doubles per round trip until the first loss or
 //!   until answers take 4× the fastest round trip seen (a queue is building, as HyStart
 //!   detects), then grows by one per round trip but no faster than one per 10 ms (losses
 //!   show only when a timeout fires), is halved once per window when attempts time out,
-//!   and grows only while work waits for it; 16 to 10,000. Queries beyond it wait in the
-//!   core with their timers not started. Too deep a queue overflows a server's receive
-//!   buffer; too shallow idles it.
-//! - **Retries** with doubling timeouts, moved to another resolver when there are several.
-//!   SERVFAIL and REFUSED are retried; NXDOMAIN and NODATA are final (RFC 8020). A reply
-//!   to an *earlier* attempt still answers the query (a slow resolver is not a lost
-//!   packet).
+//!   and grows only while work waits for it; 16 to 10,000 ([`Config::max_window`]).
+//!   Queries beyond it wait in the core with their timers not started. Too deep a queue
+//!   overflows a server's receive buffer; too shallow idles it. **One window per
+//!   resolver**: a query goes to a resolver with room in its own window (round robin
+//!   among them), so each resolver gets work at the pace it completes it — a resolver
+//!   50 ms away holds its own window of queries, not the room a fast one needs, and a
+//!   lossy one's halvings shrink its own share only.
+//! - **Late is not lost** (Eifel, RFC 3522's idea for TCP): a reply to an attempt whose
+//!   timer fired while the query is still open is counted
+//!   ([`Stats::spurious_timeouts`]); once every timed-out attempt behind a resolver's
+//!   halvings has been answered this way, the halvings are undone
+//!   ([`Stats::window_undos`]). A timed-out attempt whose query ends without its reply
+//!   keeps the halving (a loss, as far as anyone can tell). A recursive resolver whose
+//!   answers are slow on a cold cache is not mistaken for a congested one.
+//! - **Retries** with doubling timeouts (8× at most), moved to another resolver when
+//!   there are several. SERVFAIL and REFUSED are retried; NXDOMAIN and NODATA are final
+//!   (RFC 8020). A reply to an *earlier* attempt still answers the query (a slow resolver
+//!   is not a lost packet). **Attempts policy**: [`Config::attempts`] (3) when no reply
+//!   came from any resolver since the last attempt went out (a dead resolver ends a
+//!   query promptly); up to [`Config::max_attempts`] (8) while replies keep arriving (a
+//!   lossy path: the losses are random, and each retry costs a few round trips).
+//! - **Silence**: when no resolver has replied for [`Config::silence_limit`] (10 s) and
+//!   a window's worth of attempts has timed out since, the resolvers are taken as down:
+//!   waiting queries end at once as timeouts ([`Stats::silenced`]) and timed-out ones
+//!   are not retried, while one attempt at a time still goes out — its reply ends the
+//!   silence. A run whose resolvers die ends in seconds, not hours.
 //! - **Late and duplicate replies**: a finished query's IDs stay reserved (quarantined)
 //!   for 3 s ([`Config::quarantine`]), so a late reply is counted as [`Stats::late`] or
 //!   [`Stats::duplicates`] and never meets a newer query that reused the ID — a known
@@ -157,8 +179,10 @@
 //!
 //! [`Client::stats`] ([`Stats`]): submitted, completed, sent, send errors, received,
 //! matched, dropped by cause, duplicates, late, retries, TCP fallbacks, TCP failures,
-//! attempt timeouts, timeouts, the window and its halvings. [`Client::resolver_stats`]
-//! ([`ResolverStats`]), per resolver: sent, answered, SERVFAIL/REFUSED, timeouts, rests.
+//! attempt timeouts, timeouts, the windows and their halvings, spurious timeouts and
+//! undone halvings, extra attempts, silenced queries. [`Client::resolver_stats`]
+//! ([`ResolverStats`]), per resolver: sent, answered, SERVFAIL/REFUSED, timeouts, rests,
+//! its window, its halvings and late replies.
 //! Every received datagram lands in exactly one counter.
 //!
 //! [hickory-proto]: https://docs.rs/hickory-proto

@@ -39,7 +39,7 @@ impl<'a> Facts<'a> {
 
     /// [`Row::mail_ready`].
     pub(crate) fn mail_ready(&self) -> bool {
-        self.fcrdns == Fcrdns::Pass && self.generic == Some(false)
+        ptraudit_scan::mail_ready(self.fcrdns, self.reason, self.generic)
     }
 }
 
@@ -64,6 +64,10 @@ pub struct Counts {
     pub generic: u64,
     /// FCrDNS pass and a custom name: ready to send mail ([`Row::mail_ready`]).
     pub mail_ready: u64,
+    /// FCrDNS pass, but another PTR name does not lead back
+    /// ([`FcrdnsReason::MultiPtrUnconfirmed`]; counted in `pass` too, never in
+    /// `mail_ready`).
+    pub multi_ptr_unconfirmed: u64,
     /// temperror rows (SERVFAIL, REFUSED, TIMEOUT).
     pub errors: u64,
     /// Addresses whose DNSBL status is known (`dnsbl_listed` not empty).
@@ -103,6 +107,8 @@ impl Counts {
         }
         self.generic += u64::from(r.generic == Some(true));
         self.mail_ready += u64::from(r.mail_ready());
+        self.multi_ptr_unconfirmed +=
+            u64::from(r.reason == Some(FcrdnsReason::MultiPtrUnconfirmed));
         self.dnsbl_checked += u64::from(r.dnsbl_listed.is_some());
         if r.dnsbl_listed == Some(true) || !r.dnsbl.is_empty() {
             self.listed += 1;
@@ -207,5 +213,20 @@ mod tests {
         );
         assert!((c.listed_share() - 200.0 / 3.0).abs() < 1e-9);
         assert!(c.dnsbl() && !Counts::default().dnsbl());
+    }
+
+    /// Issue 17: a pass with a stale second PTR is counted as a pass and as
+    /// `multi_ptr_unconfirmed`, and is not mail-ready.
+    #[test]
+    fn a_flagged_pass_counts_as_pass_not_as_mail_ready() {
+        let mut row = crate::schema::reference::row("198.18.0.7", true, 0);
+        row.fcrdns = Fcrdns::Pass;
+        row.fcrdns_reason = None;
+        row.generic = Some(false);
+        let mut c = Counts::default();
+        c.add(&row);
+        row.fcrdns_reason = Some(FcrdnsReason::MultiPtrUnconfirmed);
+        c.add(&row);
+        assert_eq!((c.pass, c.mail_ready, c.multi_ptr_unconfirmed), (2, 1, 1));
     }
 }

@@ -187,6 +187,11 @@ pub fn render(report: &Report, title: &str, sources: &[String]) -> String {
         pct(t.generic, t.with_ptr),
         "generic names (of PTRs)",
     );
+    card(
+        &mut h,
+        t.multi_ptr_unconfirmed.to_string(),
+        "pass, but a stale second PTR (multi-ptr-unconfirmed)",
+    );
     card(&mut h, t.fail().to_string(), "FCrDNS fail");
     card(&mut h, t.errors.to_string(), "errors (no answer)");
     if t.dnsbl() {
@@ -254,7 +259,7 @@ pub fn render(report: &Report, title: &str, sources: &[String]) -> String {
 
     let _ = write!(
         h,
-        "<h2>By {}, worst first</h2><table><tr><th>{}</th><th>addresses</th><th>with PTR</th><th>pass</th><th>fail: mismatch</th><th>fail: no address</th><th>fail: no name</th><th>no PTR</th><th>generic</th><th>mail-ready</th><th>errors</th><th>score</th>",
+        "<h2>By {}, worst first</h2><table><tr><th>{}</th><th>addresses</th><th>with PTR</th><th>pass</th><th>fail: mismatch</th><th>fail: no address</th><th>fail: no name</th><th>no PTR</th><th>generic</th><th>mail-ready</th><th>multi-PTR unconfirmed</th><th>errors</th><th>score</th>",
         report.group_name(),
         report.group_name()
     );
@@ -265,7 +270,7 @@ pub fn render(report: &Report, title: &str, sources: &[String]) -> String {
     for (k, g) in report.groups().iter().take(60) {
         let _ = write!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><span class=\"bar\" style=\"width:{}px\"></span>{:.1}</td>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><span class=\"bar\" style=\"width:{}px\"></span>{:.1}</td>",
             esc(&k.to_string()),
             g.addresses,
             g.with_ptr,
@@ -276,6 +281,7 @@ pub fn render(report: &Report, title: &str, sources: &[String]) -> String {
             g.no_ptr,
             g.generic,
             g.mail_ready,
+            g.multi_ptr_unconfirmed,
             g.errors,
             (g.score() * 0.6) as u32,
             g.score()

@@ -339,6 +339,8 @@ impl Report {
             "generic_share",
             "pass_share",
             "hygiene_score",
+            // After the columns reports always had, before the optional DNSBL ones.
+            "multi_ptr_unconfirmed",
         ];
         if dnsbl {
             header.extend(DNSBL_COLUMNS);
@@ -361,6 +363,7 @@ impl Report {
                 format!("{:.1}", h.generic_share()),
                 format!("{:.1}", h.pass_share()),
                 format!("{:.1}", h.score()),
+                h.multi_ptr_unconfirmed.to_string(),
             ];
             if dnsbl {
                 record.extend([
@@ -385,7 +388,7 @@ impl Report {
         let dnsbl = self.total.dnsbl();
         let _ = write!(
             s,
-            "{:<28} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>10} {:>6}",
+            "{:<28} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>10} {:>9} {:>6}",
             self.group_name(),
             "addresses",
             "ptr",
@@ -394,6 +397,7 @@ impl Report {
             "no-ptr",
             "generic",
             "mail-ready",
+            "multi-ptr",
             "score"
         );
         if dnsbl {
@@ -407,7 +411,7 @@ impl Report {
         let mut line = |k: &str, h: &Counts| {
             let _ = write!(
                 s,
-                "{:<28} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>10} {:>6.1}",
+                "{:<28} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>10} {:>9} {:>6.1}",
                 k,
                 h.addresses,
                 h.with_ptr,
@@ -416,6 +420,7 @@ impl Report {
                 h.no_ptr,
                 h.generic,
                 h.mail_ready,
+                h.multi_ptr_unconfirmed,
                 h.score()
             );
             if dnsbl {

@@ -17,7 +17,7 @@ pub struct Summary {
 }
 
 /// Header of the summary CSV.
-pub(crate) const SUMMARY_COLUMNS: [&str; 8] = [
+pub(crate) const SUMMARY_COLUMNS: [&str; 9] = [
     "prefix",
     "addresses",
     "with_ptr",
@@ -26,6 +26,8 @@ pub(crate) const SUMMARY_COLUMNS: [&str; 8] = [
     "generic",
     "mail_ready",
     "errors",
+    // Appended (issue 17): readers that know the first eight columns still work.
+    "multi_ptr_unconfirmed",
 ];
 
 impl Summary {
@@ -48,7 +50,8 @@ impl Summary {
     }
 
     /// Writes the summary as CSV (a header, then one line per prefix: `prefix`, `addresses`, `with_ptr`,
-    /// `fcrdns_pass`, `fcrdns_fail`, `generic`, `mail_ready`, `errors`).
+    /// `fcrdns_pass`, `fcrdns_fail`, `generic`, `mail_ready`, `errors`,
+    /// `multi_ptr_unconfirmed`).
     pub fn write_csv(&self, out: impl Write) -> Result<(), csv::Error> {
         let mut w = csv::Writer::from_writer(out);
         w.write_record(SUMMARY_COLUMNS)?;
@@ -62,6 +65,7 @@ impl Summary {
                 c.generic.to_string(),
                 c.mail_ready.to_string(),
                 c.errors.to_string(),
+                c.multi_ptr_unconfirmed.to_string(),
             ])?;
         }
         w.flush()?;

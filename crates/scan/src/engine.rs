@@ -31,7 +31,8 @@ pub enum ForwardMode {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ScanConfig {
-    /// Queries in flight at most.
+    /// Queries in flight at most, per resolver (each resolver's congestion window finds
+    /// the depth it takes below this; a slow resolver holds only its own share).
     pub concurrency: usize,
     /// Queries per second at most, over all resolvers; `None` for no limit.
     pub rate: Option<NonZeroU32>,
@@ -171,7 +172,22 @@ pub struct ScanStats {
     pub interrupted: bool,
     /// DNSBLs switched off by an error answer (their later rows are unknown).
     pub dnsbl_disabled: u64,
+    /// Rows that came out `temperror` and were looked up again at the end of the run
+    /// (the final pass), each written once: with the second result.
+    pub retried: u64,
+    /// Of those, rows the final pass resolved (no longer `temperror`).
+    pub recovered: u64,
+    /// The final pass stopped early: its lookups got no reply at all (the resolvers are
+    /// down), and the rest of its rows were written as they were.
+    pub retry_abandoned: bool,
 }
+
+/// `temperror` rows held for the final pass at most; beyond, they are written at once
+/// (memory stays bounded when a resolver goes down in the middle of a large range).
+const HOLD_CAP: usize = 100_000;
+/// Retried rows that end `temperror` again, with no reply seen during the pass, after
+/// which the pass gives up (the resolvers are down: a run must still end promptly).
+const ABANDON_AFTER: u64 = 32;
 
 /// One forward lookup of a PTR name, as [`Scanner::check`] reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -280,6 +296,16 @@ struct Job {
     bl_waiting: usize,
     /// The PTR side's verdict, kept while DNSBL answers are still out.
     verdict: Option<(Fcrdns, Option<FcrdnsReason>, Option<usize>)>,
+    /// This is the final pass's second look at the address.
+    retried: bool,
+}
+
+/// A `temperror` row kept back for the final pass, with what its retry reuses.
+struct Held {
+    seq: u64,
+    row: Row,
+    /// The DNSBL answers, kept: a list is asked once per address.
+    answers: Vec<DnsblAnswer>,
 }
 
 struct PendingForward {
@@ -302,6 +328,12 @@ struct Run<'a, S: Sink> {
     /// For [`Scanner::check`]: the forward answers and the classifier's verdict of the
     /// last row, kept instead of dropped.
     details: Option<Details>,
+    /// `temperror` rows of the first look, not written yet (see [`HOLD_CAP`]).
+    held: Vec<Held>,
+    /// The final pass's queue: held rows whose addresses are to be looked up again.
+    retry: VecDeque<Held>,
+    /// The final pass has started: replies seen since, retried rows failed again.
+    pass: Option<(u64, u64)>,
 }
 
 /// What [`Scanner::check`] keeps beyond the row.
@@ -460,7 +492,8 @@ impl Scanner {
     /// the sink through [`Sink::row_at`], for checkpoints), and with `stop`, which can end
     /// the scan early: after
     /// [`Stop::drain`] no new address is started and the ones in flight are finished
-    /// (their rows written); after [`Stop::abort`] the scan ends at once, writing no
+    /// (their rows written, but for `temperror` rows held for the final pass, which are
+    /// left for a resume); after [`Stop::abort`] the scan ends at once, writing no
     /// further row. Either way the sink is finished, and [`ScanStats::interrupted`] is set.
     pub async fn run_until<S: Sink>(
         &self,
@@ -547,9 +580,12 @@ impl Scanner {
             queue: VecDeque::new(),
             stats: ScanStats::default(),
             details: details.then(Details::default),
+            held: Vec::new(),
+            retry: VecDeque::new(),
+            pass: None,
         };
         let mut targets = targets.fuse();
-        let window = self.config.concurrency.max(1);
+        let window = self.config.concurrency.max(1) * self.client.resolvers().len().max(1);
         let mut in_flight = 0usize;
         let mut batch = Vec::with_capacity(512);
         loop {
@@ -568,13 +604,20 @@ impl Scanner {
                         };
                         match next {
                             Some(Start::Address { seq, ip }) => {
-                                let job = run.new_job(seq, ip);
+                                let job = run.new_job(seq, ip, None);
                                 (reverse_name(ip), RecordType::PTR, job as u64)
                             }
                             Some(Start::Node { id, name }) => {
                                 (name, RecordType::PTR, NODE | id as u64)
                             }
-                            None => break,
+                            None => match run.retry.pop_front() {
+                                Some(held) => {
+                                    let ip = held.row.ip;
+                                    let job = run.new_job(held.seq, ip, Some(held));
+                                    (reverse_name(ip), RecordType::PTR, job as u64)
+                                }
+                                None => break,
+                            },
                         }
                     }
                 };
@@ -586,6 +629,13 @@ impl Scanner {
                 run.stats.queries += 1;
             }
             if in_flight == 0 {
+                // Everything else is done: the final pass looks up the `temperror` rows
+                // again (a drained run writes them as they are).
+                if !run.held.is_empty() && stop.state() < DRAIN {
+                    run.retry.extend(run.held.drain(..));
+                    run.pass.get_or_insert((0, 0));
+                    continue;
+                }
                 break;
             }
             batch.clear();
@@ -597,6 +647,11 @@ impl Scanner {
             }
             for (tag, outcome) in batch.drain(..) {
                 in_flight -= 1;
+                if let Some((replies, _)) = &mut run.pass
+                    && outcome.status != Status::Timeout
+                {
+                    *replies += 1;
+                }
                 if tag & FORWARD != 0 {
                     run.forward_done((tag & !FORWARD) as usize, outcome)?;
                 } else if tag & NODE != 0 {
@@ -623,6 +678,15 @@ impl Scanner {
                 errors: run.stats.temperror,
                 cache_hits: run.stats.cache_hits,
             });
+        }
+        if stop.state() < DRAIN {
+            // Nothing is left here after a completed pass; kept so that no row can be
+            // lost if that ever changes. A stopped run leaves its held rows unwritten and
+            // their positions not done: `--resume` looks them up again.
+            let rest: Vec<Held> = run.held.drain(..).chain(run.retry.drain(..)).collect();
+            for held in rest {
+                run.write(held.seq, held.row)?;
+            }
         }
         run.stats.interrupted = stop.state() >= DRAIN;
         run.stats.dnsbl_disabled = self.lists.iter().filter(|l| l.is_disabled()).count() as u64;
@@ -685,8 +749,14 @@ impl Stop {
 }
 
 impl<S: Sink> Run<'_, S> {
-    fn new_job(&mut self, seq: u64, ip: IpAddr) -> usize {
+    /// Starts an address; `retry` is its held row when this is the final pass.
+    fn new_job(&mut self, seq: u64, ip: IpAddr, retry: Option<Held>) -> usize {
         let lists = &self.scanner.lists;
+        let retried = retry.is_some();
+        let (answers, attempts) = match retry {
+            Some(h) => (Some(h.answers), h.row.attempts),
+            None => (None, 0),
+        };
         let id = self.jobs.insert(Job {
             seq,
             ip,
@@ -696,11 +766,17 @@ impl<S: Sink> Run<'_, S> {
             texts: Vec::new(),
             forward: Vec::new(),
             waiting: 0,
-            attempts: 0,
+            attempts,
             bl: vec![None; lists.len()],
             bl_waiting: 0,
             verdict: None,
+            retried,
         });
+        if let Some(answers) = answers {
+            // The lists answered the first time (or timed out: a list is asked once).
+            self.jobs[id].bl = answers.into_iter().map(Some).collect();
+            return id;
+        }
         for (i, state) in lists.iter().enumerate() {
             let name = state.list.query_name(ip);
             match name {
@@ -798,8 +874,16 @@ impl<S: Sink> Run<'_, S> {
         let rtypes = self.scanner.rtypes(ip);
         let job = &mut self.jobs[id];
         // Taken out for the loop (which borrows self) and put back after it.
-        let names = std::mem::take(&mut job.names);
-        let texts = std::mem::take(&mut job.texts);
+        let mut names = std::mem::take(&mut job.names);
+        let mut texts = std::mem::take(&mut job.texts);
+        if texts.len() > 1 {
+            // Sorted by text, so `ptr_all`, the forward slots and the chosen `ptr` do
+            // not depend on the RRset order the server (or a rotating resolver) chose.
+            // The texts are distinct (`ptr_done` dedups them).
+            let mut pairs: Vec<(String, Name)> = texts.into_iter().zip(names).collect();
+            pairs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            (texts, names) = pairs.into_iter().unzip();
+        }
         let mut slots = vec![None; names.len() * rtypes.len()];
         let mut waiting = 0;
         for (i, (name, text)) in names.iter().zip(&texts).enumerate() {
@@ -877,7 +961,14 @@ impl<S: Sink> Run<'_, S> {
     }
 
     /// FCrDNS over every PTR name: pass if any name's addresses of the target's family
-    /// contain it.
+    /// contain it. The chosen name is the first confirmed one in `names` order (sorted
+    /// in `start_forward`), else the first name. A pass is flagged
+    /// `multi-ptr-unconfirmed` when another name's answer definitely lacks the address
+    /// (an answer without it, NODATA, NXDOMAIN) — what a mail server that got that name
+    /// first from `getnameinfo` sees as "unknown"; a failed lookup (SERVFAIL, timeout,
+    /// other RCODEs) of the other name is no evidence and raises no flag. The flag
+    /// outranks `ptr-target-cname` (a row has one reason; the stale name is the worse
+    /// problem, and the one that makes receivers refuse the address).
     fn verdict(&mut self, id: usize) -> Result<(), ScanError> {
         let job = &self.jobs[id];
         let rtypes = self.scanner.rtypes(job.ip);
@@ -888,6 +979,8 @@ impl<S: Sink> Run<'_, S> {
         let mut confirmed: Option<(usize, bool)> = None;
         let mut transient: Option<Status> = None;
         let (mut mismatch, mut nodata, mut nxdomain) = (false, false, false);
+        // Some name definitely does not lead back.
+        let mut refuted = false;
         for i in 0..job.names.len() {
             for (k, &rtype) in rtypes.iter().enumerate() {
                 let Some(f) = &job.forward[i * rtypes.len() + k] else {
@@ -896,7 +989,8 @@ impl<S: Sink> Run<'_, S> {
                 if rtype != matching {
                     continue;
                 }
-                if f.addrs.contains(&job.ip) {
+                let contains = f.addrs.contains(&job.ip);
+                if contains {
                     confirmed = confirmed.or(Some((i, f.via_cname)));
                 }
                 match f.status {
@@ -905,9 +999,12 @@ impl<S: Sink> Run<'_, S> {
                     Status::NxDomain => nxdomain = true,
                     other => transient = transient.or(Some(other)),
                 }
+                refuted |= !contains
+                    && matches!(f.status, Status::Answer | Status::NoData | Status::NxDomain);
             }
         }
         let (verdict, reason) = match (confirmed, transient) {
+            (Some(_), _) if refuted => (Fcrdns::Pass, Some(FcrdnsReason::MultiPtrUnconfirmed)),
             (Some((_, via_cname)), _) => (
                 Fcrdns::Pass,
                 via_cname.then_some(FcrdnsReason::PtrTargetCname),
@@ -1027,22 +1124,56 @@ impl<S: Sink> Run<'_, S> {
             dnsbl,
             dnsbl_listed,
         };
-        if let Some(details) = &mut self.details {
-            details.dnsbl = answers;
-        }
+        let answers_kept = match &mut self.details {
+            Some(details) => {
+                details.dnsbl = answers.clone();
+                answers
+            }
+            None => answers,
+        };
         if let Some(w) = &mut self.walk {
             // A walk writes rows unit by unit (and counts them then).
             w.address_done(job.seq, row);
             return Ok(());
         }
+        let temperror = fcrdns == Fcrdns::TempError;
+        if job.retried {
+            self.stats.retried += 1;
+            if !temperror {
+                self.stats.recovered += 1;
+            } else if let Some((replies, failed)) = &mut self.pass {
+                *failed += 1;
+                if *replies == 0 && *failed >= ABANDON_AFTER {
+                    // Nothing answers any more: write the rest as they are.
+                    self.stats.retry_abandoned = true;
+                    let rest: Vec<Held> = self.retry.drain(..).collect();
+                    for held in rest {
+                        self.write(held.seq, held.row)?;
+                    }
+                }
+            }
+        } else if temperror && self.held.len() < HOLD_CAP && !self.stats.retry_abandoned {
+            // Held, not written: the final pass replaces it (never a second row).
+            self.held.push(Held {
+                seq: job.seq,
+                row,
+                answers: answers_kept,
+            });
+            return Ok(());
+        }
+        self.write(job.seq, row)
+    }
+
+    /// Writes a finished row and marks its position done.
+    fn write(&mut self, seq: u64, row: Row) -> Result<(), ScanError> {
         self.stats.addresses += 1;
-        match fcrdns {
+        match row.fcrdns {
             Fcrdns::Pass => self.stats.pass += 1,
             Fcrdns::Fail => self.stats.fail += 1,
             Fcrdns::NoPtr => self.stats.no_ptr += 1,
             Fcrdns::TempError => self.stats.temperror += 1,
         }
-        self.sink.row_owned(job.seq, row).map_err(ScanError::Sink)?;
-        self.sink.done(job.seq, job.seq).map_err(ScanError::Sink)
+        self.sink.row_owned(seq, row).map_err(ScanError::Sink)?;
+        self.sink.done(seq, seq).map_err(ScanError::Sink)
     }
 }

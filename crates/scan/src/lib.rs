@@ -9,9 +9,17 @@
 //! - [`TargetSet`] / [`Target`] — CIDRs, single addresses and `a-b` ranges from arguments,
 //!   files and stdin; excludes; [`Shard`] `I/N` partitions; [`Order`] linear or a seeded
 //!   pseudo-random permutation computed on the fly (no list of the range in memory).
-//! - [`Scanner`] — the loop: a bounded window of queries (`concurrency`), an optional
-//!   rate limit (governor), the PTR stage, the forward stage, the verdict. Memory is
-//!   bounded by the window and the forward cache, not by the size of the range.
+//! - [`Scanner`] — the loop: a bounded window of queries (`concurrency` per resolver),
+//!   an optional rate limit (governor), the PTR stage, the forward stage, the verdict.
+//!   Memory is bounded by the window and the forward cache, not by the size of the
+//!   range. **Final pass**: a `temperror` row of a brute-force run is held, not written;
+//!   once everything else is done its address is looked up again (DNSBL answers
+//!   reused) and the row written once, with the second result
+//!   ([`ScanStats::retried`], [`ScanStats::recovered`]). At most 100,000 rows are held
+//!   (more are written at once); a stopped run leaves them unwritten and not done (a
+//!   resume looks them up again); a pass whose
+//!   first 32 failures saw no reply at all gives up ([`ScanStats::retry_abandoned`]).
+//!   A walk's rows go unit by unit and are not held.
 //! - [`WalkPlan`] / [`Scanner::walk_until`] — the reverse-tree walk (RFC 8020) for IPv6
 //!   allocations and sparse IPv4: NXDOMAIN prunes a subtree with one query; wildcards,
 //!   referrals and failing nodes are reported as node rows ([`WalkSummary`]).
@@ -23,6 +31,19 @@
 //! - [`Checkpoint`] — which plan positions (addresses, or a walk's units) are done.
 //! - [`Row`], [`COLUMNS`], [`Sink`] — the output contract. Writers live in
 //!   `ptraudit-report`; this crate knows nothing of files.
+//!
+//! # Several PTR names
+//!
+//! The row does not depend on the order of the PTR RRset: the names are sorted (by
+//! their text) before the forward stage, so `ptr_all`, the forward lookups and the
+//! chosen `ptr` — the first name in that order whose forward addresses of the target's
+//! family contain it, else the first name — are the same through any server. `fcrdns`
+//! is `pass` when any name confirms; when another name definitely does not (an answer
+//! without the address, NODATA, NXDOMAIN), the pass carries
+//! [`FcrdnsReason::MultiPtrUnconfirmed`], because a mail server checks only the one
+//! name `getnameinfo` returns, the first of an order resolvers rotate. A failed
+//! forward lookup (SERVFAIL, REFUSED, timeout, other RCODEs) of the other name is not
+//! evidence and raises no flag. Such a row is not [`Row::mail_ready`].
 //!
 //! # Example
 //!
@@ -79,7 +100,7 @@ pub use crate::engine::{
 };
 pub use crate::row::{
     COLUMNS, Fcrdns, FcrdnsReason, Prefix, PrefixError, PrefixLens, Row, Sink, SinkError, Status,
-    UnknownValue, VecSink,
+    UnknownValue, VecSink, mail_ready,
 };
 pub use crate::targets::{Order, Plan, Shard, Target, TargetError, TargetSet};
 pub use crate::templates::Templated;

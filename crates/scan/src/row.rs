@@ -121,6 +121,14 @@ pub enum FcrdnsReason {
     ForwardRcode,
     /// A pass, but the confirmed name is an alias (RFC 1912 §2.1).
     PtrTargetCname,
+    /// A pass, but another of the address's PTR names definitely does not lead back
+    /// (its forward answer of the address's family lacks the address, is empty, or the
+    /// name does not exist). A mail server asks `getnameinfo`, which returns one name —
+    /// the first of an order resolvers rotate — so receivers see the address as
+    /// "unknown" part of the time. A forward lookup of the other name that failed
+    /// (SERVFAIL, timeout, …) decides nothing and raises no flag. Takes precedence over
+    /// [`FcrdnsReason::PtrTargetCname`].
+    MultiPtrUnconfirmed,
     /// A walk's row for a whole node (its `prefix`): a wildcard answers every name
     /// below it, so the node is reported and not enumerated.
     WalkWildcard,
@@ -136,7 +144,7 @@ pub enum FcrdnsReason {
 
 impl FcrdnsReason {
     /// Every reason.
-    pub const ALL: [FcrdnsReason; 28] = [
+    pub const ALL: [FcrdnsReason; 29] = [
         FcrdnsReason::PtrNxdomain,
         FcrdnsReason::PtrNodata,
         FcrdnsReason::PtrCnameLoop,
@@ -161,6 +169,7 @@ impl FcrdnsReason {
         FcrdnsReason::ForwardBadvers,
         FcrdnsReason::ForwardRcode,
         FcrdnsReason::PtrTargetCname,
+        FcrdnsReason::MultiPtrUnconfirmed,
         FcrdnsReason::WalkWildcard,
         FcrdnsReason::WalkReferral,
         FcrdnsReason::WalkUnexplored,
@@ -195,6 +204,7 @@ impl FcrdnsReason {
             ForwardBadvers => "forward-badvers",
             ForwardRcode => "forward-rcode",
             PtrTargetCname => "ptr-target-cname",
+            MultiPtrUnconfirmed => "multi-ptr-unconfirmed",
             WalkWildcard => "walk-wildcard",
             WalkReferral => "walk-referral",
             WalkUnexplored => "walk-unexplored",
@@ -455,9 +465,11 @@ pub struct Row {
     /// How the PTR lookup ended (written `NOERROR`, `NXDOMAIN`, `NODATA`, `SERVFAIL`,
     /// `REFUSED`, `TIMEOUT`, or the RCODE's name).
     pub ptr_status: Status,
-    /// The forward-confirmed PTR name if any, else the first; `None` without PTR.
+    /// The first forward-confirmed name of `ptr_all`, else its first name; `None`
+    /// without PTR. Independent of the order the server returned the RRset in.
     pub ptr: Option<String>,
-    /// Every PTR name, in answer order (lowercase, no trailing dot).
+    /// Every PTR name, sorted (byte order of the text; lowercase, no trailing dot), so
+    /// that the row does not depend on the RRset order a server or resolver chose.
     pub ptr_all: Vec<String>,
     /// CNAMEs followed from the reverse name (RFC 2317), in order.
     pub cname_chain: Vec<String>,
@@ -489,11 +501,21 @@ pub struct Row {
 }
 
 impl Row {
-    /// Ready to send mail as far as reverse DNS goes: FCrDNS passes and the name is
-    /// custom.
+    /// Ready to send mail as far as reverse DNS goes: FCrDNS passes, the name is
+    /// custom, and no other PTR name fails to lead back
+    /// ([`FcrdnsReason::MultiPtrUnconfirmed`]: receivers would see the address as
+    /// "unknown" part of the time).
     pub fn mail_ready(&self) -> bool {
-        self.fcrdns == Fcrdns::Pass && self.generic == Some(false)
+        mail_ready(self.fcrdns, self.fcrdns_reason, self.generic)
     }
+}
+
+/// [`Row::mail_ready`] from the three cells it reads (for readers that do not build a
+/// row).
+pub fn mail_ready(fcrdns: Fcrdns, reason: Option<FcrdnsReason>, generic: Option<bool>) -> bool {
+    fcrdns == Fcrdns::Pass
+        && reason != Some(FcrdnsReason::MultiPtrUnconfirmed)
+        && generic == Some(false)
 }
 
 /// The output column names, in order. Every writer uses this list.
@@ -722,10 +744,47 @@ mod tests {
             FcrdnsReason::of_forward_error(Status::Timeout),
             FcrdnsReason::ForwardTimeout
         );
+        // Every spelling is its own: a reader that finds one knows the reason.
+        let texts: std::collections::HashSet<&str> =
+            FcrdnsReason::ALL.iter().map(FcrdnsReason::as_str).collect();
+        assert_eq!(texts.len(), FcrdnsReason::ALL.len());
         let e = "forward-maybe".parse::<FcrdnsReason>().unwrap_err();
         assert_eq!(
             e.to_string(),
             "unknown fcrdns_reason value \"forward-maybe\""
         );
+    }
+
+    /// The spelling of issue 17's flag is part of the file formats; files written
+    /// before it (every other reason) still read.
+    #[test]
+    fn multi_ptr_unconfirmed_has_a_stable_spelling() {
+        let r = FcrdnsReason::MultiPtrUnconfirmed;
+        assert_eq!(r.as_str(), "multi-ptr-unconfirmed");
+        assert_eq!("multi-ptr-unconfirmed".parse::<FcrdnsReason>(), Ok(r));
+        assert_eq!(r.to_string(), "multi-ptr-unconfirmed");
+        for old in ["ptr-target-cname", "forward-mismatch", "walk-budget"] {
+            assert!(old.parse::<FcrdnsReason>().is_ok(), "{old}");
+        }
+    }
+
+    /// A pass with a stale second PTR is not mail-ready: Postfix calls it "unknown"
+    /// whenever the stale name comes first.
+    #[test]
+    fn a_flagged_pass_is_not_mail_ready() {
+        let custom = Some(false);
+        assert!(mail_ready(Fcrdns::Pass, None, custom));
+        assert!(mail_ready(
+            Fcrdns::Pass,
+            Some(FcrdnsReason::PtrTargetCname),
+            custom
+        ));
+        assert!(!mail_ready(
+            Fcrdns::Pass,
+            Some(FcrdnsReason::MultiPtrUnconfirmed),
+            custom
+        ));
+        assert!(!mail_ready(Fcrdns::Pass, None, Some(true)));
+        assert!(!mail_ready(Fcrdns::Fail, None, custom));
     }
 }

@@ -7,7 +7,7 @@ use ptraudit_dns::ClientBuilder;
 use ptraudit_scan::{Order, Shard};
 use ptraudit_testdns::{Faults, Server, ServerStats, Zones};
 
-use crate::fixture::{assert_matches_truth, fixtures_dir, scan_with};
+use crate::fixture::{assert_matches_truth, compare, fixtures_dir, scan_full, scan_with};
 
 fn faulty(f: Faults) -> Server {
     let zones = Zones::load_manifest(&fixtures_dir().join("zones.txt")).unwrap();
@@ -131,4 +131,122 @@ async fn a_resolver_answering_servfail_or_refused_is_avoided_and_the_rows_stay_r
             );
         }
     }
+}
+
+/// The defaults, as a new user runs them, through a lossy path: 15% of replies lost,
+/// and late, duplicated, forged (wrong ID, port or question), garbage and truncated
+/// ones. Every row is right: lookups are retried while the server answers others, and
+/// what still fails gets the final pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn default_options_finish_the_job_on_a_lossy_path() {
+    let server = faulty(with(13, |f| {
+        f.drop = 0.15;
+        f.delay_share = 0.03;
+        f.delay = Duration::from_millis(200);
+        f.jitter = Duration::from_millis(400);
+        f.duplicate = 0.03;
+        f.wrong_id = 0.03;
+        f.wrong_source = 0.03;
+        f.wrong_question = 0.03;
+        f.malformed = 0.03;
+        f.truncate = 0.02;
+    }));
+    let (rows, stats) = scan_full(
+        ClientBuilder::new(vec![server.udp_addr()]),
+        Shard::ALL,
+        Order::Linear,
+        &mut |_| {},
+    )
+    .await;
+    assert_matches_truth("defaults, 15% loss and forgeries", &rows);
+    assert_eq!(stats.temperror, 0);
+    assert!(ServerStats::get(&server.stats().dropped) > 500);
+}
+
+/// One attempt per query, 30% loss: many rows fail the first look; the final pass looks
+/// each up again and writes it once, with the second result.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_final_pass_replaces_temperror_rows_and_never_duplicates_one() {
+    let server = faulty(with(14, |f| f.drop = 0.3));
+    let client = ClientBuilder::new(vec![server.udp_addr()])
+        .timeout(Duration::from_millis(150))
+        .attempts(1)
+        .max_attempts(1);
+    let (rows, stats) = scan_full(client, Shard::ALL, Order::Linear, &mut |_| {}).await;
+    let temperror = rows
+        .iter()
+        .filter(|r| r.fcrdns == ptraudit_scan::Fcrdns::TempError)
+        .count() as u64;
+    assert!(stats.retried > 500, "{stats:?}");
+    // A row needs its PTR and forward answers, each got with probability 0.7: about half.
+    assert!(stats.recovered * 3 > stats.retried, "{stats:?}");
+    assert_eq!(temperror, stats.retried - stats.recovered);
+    assert_eq!(stats.temperror, temperror);
+    // compare() checks one row per address; every row that is not temperror is right.
+    assert_eq!(compare(&rows).len() as u64, temperror);
+}
+
+/// The server dies a quarter of the way through: the run still ends, promptly, every
+/// address once, the rest `temperror`, and the final pass gives up (no reply at all).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resolver_that_dies_midway_ends_the_run_with_temperror_rows() {
+    let mut server = Some(faulty(Faults::default()));
+    let addr = server.as_ref().unwrap().udp_addr();
+    let client = ClientBuilder::new(vec![addr])
+        .timeout(Duration::from_millis(300))
+        .silence_limit(Duration::from_secs(2));
+    let (rows, stats) = scan_full(client, Shard::ALL, Order::Linear, &mut |p| {
+        if p.done * 4 >= p.total
+            && let Some(s) = server.take()
+        {
+            s.stop();
+        }
+    })
+    .await;
+    assert!(server.is_none(), "the server was stopped");
+    assert!(stats.retry_abandoned, "{stats:?}");
+    assert!(stats.temperror * 2 > stats.addresses, "{stats:?}");
+    assert!(stats.pass > 0);
+    let distinct: std::collections::HashSet<_> = rows.iter().map(|r| r.ip).collect();
+    assert_eq!(distinct.len(), rows.len());
+}
+
+/// A real server behind a lossy path: Knot DNS behind a testdns proxy losing 15% of
+/// the queries and sending late, duplicated, forged, garbage and truncated replies. With
+/// the default options every row is right.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn default_options_finish_the_job_through_knot_behind_a_lossy_path() {
+    let manifest = fixtures_dir().join("zones.txt");
+    let Some(knot) = ptraudit_testdns::external::started_or_skip(
+        ptraudit_testdns::external::start_knot(&manifest, Some(1)),
+        "lossy path to Knot",
+    ) else {
+        return;
+    };
+    let proxy = Server::builder()
+        .upstream(knot.addr())
+        .faults(with(15, |f| {
+            f.drop = 0.15;
+            f.delay_share = 0.03;
+            f.delay = Duration::from_millis(200);
+            f.jitter = Duration::from_millis(400);
+            f.duplicate = 0.03;
+            f.wrong_id = 0.03;
+            f.wrong_source = 0.03;
+            f.wrong_question = 0.03;
+            f.malformed = 0.03;
+            f.truncate = 0.02;
+        }))
+        .start()
+        .unwrap();
+    let (rows, stats) = scan_full(
+        ClientBuilder::new(vec![proxy.udp_addr()]).recursion_desired(false),
+        Shard::ALL,
+        Order::Linear,
+        &mut |_| {},
+    )
+    .await;
+    assert_matches_truth("Knot behind a lossy proxy, defaults", &rows);
+    assert_eq!(stats.temperror, 0);
+    assert!(ServerStats::get(&proxy.stats().dropped) > 500);
 }

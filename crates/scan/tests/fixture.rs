@@ -34,17 +34,25 @@ pub async fn scan(resolver: SocketAddr, rd: bool, shard: Shard, order: Order) ->
 }
 
 pub async fn scan_with(client: ClientBuilder, shard: Shard, order: Order) -> Vec<Row> {
+    scan_full(client, shard, order, &mut |_| {}).await.0
+}
+
+/// A scan with its totals; `progress` sees each step (a test can act on the server
+/// midway).
+pub async fn scan_full(
+    client: ClientBuilder,
+    shard: Shard,
+    order: Order,
+    progress: &mut dyn FnMut(&ptraudit_scan::Progress),
+) -> (Vec<Row>, ptraudit_scan::ScanStats) {
     let client = client.build().unwrap();
     let scanner = Scanner::new(client, ScanConfig::default());
     let plan = targets().plan(shard, order);
     let total = plan.len();
     let mut sink = VecSink::default();
-    let stats = scanner
-        .run(plan, total, &mut sink, &mut |_| {})
-        .await
-        .unwrap();
+    let stats = scanner.run(plan, total, &mut sink, progress).await.unwrap();
     assert_eq!(stats.addresses, total);
-    sink.0
+    (sink.0, stats)
 }
 
 /// Compares rows with the ground truth, column by column; returns the differences.

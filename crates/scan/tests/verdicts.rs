@@ -211,3 +211,145 @@ async fn a_forward_rcode_is_named_by_its_mnemonic() {
     assert_eq!(rows[0].fcrdns_reason, Some(FcrdnsReason::ForwardNotimp));
     assert_eq!(rows[0].fcrdns_reason.unwrap().as_str(), "forward-notimp");
 }
+
+/// Issue 17's addresses with several PTR names. In each pair the zone lists the
+/// confirming name first, so reversing the RRset puts the other one first.
+fn multi_zones(b: ServerBuilder) -> ServerBuilder {
+    let rev = format!(
+        "{SOA}\
+60 PTR mail60.example.test.\n60 PTR stale60.example.test.\n\
+61 PTR smtp61.example.test.\n61 PTR mail61.example.test.\n\
+62 PTR mail62.example.test.\n62 PTR old62.example.test.\n\
+63 PTR mail63.example.test.\n63 PTR v6only63.example.test.\n\
+64 PTR mail64.example.test.\n64 PTR host64.broken.example.test.\n\
+65 PTR alias65.example.test.\n65 PTR stale65.example.test.\n\
+70 PTR mail70.example.test.\n70 PTR 198-18-0-70.dyn.example.test.\n\
+71 PTR mx71.example.test.\n71 PTR 198-18-0-71.dyn.example.test.\n"
+    );
+    let fwd = format!(
+        "{SOA}\
+mail60 A 198.18.0.60\n\
+mail61 A 198.18.0.61\nsmtp61 A 198.18.0.61\n\
+mail62 A 198.18.0.62\nold62 A 192.0.2.62\n\
+mail63 A 198.18.0.63\nv6only63 AAAA 2001:db8::63\n\
+mail64 A 198.18.0.64\n\
+alias65 CNAME host65.example.test.\nhost65 A 198.18.0.65\n\
+mail70 A 192.0.2.70\n\
+mx71 A 198.18.0.71\n198-18-0-71.dyn A 198.18.0.71\n"
+    );
+    let mut f = Faults::default();
+    f.servfail_subtree = Some(
+        ptraudit_testdns::parse_name("broken.example.test.", &ptraudit_dns::Name::root()).unwrap(),
+    );
+    b.zone_text("0.18.198.in-addr.arpa.", &rev)
+        .unwrap()
+        .zone_text("example.test.", &fwd)
+        .unwrap()
+        .faults(f)
+}
+
+/// Reverses the answer section of every PTR reply (a resolver rotating the RRset) and
+/// counts the replies that had more than one record to reverse.
+fn reversing(b: ServerBuilder, reversed: Arc<AtomicU64>) -> ServerBuilder {
+    b.hook(move |_, reply| {
+        if reply
+            .queries
+            .first()
+            .is_some_and(|q| q.query_type() == RecordType::PTR)
+            && reply.answers.len() > 1
+        {
+            reply.answers.reverse();
+            reversed.fetch_add(1, Ordering::Relaxed);
+        }
+    })
+}
+
+/// Issue 17: Postfix (any MTA using `getnameinfo`) checks only the first name the
+/// resolver returns. Formerly a second name that does not lead back went unnoticed:
+/// the row was a clean pass while receivers saw the address as "unknown" whenever
+/// the stale name came first.
+#[tokio::test]
+async fn a_pass_with_a_second_name_that_does_not_lead_back_is_flagged() {
+    let server = multi_zones(Server::builder()).start().unwrap();
+    let rows = scan(&server, "198.18.0.60-198.18.0.65", ForwardMode::Matching).await;
+    let got: Vec<(&str, Fcrdns, Option<FcrdnsReason>, bool)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.ptr.as_deref().unwrap_or(""),
+                r.fcrdns,
+                r.fcrdns_reason,
+                r.mail_ready(),
+            )
+        })
+        .collect();
+    let flag = Some(FcrdnsReason::MultiPtrUnconfirmed);
+    assert_eq!(
+        got,
+        [
+            // The other name does not exist.
+            ("mail60.example.test", Fcrdns::Pass, flag, false),
+            // Both names lead back: a clean pass, the first name in sorted order.
+            ("mail61.example.test", Fcrdns::Pass, None, true),
+            // The other name's A is elsewhere.
+            ("mail62.example.test", Fcrdns::Pass, flag, false),
+            // The other name has no A (only an AAAA).
+            ("mail63.example.test", Fcrdns::Pass, flag, false),
+            // The other name's lookup failed (SERVFAIL): no evidence, no flag.
+            ("mail64.example.test", Fcrdns::Pass, None, true),
+            // The flag outranks ptr-target-cname.
+            ("alias65.example.test", Fcrdns::Pass, flag, false),
+        ]
+    );
+}
+
+/// Issue 17: the same /16 through four servers gave four counts of `generic = true`,
+/// because `ptr` (and `ptr_all`) followed the RRset order. The row is now the same
+/// whatever order the names come in.
+#[tokio::test]
+async fn the_row_does_not_depend_on_the_rrset_order() {
+    let plain = multi_zones(Server::builder()).start().unwrap();
+    let reversed = Arc::new(AtomicU64::new(0));
+    let flipped = reversing(multi_zones(Server::builder()), Arc::clone(&reversed))
+        .start()
+        .unwrap();
+    let spec = "198.18.0.60-198.18.0.71";
+    let a = scan(&plain, spec, ForwardMode::Matching).await;
+    let b = scan(&flipped, spec, ForwardMode::Matching).await;
+    assert!(
+        reversed.load(Ordering::Relaxed) >= 8,
+        "the hook reversed every multi-name RRset"
+    );
+    let key = |r: &Row| {
+        (
+            r.ip,
+            r.ptr.clone(),
+            r.ptr_all.clone(),
+            r.forward_addrs.clone(),
+            r.fcrdns,
+            r.fcrdns_reason,
+            r.generic,
+            r.generic_reasons.clone(),
+        )
+    };
+    assert_eq!(a.len(), 12);
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(key(x), key(y));
+    }
+    let by_ip = |ip: &str| a.iter().find(|r| r.ip.to_string() == ip).unwrap();
+    // ptr_all is sorted.
+    assert_eq!(
+        by_ip("198.18.0.61").ptr_all,
+        ["mail61.example.test", "smtp61.example.test"]
+    );
+    // No name confirms: `ptr` is the first name in sorted order (here the generic one).
+    let none = by_ip("198.18.0.70");
+    assert_eq!(none.fcrdns, Fcrdns::Fail);
+    assert_eq!(none.ptr.as_deref(), Some("198-18-0-70.dyn.example.test"));
+    assert_eq!(none.generic, Some(true));
+    // Both confirm: the first confirmed name in sorted order.
+    let both = by_ip("198.18.0.71");
+    assert_eq!(both.fcrdns, Fcrdns::Pass);
+    assert_eq!(both.fcrdns_reason, None);
+    assert_eq!(both.ptr.as_deref(), Some("198-18-0-71.dyn.example.test"));
+}

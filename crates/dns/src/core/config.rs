@@ -31,14 +31,29 @@ pub struct Config {
     pub adaptive_window: bool,
     /// The window at the start.
     pub initial_window: u32,
-    /// The window never grows beyond this, nor shrinks below `min_window`.
+    /// The window never grows beyond this, nor shrinks below `min_window`. Each resolver
+    /// has its own window (a slow or lossy one holds only what it completes, so it does
+    /// not hold back the others), so this is a bound per resolver.
     pub max_window: u32,
     /// Smallest window.
     pub min_window: u32,
     /// Upper bound for the per-attempt timeout.
     pub max_timeout: Duration,
-    /// UDP attempts per query, at least 1.
+    /// UDP attempts per query, at least 1, when the resolvers are not answering: a query
+    /// whose attempts all timed out while no reply came from any resolver ends as a
+    /// timeout after this many (a dead resolver or path ends a run promptly).
     pub attempts: u8,
+    /// UDP attempts per query at most while the resolvers answer other queries (at least
+    /// `attempts`). On a lossy path a lookup is retried as long as replies keep arriving:
+    /// its losses are random, not a dead resolver, and adaptive timeouts make a retry
+    /// cost a few round trips. SERVFAIL and REFUSED count against `attempts` only.
+    pub max_attempts: u8,
+    /// When no reply has come from any resolver for this long while attempts were out,
+    /// the resolvers are taken as down: queries waiting to be sent end at once as
+    /// timeouts and timed-out ones are not retried, so a run whose resolvers died ends
+    /// promptly instead of spending every attempt of every query. One attempt at a time
+    /// still goes out, so the first reply (the resolvers are back) ends this.
+    pub silence_limit: Duration,
     /// UDP sockets per address family, each on its own random OS-chosen port (RFC 5452).
     pub sockets: usize,
     /// EDNS(0) UDP payload size advertised in queries; `None` sends no OPT record.
@@ -66,7 +81,7 @@ pub struct Config {
 
 impl Config {
     /// Defaults for scanning: adaptive timeouts (1.5 s until the RTT is known, never under
-    /// 100 ms) doubling to at most 6 s, 3 attempts,
+    /// 100 ms) doubling to at most 6 s, 3 attempts (up to 8 while replies keep coming),
     /// 8 sockets per family, EDNS(0) payload 1232, RD set, SERVFAIL/REFUSED retried,
     /// 3 s ID quarantine.
     pub fn new(resolvers: Vec<SocketAddr>) -> Self {
@@ -81,6 +96,8 @@ impl Config {
             min_window: 16,
             max_timeout: Duration::from_secs(6),
             attempts: 3,
+            max_attempts: 8,
+            silence_limit: Duration::from_secs(10),
             sockets: 8,
             edns_payload: Some(1232),
             padding_block: 128,

@@ -1292,3 +1292,313 @@ fn referral_is_flagged_and_nodata_with_soa_is_not() {
         assert_eq!(done.outcome.referral, referral, "case {i}");
     }
 }
+
+/// A simulated server for the scheduling tests: it takes up to `per_ms` queries a
+/// millisecond from a receive buffer of `buffer` datagrams (more are dropped, as a
+/// socket's buffer overflows), drops every `lose_every`-th query, and answers each
+/// after `delay`.
+struct SimServer {
+    addr: SocketAddr,
+    delay: Duration,
+    per_ms: usize,
+    buffer: usize,
+    lose_every: Option<u64>,
+    seen: u64,
+    queue: std::collections::VecDeque<Sent>,
+    replies: Vec<(Instant, usize, SocketAddr, Vec<u8>)>,
+    answered: u64,
+}
+
+impl SimServer {
+    fn new(addr: &str, delay_ms: u64, per_ms: usize) -> Self {
+        SimServer {
+            addr: self::addr(addr),
+            delay: Duration::from_millis(delay_ms),
+            per_ms,
+            buffer: 2_000,
+            lose_every: None,
+            seen: 0,
+            queue: Default::default(),
+            replies: Vec::new(),
+            answered: 0,
+        }
+    }
+}
+
+/// Runs `n` queries through the core against `servers` in 1 ms steps; returns the
+/// simulated time until the last completed and checks every one answered.
+fn simulate(c: &mut Core, servers: &mut [SimServer], n: u64) -> Duration {
+    let t0 = Instant::now();
+    for tag in 0..n {
+        c.submit(name(Q), RecordType::PTR, tag);
+    }
+    let mut now = t0;
+    let mut done = 0;
+    while done < n {
+        assert!(
+            now - t0 < Duration::from_secs(600),
+            "stuck: {:?}",
+            c.stats()
+        );
+        for s in sent_now(c, now) {
+            let server = servers.iter_mut().find(|v| v.addr == s.dest).unwrap();
+            server.seen += 1;
+            let lost = server.lose_every.is_some_and(|k| server.seen % k == 0);
+            if !lost && server.queue.len() < server.buffer {
+                server.queue.push_back(s);
+            }
+        }
+        now += Duration::from_millis(1);
+        for server in servers.iter_mut() {
+            for _ in 0..server.per_ms {
+                let Some(s) = server.queue.pop_front() else {
+                    break;
+                };
+                let bytes = reply(&s, ResponseCode::NoError, vec![ptr(Q, "a.test.")]);
+                server
+                    .replies
+                    .push((now + server.delay, s.socket, s.dest, bytes));
+            }
+            let (due, later): (Vec<_>, Vec<_>) = server.replies.drain(..).partition(|r| r.0 <= now);
+            server.replies = later;
+            for (_, socket, from, bytes) in due {
+                c.handle_datagram(now, socket, from, &bytes);
+            }
+        }
+        c.handle_timeout(now);
+        while let Some(fin) = c.poll_completion() {
+            assert_eq!(fin.outcome.status, Status::Answer, "tag {}", fin.tag);
+            servers
+                .iter_mut()
+                .find(|v| Some(v.addr) == fin.outcome.resolver)
+                .unwrap()
+                .answered += 1;
+            done += 1;
+        }
+    }
+    now - t0
+}
+
+#[test]
+fn load_follows_each_resolvers_speed() {
+    // A fast resolver (100 queries/ms, 1 ms away) alone, then with a second one that
+    // answers everything but 50 ms late, then with one that loses every 7th query.
+    let n = 40_000;
+    let alone = simulate(&mut core(&[R1], 2), &mut [SimServer::new(R1, 1, 100)], n);
+    let mut slow = [SimServer::new(R1, 1, 100), SimServer::new(R2, 50, 100)];
+    let with_slow = simulate(&mut core(&[R1, R2], 2), &mut slow, n);
+    let mut lossy = [SimServer::new(R1, 1, 100), SimServer::new(R2, 1, 100)];
+    lossy[1].lose_every = Some(7);
+    let mut c = core(&[R1, R2], 2);
+    let with_lossy = simulate(&mut c, &mut lossy, n);
+    // Each resolver holds only its own window: the slow or lossy one never makes the
+    // scan slower than the fast one alone by more than half.
+    assert!(with_slow * 2 <= alone * 3, "{with_slow:?} vs {alone:?}");
+    assert!(with_lossy * 2 <= alone * 3, "{with_lossy:?} vs {alone:?}");
+    // And the second one still gets its share of what it completes.
+    assert!(slow[1].answered > 0 && lossy[1].answered > 0);
+    assert!(
+        slow[0].answered > slow[1].answered,
+        "the fast one does most"
+    );
+    let per = c.resolver_stats();
+    assert!(
+        per[1].window_decreases > 0 && per[0].window_decreases == 0,
+        "{per:?}"
+    );
+}
+
+#[test]
+fn a_timeout_halves_only_its_own_resolvers_window() {
+    let t0 = Instant::now();
+    let mut c = core(&[R1, R2], 2);
+    for tag in 0..500 {
+        c.submit(name(Q), RecordType::PTR, tag);
+    }
+    let sent = sent_now(&mut c, t0);
+    assert_eq!(sent.len(), 128, "two initial windows of 64");
+    for s in sent.iter().filter(|s| s.dest == addr(R1)) {
+        let bytes = reply(s, ResponseCode::NoError, vec![]);
+        c.handle_datagram(t0 + Duration::from_millis(1), s.socket, s.dest, &bytes);
+    }
+    // R2 lost all of its 64: its window halves, R1's does not.
+    c.handle_timeout(t0 + Duration::from_secs(1));
+    let per = c.resolver_stats();
+    assert_eq!(per[1].window, 32);
+    assert!(per[0].window >= 64, "{per:?}");
+    assert_eq!(c.stats().window_decreases, 1);
+}
+
+#[test]
+fn a_halving_is_undone_when_the_timed_out_attempts_are_answered_late() {
+    // Answers that come after the retry timer (a recursive resolver on a cold cache)
+    // were delays, not losses: the window goes back once every one of them is in.
+    let run = |answer_late: bool| {
+        let mut now = Instant::now();
+        let mut c = core(&[R1], 2);
+        warm_up(&mut c, &mut now, 30, Duration::from_millis(10));
+        for tag in 0..100 {
+            c.submit(name(Q), RecordType::PTR, tag);
+        }
+        let first = sent_now(&mut c, now);
+        let before = c.stats().window;
+        assert_eq!(first.len() as u64, before);
+        // The RTO is 100 ms: at 100 ms every attempt times out, the window halves and
+        // retries go out.
+        now += Duration::from_millis(100);
+        c.handle_timeout(now);
+        assert_eq!(c.stats().window, before / 2);
+        let retries = sent_now(&mut c, now);
+        assert!(!retries.is_empty());
+        // At 300 ms the originals' answers arrive (or never do).
+        now += Duration::from_millis(200);
+        if answer_late {
+            for s in &first {
+                let bytes = reply(s, ResponseCode::NoError, vec![]);
+                c.handle_datagram(now, s.socket, s.dest, &bytes);
+            }
+        }
+        // The retries are answered too (duplicates for the late-answered queries).
+        for s in &retries {
+            let bytes = reply(s, ResponseCode::NoError, vec![]);
+            c.handle_datagram(now, s.socket, s.dest, &bytes);
+        }
+        (before, c.stats())
+    };
+    let (before, late) = run(true);
+    assert_eq!(late.window_undos, 1, "{late:?}");
+    assert!(late.window >= before, "{} < {before}", late.window);
+    assert_eq!(late.spurious_timeouts, before);
+    let (before, lost) = run(false);
+    assert_eq!(lost.window_undos, 0);
+    assert!(
+        lost.window < before,
+        "real losses keep the halving: {lost:?}"
+    );
+}
+
+#[test]
+fn a_lossy_path_gets_more_attempts_while_replies_come_and_a_dead_one_does_not() {
+    // Query 1's attempts are all lost; between its attempts another query is answered
+    // (the path works): it is retried up to max_attempts, then times out.
+    let mut now = Instant::now();
+    let mut c = core(&[R1], 1);
+    c.submit(name(Q), RecordType::PTR, 1);
+    let mut attempts = 0;
+    let mut other = 100;
+    loop {
+        c.handle_timeout(now);
+        if let Some(fin) = c.poll_completion() {
+            assert_eq!(fin.tag, 1);
+            assert_eq!(fin.outcome.status, Status::Timeout);
+            assert_eq!(fin.outcome.attempts, 8);
+            break;
+        }
+        if transmit(&mut c, now).is_some() {
+            attempts += 1;
+        }
+        now += Duration::from_millis(5);
+        c.submit(name(Q), RecordType::PTR, other);
+        other += 1;
+        let s = transmit(&mut c, now).unwrap();
+        let bytes = reply(&s, ResponseCode::NoError, vec![]);
+        c.handle_datagram(now, s.socket, s.dest, &bytes);
+        assert_eq!(c.poll_completion().unwrap().tag, other - 1);
+        now = c.poll_timeout().unwrap_or(now).max(now);
+    }
+    assert_eq!(attempts, 8);
+    assert_eq!(c.stats().extra_attempts, 5);
+    // Lost four times, answered on the fifth: an answer, not a temporary error.
+    let mut now = Instant::now();
+    let mut c = core(&[R1], 1);
+    warm_up(&mut c, &mut now, 1, Duration::from_millis(1));
+    c.submit(name(Q), RecordType::PTR, 1);
+    let mut attempt = transmit(&mut c, now).unwrap();
+    for _ in 0..4 {
+        // Another query is answered meanwhile; query 1's attempt is lost.
+        now += Duration::from_millis(1);
+        warm_up(&mut c, &mut now, 1, Duration::from_millis(1));
+        attempt = loop {
+            now += Duration::from_millis(1);
+            c.handle_timeout(now);
+            if let Some(s) = transmit(&mut c, now) {
+                break s;
+            }
+        };
+    }
+    let bytes = reply(&attempt, ResponseCode::NoError, vec![ptr(Q, "a.test.")]);
+    c.handle_datagram(now, attempt.socket, attempt.dest, &bytes);
+    let fin = c.poll_completion().unwrap();
+    assert_eq!(
+        (fin.outcome.status, fin.outcome.attempts),
+        (Status::Answer, 5)
+    );
+    // The dead resolver of dead_server_times_out_after_exactly_the_configured_attempts…
+    // stops at 3 (no reply from anywhere); so does a query whose resolver answered once,
+    // long before.
+    let mut now = Instant::now();
+    let mut c = core(&[R1], 1);
+    warm_up(&mut c, &mut now, 1, Duration::from_millis(1));
+    c.submit(name(Q), RecordType::PTR, 1);
+    let mut sent = 0;
+    while c.poll_completion().is_none() {
+        if transmit(&mut c, now).is_some() {
+            sent += 1;
+        }
+        now = c.poll_timeout().unwrap();
+        c.handle_timeout(now);
+    }
+    assert_eq!(sent, 3);
+}
+
+#[test]
+fn resolvers_that_go_silent_end_the_waiting_queries_promptly_and_a_reply_ends_the_silence() {
+    // Replies stop after a warm-up; 2,000 queries are waiting. Without the silence limit
+    // every one spends its attempts, 16 or so at a time (the window's floor).
+    let run = |limit: Duration| {
+        let mut now = Instant::now();
+        let mut c = core(&[R1], 2);
+        c.config.silence_limit = limit;
+        warm_up(&mut c, &mut now, 20, Duration::from_millis(2));
+        let start = now;
+        for tag in 0..2_000 {
+            c.submit(name(Q), RecordType::PTR, tag);
+        }
+        let mut done = 0;
+        while done < 2_000 {
+            while transmit(&mut c, now).is_some() {}
+            while let Some(fin) = c.poll_completion() {
+                assert_eq!(fin.outcome.status, Status::Timeout);
+                done += 1;
+            }
+            now += Duration::from_millis(10);
+            c.handle_timeout(now);
+        }
+        (now - start, c, now)
+    };
+    let (fast, mut c, now) = run(Duration::from_secs(2));
+    let (slow, ..) = run(Duration::from_secs(3600));
+    assert!(fast < Duration::from_secs(5), "{fast:?}");
+    assert!(slow > fast * 10, "{slow:?} vs {fast:?}");
+    assert!(c.stats().silenced > 1_500, "{:?}", c.stats());
+    // The resolver is back: one attempt at a time still goes out, and its reply ends
+    // the silence.
+    c.submit(name(Q), RecordType::PTR, 9_999);
+    let s = transmit(&mut c, now).expect("one attempt goes out while silent");
+    c.handle_datagram(
+        now,
+        s.socket,
+        s.dest,
+        &reply(&s, ResponseCode::NoError, vec![]),
+    );
+    let fin = c.poll_completion().unwrap();
+    assert_eq!((fin.tag, fin.outcome.status), (9_999, Status::NoData));
+    for tag in 0..50 {
+        c.submit(name(Q), RecordType::PTR, 10_000 + tag);
+    }
+    // No longer silent: a window's worth goes out, and nothing ends unsent.
+    let window = c.stats().window as usize;
+    assert!(window >= 16);
+    assert_eq!(sent_now(&mut c, now).len(), window);
+    assert!(c.poll_completion().is_none());
+}
