@@ -326,6 +326,8 @@ pub struct Core {
     lanes: Vec<Lane>,
     /// When a reply was last accepted from any resolver.
     last_reply: Option<Instant>,
+    /// When a reply was last accepted from each resolver.
+    last_answer: Vec<Option<Instant>>,
     /// When the first attempt went out (silence counts from here until a first reply).
     first_sent: Option<Instant>,
     /// Attempts timed out since the last reply.
@@ -396,6 +398,7 @@ impl Core {
                 config.resolvers.len()
             ],
             last_reply: None,
+            last_answer: vec![None; config.resolvers.len()],
             first_sent: None,
             timeouts_since_reply: 0,
             config,
@@ -622,18 +625,29 @@ impl Core {
                             attempt.timed_out = Some(suspect);
                         }
                     }
-                    last.map(|a| a.resolver)
+                    // A resolver that answered something after this attempt went out is
+                    // alive: the loss is the window's business (congestion, a lossy
+                    // path), not a reason to rest it — resting a fast resolver for a
+                    // burst of drops at its receive buffer would hand its work to a
+                    // slower one.
+                    last.map(|a| {
+                        let alive =
+                            self.last_answer[a.resolver as usize].is_some_and(|t| t > a.sent_at);
+                        (a.resolver, !alive)
+                    })
                 }
                 Phase::Tcp { resolver, .. } => {
                     self.stats.tcp_failures += 1;
-                    Some(resolver)
+                    Some((resolver, true))
                 }
                 Phase::Queued => None,
             };
             self.stats.attempt_timeouts += 1;
-            if let Some(r) = resolver {
+            if let Some((r, failure)) = resolver {
                 self.per_resolver[r as usize].timeouts += 1;
-                self.note_failure(now, r);
+                if failure {
+                    self.note_failure(now, r);
+                }
             }
             self.retry_or_finish(now, slot, None);
         }
@@ -704,6 +718,7 @@ impl Core {
         };
         self.stats.matched += 1;
         self.last_reply = Some(now);
+        self.last_answer[attempt.resolver as usize] = Some(now);
         self.timeouts_since_reply = 0;
         if let Some(l) = self.slots.get_mut(slot as usize) {
             l.live[index].replied = true;
