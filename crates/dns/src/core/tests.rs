@@ -1602,3 +1602,19 @@ fn resolvers_that_go_silent_end_the_waiting_queries_promptly_and_a_reply_ends_th
     assert_eq!(sent_now(&mut c, now).len(), window);
     assert!(c.poll_completion().is_none());
 }
+
+#[test]
+fn drops_at_a_fast_resolvers_buffer_do_not_rest_it() {
+    // A small receive buffer at the fast resolver: slow start overshoots it and bursts
+    // of queries are dropped while the rest are answered. That is congestion (the
+    // window halves), not a dead resolver: resting it would hand its work to the slow
+    // one.
+    let mut servers = [SimServer::new(R1, 1, 100), SimServer::new(R2, 50, 100)];
+    servers[0].buffer = 150;
+    let mut c = core(&[R1, R2], 2);
+    simulate(&mut c, &mut servers, 40_000);
+    let per = c.resolver_stats();
+    assert!(per[0].timeouts > 8, "the buffer overflowed: {per:?}");
+    assert_eq!(per[0].rests, 0, "{per:?}");
+    assert!(servers[0].answered > servers[1].answered, "{per:?}");
+}
