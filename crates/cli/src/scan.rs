@@ -1262,8 +1262,15 @@ pub(crate) fn execute<S: Sink>(
             dns.late + dns.duplicates
         );
         eprintln!(
-            "ptraudit: DNS: congestion window {} at the end, halved {} times after losses; {} datagrams sent as {} messages",
-            dns.window, dns.window_decreases, dns.sent, dns.send_messages
+            "ptraudit: DNS: congestion window {} at the end, halved {} times after losses ({} undone: {} replies came after their retry timer, late, not lost); {} extra attempts while replies came; {} queries ended unsent (no resolver answering); {} datagrams sent as {} messages",
+            dns.window,
+            dns.window_decreases,
+            dns.window_undos,
+            dns.spurious_timeouts,
+            dns.extra_attempts,
+            dns.silenced,
+            dns.sent,
+            dns.send_messages
         );
     }
     Ok(stats)

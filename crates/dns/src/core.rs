@@ -182,6 +182,9 @@ struct Lookup {
 const FREE: u32 = 0;
 const QUARANTINE_ANSWERED: u32 = u32::MAX;
 const QUARANTINE_GAVE_UP: u32 = u32::MAX - 1;
+/// A timed-out attempt whose query ended without its reply, while the halving it is a
+/// suspect of may still be undone: its late reply (see `Core::suspects`) clears it.
+const QUARANTINE_SUSPECT: u32 = u32::MAX - 2;
 /// IDs in use (in flight or quarantined) per socket above which a socket counts as full:
 /// at 76% occupancy a random probe finds a free ID in about 4 tries.
 const MAX_PER_SOCKET: u32 = 50_000;
@@ -328,6 +331,12 @@ pub struct Core {
     last_reply: Option<Instant>,
     /// When a reply was last accepted from each resolver.
     last_answer: Vec<Option<Instant>>,
+    /// Quarantined IDs of suspect attempts (`QUARANTINE_SUSPECT`): (socket, ID) → the
+    /// resolver and undo generation. A recursive resolver often answers the retry and
+    /// the original together, the retry first; the original's reply still proves the
+    /// timeout spurious. One that never comes by the end of the quarantine was a loss.
+    /// The entry's mark would otherwise have been (answered or gave up) is kept too.
+    suspects: std::collections::HashMap<(u16, u16), (u16, u32, u32)>,
     /// When the first attempt went out (silence counts from here until a first reply).
     first_sent: Option<Instant>,
     /// Attempts timed out since the last reply.
@@ -399,6 +408,7 @@ impl Core {
             ],
             last_reply: None,
             last_answer: vec![None; config.resolvers.len()],
+            suspects: std::collections::HashMap::new(),
             first_sent: None,
             timeouts_since_reply: 0,
             config,
@@ -657,7 +667,19 @@ impl Core {
             }
             self.quarantine.pop_front();
             let entry = &mut self.ids[socket as usize][id as usize];
-            if *entry == QUARANTINE_ANSWERED || *entry == QUARANTINE_GAVE_UP {
+            if *entry == QUARANTINE_SUSPECT
+                && let Some((resolver, generation, _)) = self.suspects.remove(&(socket, id))
+            {
+                // Its reply never came: a loss, and the halving stands.
+                let lane = &mut self.lanes[resolver as usize];
+                if lane.undo_generation == generation {
+                    lane.undo = None;
+                }
+            }
+            if matches!(
+                *entry,
+                QUARANTINE_ANSWERED | QUARANTINE_GAVE_UP | QUARANTINE_SUSPECT
+            ) {
                 *entry = FREE;
                 self.ids_in_use[socket as usize] -= 1;
             }
@@ -684,6 +706,24 @@ impl Core {
             }
             QUARANTINE_GAVE_UP => {
                 self.stats.late += 1;
+                return;
+            }
+            QUARANTINE_SUSPECT => {
+                let key = (socket as u16, id);
+                let Some(&(resolver, generation, mark)) = self.suspects.get(&key) else {
+                    self.stats.duplicates += 1;
+                    return;
+                };
+                if mark == QUARANTINE_GAVE_UP {
+                    self.stats.late += 1;
+                } else {
+                    self.stats.duplicates += 1;
+                }
+                if from == self.config.resolvers[resolver as usize] {
+                    self.suspects.remove(&key);
+                    self.ids[socket][id as usize] = mark;
+                    self.on_late_reply(resolver, Some(generation));
+                }
                 return;
             }
             entry => entry - 1,
@@ -968,16 +1008,20 @@ impl Core {
         let lookup = self.slots.get_mut(slot as usize).expect("live lookup");
         let until = now + self.config.quarantine;
         for a in lookup.live.drain(..) {
-            self.ids[a.socket as usize][a.id as usize] = mark;
-            self.quarantine.push_back((until, a.socket, a.id));
-            // A timed-out attempt never answered while its query was open: as far as
-            // anyone can tell, a loss — the halving it is a suspect of stands.
-            if let (Some(Some(generation)), false) = (a.timed_out, a.replied) {
-                let lane = &mut self.lanes[a.resolver as usize];
-                if lane.undo_generation == generation {
-                    lane.undo = None;
-                }
+            let mut entry = mark;
+            // A timed-out attempt not answered while its query was open: its reply may
+            // still come during the quarantine (late, not lost); until then it stays a
+            // suspect of its resolver's halving.
+            if let (Some(Some(generation)), false) = (a.timed_out, a.replied)
+                && self.lanes[a.resolver as usize].undo_generation == generation
+                && self.lanes[a.resolver as usize].undo.is_some()
+            {
+                entry = QUARANTINE_SUSPECT;
+                self.suspects
+                    .insert((a.socket, a.id), (a.resolver, generation, mark));
             }
+            self.ids[a.socket as usize][a.id as usize] = entry;
+            self.quarantine.push_back((until, a.socket, a.id));
         }
     }
 
