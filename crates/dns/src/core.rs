@@ -75,7 +75,7 @@ pub struct Stats {
     /// Replies to an attempt that had already timed out (and been retried) while the
     /// query was still open: late, not lost.
     pub spurious_timeouts: u64,
-    /// Halvings undone because every timeout behind them turned out late, not lost.
+    /// Halvings undone because the timeout that caused them turned out late, not lost.
     pub window_undos: u64,
     /// Attempts beyond [`Config::attempts`], made because replies kept arriving (a
     /// lossy path, not a dead resolver).
@@ -142,9 +142,9 @@ struct Attempt {
     id: u16,
     resolver: u16,
     sent_at: Instant,
-    /// Its timer fired; with `Some(g)`, it counts among the suspects of its resolver's
-    /// halving of undo generation `g` (see [`Lane::undo`]).
-    timed_out: Option<Option<u32>>,
+    /// Its timer fired; with `Some(undo)`, that halved its resolver's window (see
+    /// [`Undo`]).
+    timed_out: Option<Option<Undo>>,
     /// A reply to it was accepted.
     replied: bool,
 }
@@ -183,7 +183,7 @@ const FREE: u32 = 0;
 const QUARANTINE_ANSWERED: u32 = u32::MAX;
 const QUARANTINE_GAVE_UP: u32 = u32::MAX - 1;
 /// A timed-out attempt whose query ended without its reply, while the halving it is a
-/// suspect of may still be undone: its late reply (see `Core::suspects`) clears it.
+/// halving may still be undone: its late reply (see `Core::suspects`) undoes it.
 const QUARANTINE_SUSPECT: u32 = u32::MAX - 2;
 /// IDs in use (in flight or quarantined) per socket above which a socket counts as full:
 /// at 76% occupancy a random probe finds a free ID in about 4 tries.
@@ -245,15 +245,16 @@ struct Lane {
     epoch: Option<Instant>,
     /// UDP attempts out to this resolver.
     outstanding: usize,
-    /// Window and slow-start threshold before the first halving not yet proven right
-    /// (Eifel, RFC 3522, for TCP): if every attempt that timed out since then is
-    /// answered after all, the timeouts were delays, not losses, and the window goes back.
-    undo: Option<(f64, f64)>,
-    /// Bumped with each new `undo`, so a stale suspect is not counted against it.
-    undo_generation: u32,
-    /// Attempts timed out since `undo` was taken that have had no reply yet.
-    suspects: u32,
+    /// Halvings so far: an [`Undo`] applies only while its halving is the latest.
+    halvings: u32,
 }
+
+/// What a halving changed, kept by the attempt whose timeout caused it (Eifel, RFC
+/// 3522's idea for TCP): if that attempt's reply comes after all, the timeout was a
+/// delay, not a loss, and the window and threshold go back — provided no later halving
+/// happened meanwhile (the undo would then skip over a loss). The window before, the
+/// threshold before, and the halving's number.
+type Undo = (f64, f64, u32);
 
 impl Lane {
     fn new(window: f64, ssthresh: f64) -> Self {
@@ -264,9 +265,7 @@ impl Lane {
             limited: false,
             epoch: None,
             outstanding: 0,
-            undo: None,
-            undo_generation: 0,
-            suspects: 0,
+            halvings: 0,
         }
     }
 }
@@ -331,12 +330,12 @@ pub struct Core {
     last_reply: Option<Instant>,
     /// When a reply was last accepted from each resolver.
     last_answer: Vec<Option<Instant>>,
-    /// Quarantined IDs of suspect attempts (`QUARANTINE_SUSPECT`): (socket, ID) → the
-    /// resolver and undo generation. A recursive resolver often answers the retry and
-    /// the original together, the retry first; the original's reply still proves the
-    /// timeout spurious. One that never comes by the end of the quarantine was a loss.
-    /// The entry's mark would otherwise have been (answered or gave up) is kept too.
-    suspects: std::collections::HashMap<(u16, u16), (u16, u32, u32)>,
+    /// Quarantined IDs of attempts whose timeout halved a window and whose query ended
+    /// without their reply (`QUARANTINE_SUSPECT`): (socket, ID) → the resolver, the
+    /// [`Undo`], and the mark the entry would otherwise have (answered or gave up). A
+    /// recursive resolver often answers the retry and the original together, the retry
+    /// first; the original's reply still proves the timeout spurious.
+    suspects: std::collections::HashMap<(u16, u16), (u16, Undo, u32)>,
     /// When the first attempt went out (silence counts from here until a first reply).
     first_sent: Option<Instant>,
     /// Attempts timed out since the last reply.
@@ -626,13 +625,13 @@ impl Core {
                     self.timeouts_since_reply = self.timeouts_since_reply.saturating_add(1);
                     let last = lookup.live.last().copied();
                     if let Some(a) = last {
-                        let suspect = self.on_loss(now, a.resolver, a.sent_at);
+                        let undo = self.on_loss(now, a.resolver, a.sent_at);
                         if let Some(attempt) = self
                             .slots
                             .get_mut(slot as usize)
                             .and_then(|l| l.live.last_mut())
                         {
-                            attempt.timed_out = Some(suspect);
+                            attempt.timed_out = Some(undo);
                         }
                     }
                     // A resolver that answered something after this attempt went out is
@@ -667,14 +666,9 @@ impl Core {
             }
             self.quarantine.pop_front();
             let entry = &mut self.ids[socket as usize][id as usize];
-            if *entry == QUARANTINE_SUSPECT
-                && let Some((resolver, generation, _)) = self.suspects.remove(&(socket, id))
-            {
+            if *entry == QUARANTINE_SUSPECT {
                 // Its reply never came: a loss, and the halving stands.
-                let lane = &mut self.lanes[resolver as usize];
-                if lane.undo_generation == generation {
-                    lane.undo = None;
-                }
+                self.suspects.remove(&(socket, id));
             }
             if matches!(
                 *entry,
@@ -710,7 +704,7 @@ impl Core {
             }
             QUARANTINE_SUSPECT => {
                 let key = (socket as u16, id);
-                let Some(&(resolver, generation, mark)) = self.suspects.get(&key) else {
+                let Some(&(resolver, undo, mark)) = self.suspects.get(&key) else {
                     self.stats.duplicates += 1;
                     return;
                 };
@@ -722,7 +716,7 @@ impl Core {
                 if from == self.config.resolvers[resolver as usize] {
                     self.suspects.remove(&key);
                     self.ids[socket][id as usize] = mark;
-                    self.on_late_reply(resolver, Some(generation));
+                    self.on_late_reply(resolver, Some(undo));
                 }
                 return;
             }
@@ -763,8 +757,8 @@ impl Core {
         if let Some(l) = self.slots.get_mut(slot as usize) {
             l.live[index].replied = true;
         }
-        if let Some(suspect) = attempt.timed_out {
-            self.on_late_reply(attempt.resolver, suspect);
+        if let Some(undo) = attempt.timed_out {
+            self.on_late_reply(attempt.resolver, undo);
         }
         let rtt = now.saturating_duration_since(attempt.sent_at);
         // Every attempt has its own ID, so a reply times exactly one send (no ambiguity
@@ -1012,13 +1006,12 @@ impl Core {
             // A timed-out attempt not answered while its query was open: its reply may
             // still come during the quarantine (late, not lost); until then it stays a
             // suspect of its resolver's halving.
-            if let (Some(Some(generation)), false) = (a.timed_out, a.replied)
-                && self.lanes[a.resolver as usize].undo_generation == generation
-                && self.lanes[a.resolver as usize].undo.is_some()
+            if let (Some(Some(undo)), false) = (a.timed_out, a.replied)
+                && self.lanes[a.resolver as usize].halvings == undo.2
             {
                 entry = QUARANTINE_SUSPECT;
                 self.suspects
-                    .insert((a.socket, a.id), (a.resolver, generation, mark));
+                    .insert((a.socket, a.id), (a.resolver, undo, mark));
             }
             self.ids[a.socket as usize][a.id as usize] = entry;
             self.quarantine.push_back((until, a.socket, a.id));
@@ -1074,49 +1067,36 @@ impl Core {
 
     /// An attempt to `resolver` sent at `sent` timed out: halve its window, once per
     /// window of attempts (those sent before the last halving were already answered
-    /// for). Returns the undo generation the timeout is a suspect of, if any.
-    fn on_loss(&mut self, now: Instant, resolver: u16, sent: Instant) -> Option<u32> {
+    /// for). Returns what the halving changed, if it happened.
+    fn on_loss(&mut self, now: Instant, resolver: u16, sent: Instant) -> Option<Undo> {
         let min = f64::from(self.config.min_window);
         let lane = &mut self.lanes[resolver as usize];
-        let halve = lane.epoch.is_none_or(|epoch| sent >= epoch);
-        if halve && lane.undo.is_none() {
-            lane.undo = Some((lane.window, lane.ssthresh));
-            lane.undo_generation = lane.undo_generation.wrapping_add(1);
-            lane.suspects = 0;
+        if lane.epoch.is_some_and(|epoch| sent < epoch) {
+            return None;
         }
-        let suspect = lane.undo.is_some().then(|| {
-            lane.suspects += 1;
-            lane.undo_generation
-        });
-        if halve {
-            lane.ssthresh = (lane.window / 2.0).max(min);
-            lane.window = lane.ssthresh;
-            lane.epoch = Some(now);
-            self.stats.window_decreases += 1;
-            self.per_resolver[resolver as usize].window_decreases += 1;
-        }
-        suspect
+        let before = (lane.window, lane.ssthresh);
+        lane.ssthresh = (lane.window / 2.0).max(min);
+        lane.window = lane.ssthresh;
+        lane.epoch = Some(now);
+        lane.halvings = lane.halvings.wrapping_add(1);
+        self.stats.window_decreases += 1;
+        self.per_resolver[resolver as usize].window_decreases += 1;
+        Some((before.0, before.1, lane.halvings))
     }
 
     /// A reply came to an attempt of `resolver` that had timed out: it was late, not
-    /// lost. When every timeout behind the halvings since `undo` was taken has turned
-    /// out so, the halvings were spurious and the window goes back (a resolver whose
-    /// answers are slow — recursion on a cold cache — is not a congested one).
-    fn on_late_reply(&mut self, resolver: u16, suspect: Option<u32>) {
+    /// lost. If its timeout halved the window and no halving came since, the halving was
+    /// spurious and is undone (a resolver whose answers are slow — recursion on a cold
+    /// cache — is not a congested one).
+    fn on_late_reply(&mut self, resolver: u16, undo: Option<Undo>) {
         self.stats.spurious_timeouts += 1;
         self.per_resolver[resolver as usize].spurious_timeouts += 1;
         let lane = &mut self.lanes[resolver as usize];
-        if suspect != Some(lane.undo_generation) {
-            return;
-        }
-        let Some((window, ssthresh)) = lane.undo else {
-            return;
-        };
-        lane.suspects = lane.suspects.saturating_sub(1);
-        if lane.suspects == 0 {
+        if let Some((window, ssthresh, halving)) = undo
+            && lane.halvings == halving
+        {
             lane.window = lane.window.max(window);
             lane.ssthresh = lane.ssthresh.max(ssthresh);
-            lane.undo = None;
             self.stats.window_undos += 1;
         }
     }

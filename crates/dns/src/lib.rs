@@ -144,11 +144,13 @@
 //!   lossy one's halvings shrink its own share only.
 //! - **Late is not lost** (Eifel, RFC 3522's idea for TCP): a reply to an attempt whose
 //!   timer fired while the query is still open is counted
-//!   ([`Stats::spurious_timeouts`]); once every timed-out attempt behind a resolver's
-//!   halvings has been answered this way, the halvings are undone
-//!   ([`Stats::window_undos`]). A timed-out attempt whose query ends without its reply
-//!   keeps the halving (a loss, as far as anyone can tell). A recursive resolver whose
-//!   answers are slow on a cold cache is not mistaken for a congested one.
+//!   ([`Stats::spurious_timeouts`]), and if its timeout is the one that halved its
+//!   resolver's window, with no halving since, the halving is undone
+//!   ([`Stats::window_undos`]). Such an attempt whose query ends by its retry stays
+//!   recognisable in the ID quarantine (a recursive resolver answers the retry and the
+//!   original from one fetch, often the retry first); one whose reply never comes keeps
+//!   the halving. A recursive resolver whose answers are slow on a cold cache is not
+//!   mistaken for a congested one.
 //! - **Retries** with doubling timeouts (8× at most), moved to another resolver when
 //!   there are several. SERVFAIL and REFUSED are retried; NXDOMAIN and NODATA are final
 //!   (RFC 8020). A reply to an *earlier* attempt still answers the query (a slow resolver
