@@ -1262,10 +1262,9 @@ pub(crate) fn execute<S: Sink>(
             dns.late + dns.duplicates
         );
         eprintln!(
-            "ptraudit: DNS: congestion window {} at the end, halved {} times after losses ({} undone: {} replies came after their retry timer, late, not lost); {} extra attempts while replies came; {} queries ended unsent (no resolver answering); {} datagrams sent as {} messages",
+            "ptraudit: DNS: congestion window {} at the end, halved {} times after losses ({} replies came after their retry timer: late, not lost, no halving); {} extra attempts while replies came; {} queries ended unsent (no resolver answering); {} datagrams sent as {} messages",
             dns.window,
             dns.window_decreases,
-            dns.window_undos,
             dns.spurious_timeouts,
             dns.extra_attempts,
             dns.silenced,

@@ -75,8 +75,9 @@ pub struct Stats {
     /// Replies to an attempt that had already timed out (and been retried) while the
     /// query was still open: late, not lost.
     pub spurious_timeouts: u64,
-    /// Halvings undone because the timeout that caused them turned out late, not lost.
-    pub window_undos: u64,
+    /// Timeouts that halved no window because the attempt's reply came within the
+    /// grace period after all (late, not lost).
+    pub losses_forgiven: u64,
     /// Attempts beyond [`Config::attempts`], made because replies kept arriving (a
     /// lossy path, not a dead resolver).
     pub extra_attempts: u64,
@@ -142,9 +143,8 @@ struct Attempt {
     id: u16,
     resolver: u16,
     sent_at: Instant,
-    /// Its timer fired; with `Some(undo)`, that halved its resolver's window (see
-    /// [`Undo`]).
-    timed_out: Option<Option<Undo>>,
+    /// Its timer fired (a loss is pending for it: see `Core::pending_losses`).
+    timed_out: bool,
     /// A reply to it was accepted.
     replied: bool,
 }
@@ -182,8 +182,8 @@ struct Lookup {
 const FREE: u32 = 0;
 const QUARANTINE_ANSWERED: u32 = u32::MAX;
 const QUARANTINE_GAVE_UP: u32 = u32::MAX - 1;
-/// A timed-out attempt whose query ended without its reply, while the halving it is a
-/// halving may still be undone: its late reply (see `Core::suspects`) undoes it.
+/// A timed-out attempt whose query ended without its reply while its loss is pending
+/// (see `Core::pending_losses`): its late reply still forgives the loss.
 const QUARANTINE_SUSPECT: u32 = u32::MAX - 2;
 /// IDs in use (in flight or quarantined) per socket above which a socket counts as full:
 /// at 76% occupancy a random probe finds a free ID in about 4 tries.
@@ -245,16 +245,16 @@ struct Lane {
     epoch: Option<Instant>,
     /// UDP attempts out to this resolver.
     outstanding: usize,
-    /// Halvings so far: an [`Undo`] applies only while its halving is the latest.
-    halvings: u32,
 }
 
-/// What a halving changed, kept by the attempt whose timeout caused it (Eifel, RFC
-/// 3522's idea for TCP): if that attempt's reply comes after all, the timeout was a
-/// delay, not a loss, and the window and threshold go back — provided no later halving
-/// happened meanwhile (the undo would then skip over a loss). The window before, the
-/// threshold before, and the halving's number.
-type Undo = (f64, f64, u32);
+/// A timed-out attempt not yet counted as a loss: its resolver, when it was sent, and
+/// the mark its ID takes in quarantine once the loss is settled.
+#[derive(Debug, Clone, Copy)]
+struct PendingLoss {
+    resolver: u16,
+    sent: Instant,
+    mark: u32,
+}
 
 impl Lane {
     fn new(window: f64, ssthresh: f64) -> Self {
@@ -265,7 +265,6 @@ impl Lane {
             limited: false,
             epoch: None,
             outstanding: 0,
-            halvings: 0,
         }
     }
 }
@@ -330,12 +329,17 @@ pub struct Core {
     last_reply: Option<Instant>,
     /// When a reply was last accepted from each resolver.
     last_answer: Vec<Option<Instant>>,
-    /// Quarantined IDs of attempts whose timeout halved a window and whose query ended
-    /// without their reply (`QUARANTINE_SUSPECT`): (socket, ID) → the resolver, the
-    /// [`Undo`], and the mark the entry would otherwise have (answered or gave up). A
-    /// recursive resolver often answers the retry and the original together, the retry
-    /// first; the original's reply still proves the timeout spurious.
-    suspects: std::collections::HashMap<(u16, u16), (u16, Undo, u32)>,
+    /// Timed-out attempts by (socket, ID), not yet counted as losses. A timeout retries
+    /// the query at once, but the window is halved only if the attempt's reply has not
+    /// come within a grace period (one more timeout) — a recursive resolver on a cold
+    /// cache answers some queries after their timer, and those are delays, not
+    /// congestion (the idea of F-RTO and Eifel for TCP, RFC 5682 and 3522). The reply
+    /// may come after the query ended by its retry (the resolver answers both from one
+    /// fetch, often the retry first): the ID then waits in quarantine as
+    /// `QUARANTINE_SUSPECT`.
+    pending_losses: std::collections::HashMap<(u16, u16), PendingLoss>,
+    /// When each pending loss is settled.
+    loss_deadlines: std::collections::BinaryHeap<std::cmp::Reverse<(Instant, u16, u16)>>,
     /// When the first attempt went out (silence counts from here until a first reply).
     first_sent: Option<Instant>,
     /// Attempts timed out since the last reply.
@@ -407,7 +411,8 @@ impl Core {
             ],
             last_reply: None,
             last_answer: vec![None; config.resolvers.len()],
-            suspects: std::collections::HashMap::new(),
+            pending_losses: std::collections::HashMap::new(),
+            loss_deadlines: std::collections::BinaryHeap::new(),
             first_sent: None,
             timeouts_since_reply: 0,
             config,
@@ -568,7 +573,7 @@ impl Core {
             id,
             resolver,
             sent_at: now,
-            timed_out: None,
+            timed_out: false,
             replied: false,
         });
         encode_query(
@@ -604,15 +609,14 @@ impl Core {
     pub fn poll_timeout(&self) -> Option<Instant> {
         let timer = self.timers.peek().map(|(at, _, _)| at);
         let quarantine = self.quarantine.front().map(|(at, _, _)| *at);
-        match (timer, quarantine) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let loss = self.loss_deadlines.peek().map(|r| r.0.0);
+        [timer, quarantine, loss].into_iter().flatten().min()
     }
 
     /// Fires every timer due at `now`: retries or gives up timed-out attempts, and frees
     /// quarantined IDs.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.settle_losses(now);
         while let Some((slot, generation)) = self.timers.pop_due(now) {
             if self.generations[slot as usize] != generation {
                 continue; // answered or rescheduled since: a cancelled timer
@@ -625,13 +629,13 @@ impl Core {
                     self.timeouts_since_reply = self.timeouts_since_reply.saturating_add(1);
                     let last = lookup.live.last().copied();
                     if let Some(a) = last {
-                        let undo = self.on_loss(now, a.resolver, a.sent_at);
+                        self.pend_loss(now, a);
                         if let Some(attempt) = self
                             .slots
                             .get_mut(slot as usize)
                             .and_then(|l| l.live.last_mut())
                         {
-                            attempt.timed_out = Some(undo);
+                            attempt.timed_out = true;
                         }
                     }
                     // A resolver that answered something after this attempt went out is
@@ -665,11 +669,13 @@ impl Core {
                 break;
             }
             self.quarantine.pop_front();
-            let entry = &mut self.ids[socket as usize][id as usize];
-            if *entry == QUARANTINE_SUSPECT {
-                // Its reply never came: a loss, and the halving stands.
-                self.suspects.remove(&(socket, id));
+            if self.ids[socket as usize][id as usize] == QUARANTINE_SUSPECT
+                && let Some(loss) = self.pending_losses.remove(&(socket, id))
+            {
+                // Its reply never came: a loss.
+                self.on_loss(now, loss.resolver, loss.sent);
             }
+            let entry = &mut self.ids[socket as usize][id as usize];
             if matches!(
                 *entry,
                 QUARANTINE_ANSWERED | QUARANTINE_GAVE_UP | QUARANTINE_SUSPECT
@@ -704,19 +710,19 @@ impl Core {
             }
             QUARANTINE_SUSPECT => {
                 let key = (socket as u16, id);
-                let Some(&(resolver, undo, mark)) = self.suspects.get(&key) else {
+                let Some(&loss) = self.pending_losses.get(&key) else {
                     self.stats.duplicates += 1;
                     return;
                 };
-                if mark == QUARANTINE_GAVE_UP {
+                if loss.mark == QUARANTINE_GAVE_UP {
                     self.stats.late += 1;
                 } else {
                     self.stats.duplicates += 1;
                 }
-                if from == self.config.resolvers[resolver as usize] {
-                    self.suspects.remove(&key);
-                    self.ids[socket][id as usize] = mark;
-                    self.on_late_reply(resolver, Some(undo));
+                if from == self.config.resolvers[loss.resolver as usize] {
+                    self.pending_losses.remove(&key);
+                    self.ids[socket][id as usize] = loss.mark;
+                    self.forgive(loss.resolver);
                 }
                 return;
             }
@@ -757,8 +763,13 @@ impl Core {
         if let Some(l) = self.slots.get_mut(slot as usize) {
             l.live[index].replied = true;
         }
-        if let Some(undo) = attempt.timed_out {
-            self.on_late_reply(attempt.resolver, undo);
+        if attempt.timed_out
+            && self
+                .pending_losses
+                .remove(&(attempt.socket, attempt.id))
+                .is_some()
+        {
+            self.forgive(attempt.resolver);
         }
         let rtt = now.saturating_duration_since(attempt.sent_at);
         // Every attempt has its own ID, so a reply times exactly one send (no ambiguity
@@ -839,7 +850,7 @@ impl Core {
             if lookup.phase == Phase::Udp
                 && lookup.attempts == 1
                 && a.resolver == resolver
-                && a.timed_out.is_none()
+                && !a.timed_out
             {
                 let generation = self.generations[slot];
                 self.timers.push(a.sent_at, rto, slot as u32, generation);
@@ -1006,12 +1017,12 @@ impl Core {
             // A timed-out attempt not answered while its query was open: its reply may
             // still come during the quarantine (late, not lost); until then it stays a
             // suspect of its resolver's halving.
-            if let (Some(Some(undo)), false) = (a.timed_out, a.replied)
-                && self.lanes[a.resolver as usize].halvings == undo.2
+            if a.timed_out
+                && !a.replied
+                && let Some(loss) = self.pending_losses.get_mut(&(a.socket, a.id))
             {
                 entry = QUARANTINE_SUSPECT;
-                self.suspects
-                    .insert((a.socket, a.id), (a.resolver, undo, mark));
+                loss.mark = mark;
             }
             self.ids[a.socket as usize][a.id as usize] = entry;
             self.quarantine.push_back((until, a.socket, a.id));
@@ -1065,40 +1076,68 @@ impl Core {
         .min(max);
     }
 
-    /// An attempt to `resolver` sent at `sent` timed out: halve its window, once per
+    /// Attempt `a` timed out: its loss is settled one grace period later (its resolver's
+    /// current timeout), unless its reply comes first.
+    fn pend_loss(&mut self, now: Instant, a: Attempt) {
+        let max = self.config.max_timeout.max(self.config.timeout);
+        let grace = match self.rtt[a.resolver as usize].rto() {
+            Some(rto) if self.config.adaptive_timeout => {
+                rto.clamp(self.config.min_timeout.min(max), max)
+            }
+            _ => self.config.timeout,
+        };
+        self.pending_losses.insert(
+            (a.socket, a.id),
+            PendingLoss {
+                resolver: a.resolver,
+                sent: a.sent_at,
+                mark: FREE,
+            },
+        );
+        self.loss_deadlines
+            .push(std::cmp::Reverse((now + grace, a.socket, a.id)));
+    }
+
+    /// Settles the pending losses due at `now`: the window of each one's resolver halves.
+    fn settle_losses(&mut self, now: Instant) {
+        while let Some(&std::cmp::Reverse((at, socket, id))) = self.loss_deadlines.peek() {
+            if at > now {
+                break;
+            }
+            self.loss_deadlines.pop();
+            let Some(loss) = self.pending_losses.remove(&(socket, id)) else {
+                continue; // forgiven
+            };
+            let entry = &mut self.ids[socket as usize][id as usize];
+            if *entry == QUARANTINE_SUSPECT {
+                *entry = loss.mark;
+            }
+            self.on_loss(now, loss.resolver, loss.sent);
+        }
+    }
+
+    /// A reply came to an attempt of `resolver` whose timer had fired, within the grace
+    /// period: late, not lost, and no window halves for it.
+    fn forgive(&mut self, resolver: u16) {
+        self.stats.spurious_timeouts += 1;
+        self.stats.losses_forgiven += 1;
+        self.per_resolver[resolver as usize].spurious_timeouts += 1;
+    }
+
+    /// An attempt to `resolver` sent at `sent` was lost: halve its window, once per
     /// window of attempts (those sent before the last halving were already answered
-    /// for). Returns what the halving changed, if it happened.
-    fn on_loss(&mut self, now: Instant, resolver: u16, sent: Instant) -> Option<Undo> {
+    /// for).
+    fn on_loss(&mut self, now: Instant, resolver: u16, sent: Instant) {
         let min = f64::from(self.config.min_window);
         let lane = &mut self.lanes[resolver as usize];
         if lane.epoch.is_some_and(|epoch| sent < epoch) {
-            return None;
+            return;
         }
-        let before = (lane.window, lane.ssthresh);
         lane.ssthresh = (lane.window / 2.0).max(min);
         lane.window = lane.ssthresh;
         lane.epoch = Some(now);
-        lane.halvings = lane.halvings.wrapping_add(1);
         self.stats.window_decreases += 1;
         self.per_resolver[resolver as usize].window_decreases += 1;
-        Some((before.0, before.1, lane.halvings))
-    }
-
-    /// A reply came to an attempt of `resolver` that had timed out: it was late, not
-    /// lost. If its timeout halved the window and no halving came since, the halving was
-    /// spurious and is undone (a resolver whose answers are slow — recursion on a cold
-    /// cache — is not a congested one).
-    fn on_late_reply(&mut self, resolver: u16, undo: Option<Undo>) {
-        self.stats.spurious_timeouts += 1;
-        self.per_resolver[resolver as usize].spurious_timeouts += 1;
-        let lane = &mut self.lanes[resolver as usize];
-        if let Some((window, ssthresh, halving)) = undo
-            && lane.halvings == halving
-        {
-            lane.window = lane.window.max(window);
-            lane.ssthresh = lane.ssthresh.max(ssthresh);
-            self.stats.window_undos += 1;
-        }
     }
 
     fn bump_generation(&mut self, slot: u32) -> u32 {

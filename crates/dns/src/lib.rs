@@ -142,15 +142,15 @@
 //!   among them), so each resolver gets work at the pace it completes it — a resolver
 //!   50 ms away holds its own window of queries, not the room a fast one needs, and a
 //!   lossy one's halvings shrink its own share only.
-//! - **Late is not lost** (Eifel, RFC 3522's idea for TCP): a reply to an attempt whose
-//!   timer fired while the query is still open is counted
-//!   ([`Stats::spurious_timeouts`]), and if its timeout is the one that halved its
-//!   resolver's window, with no halving since, the halving is undone
-//!   ([`Stats::window_undos`]). Such an attempt whose query ends by its retry stays
-//!   recognisable in the ID quarantine (a recursive resolver answers the retry and the
-//!   original from one fetch, often the retry first); one whose reply never comes keeps
-//!   the halving. A recursive resolver whose answers are slow on a cold cache is not
-//!   mistaken for a congested one.
+//! - **Late is not lost** (the idea of F-RTO and Eifel for TCP, RFC 5682 and 3522): a
+//!   timeout retries the query at once, but counts as a loss — halving the window —
+//!   only if the attempt's own reply has not come one grace period (its resolver's
+//!   timeout) later. A reply within it is counted ([`Stats::spurious_timeouts`],
+//!   [`Stats::losses_forgiven`]) and halves nothing; it is recognised even after the
+//!   query ended by its retry (its ID waits in the quarantine: a recursive resolver
+//!   answers the retry and the original from one fetch, often the retry first). A
+//!   recursive resolver whose answers are slow on a cold cache is not mistaken for a
+//!   congested one; real congestion is answered one timeout later.
 //! - **Retries** with doubling timeouts (8× at most), moved to another resolver when
 //!   there are several. SERVFAIL and REFUSED are retried; NXDOMAIN and NODATA are final
 //!   (RFC 8020). A reply to an *earlier* attempt still answers the query (a slow resolver
@@ -182,7 +182,7 @@
 //! [`Client::stats`] ([`Stats`]): submitted, completed, sent, send errors, received,
 //! matched, dropped by cause, duplicates, late, retries, TCP fallbacks, TCP failures,
 //! attempt timeouts, timeouts, the windows and their halvings, spurious timeouts and
-//! undone halvings, extra attempts, silenced queries. [`Client::resolver_stats`]
+//! forgiven losses, extra attempts, silenced queries. [`Client::resolver_stats`]
 //! ([`ResolverStats`]), per resolver: sent, answered, SERVFAIL/REFUSED, timeouts, rests,
 //! its window, its halvings and late replies.
 //! Every received datagram lands in exactly one counter.

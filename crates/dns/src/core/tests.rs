@@ -178,13 +178,19 @@ fn dead_server_times_out_after_exactly_the_configured_attempts_with_backoff() {
     for _ in 0..3 {
         let s = transmit(&mut c, now).expect("an attempt is due");
         ids.insert(s.query.metadata.id);
-        let deadline = c.poll_timeout().unwrap();
+        // The attempt's deadline (poll_timeout may first name a pending loss's).
+        let deadline = loop {
+            let d = c.poll_timeout().unwrap();
+            // Just before a deadline nothing goes out.
+            c.handle_timeout(d - Duration::from_millis(1));
+            assert!(transmit(&mut c, d - Duration::from_millis(1)).is_none());
+            c.handle_timeout(d);
+            if c.udp_in_flight() == 0 {
+                break d;
+            }
+        };
         waits.push(deadline - now);
-        // Just before the deadline nothing happens.
-        c.handle_timeout(deadline - Duration::from_millis(1));
-        assert!(transmit(&mut c, deadline - Duration::from_millis(1)).is_none());
         now = deadline;
-        c.handle_timeout(now);
     }
     assert_eq!(waits, [1, 2, 4].map(Duration::from_secs));
     let done = c
@@ -1098,22 +1104,35 @@ fn a_burst_of_timeouts_halves_the_window_once() {
         c.submit(name(Q), RecordType::PTR, tag);
     }
     assert_eq!(sent_now(&mut c, t0).len(), 64);
-    // All 64 are lost: one congestion event, not 64.
+    // All 64 are lost: retried at once, and one congestion event, not 64, once the
+    // grace period (one more timeout) has passed without their replies.
     let t1 = t0 + Duration::from_secs(1);
     c.handle_timeout(t1);
     assert_eq!(c.stats().attempt_timeouts, 64);
+    assert_eq!(
+        c.stats().window_decreases,
+        0,
+        "not yet: a reply may still come"
+    );
+    assert_eq!(sent_now(&mut c, t1).len(), 64, "the retries");
+    let t2 = t1 + Duration::from_secs(1);
+    c.handle_timeout(t2);
     assert_eq!(c.stats().window_decreases, 1);
     assert_eq!(c.stats().window, 32);
-    let retries = sent_now(&mut c, t1);
-    assert_eq!(retries.len(), 32);
     // Those sent after the halving are a new window: losing them halves again.
-    c.handle_timeout(t1 + Duration::from_secs(2));
+    assert_eq!(sent_now(&mut c, t2).len(), 32);
+    // (The first call fires the timers, the second settles their losses.)
+    c.handle_timeout(t2 + Duration::from_secs(20));
+    c.handle_timeout(t2 + Duration::from_secs(30));
     assert_eq!(c.stats().window_decreases, 2);
     assert_eq!(c.stats().window, 16);
     // Not below min_window.
-    for i in 3..10 {
-        sent_now(&mut c, t1 + Duration::from_secs(2 * i - 2));
-        c.handle_timeout(t1 + Duration::from_secs(2 * i));
+    let mut t = t2 + Duration::from_secs(30);
+    for _ in 0..8 {
+        sent_now(&mut c, t);
+        c.handle_timeout(t + Duration::from_secs(20));
+        t += Duration::from_secs(30);
+        c.handle_timeout(t);
     }
     assert_eq!(c.stats().window, 16);
 }
@@ -1421,8 +1440,9 @@ fn a_timeout_halves_only_its_own_resolvers_window() {
         let bytes = reply(s, ResponseCode::NoError, vec![]);
         c.handle_datagram(t0 + Duration::from_millis(1), s.socket, s.dest, &bytes);
     }
-    // R2 lost all of its 64: its window halves, R1's does not.
+    // R2 lost all of its 64: its window halves (after the grace period), R1's does not.
     c.handle_timeout(t0 + Duration::from_secs(1));
+    c.handle_timeout(t0 + Duration::from_secs(2));
     let per = c.resolver_stats();
     assert_eq!(per[1].window, 32);
     assert!(per[0].window >= 64, "{per:?}");
@@ -1430,9 +1450,10 @@ fn a_timeout_halves_only_its_own_resolvers_window() {
 }
 
 #[test]
-fn a_halving_is_undone_when_the_timed_out_attempts_are_answered_late() {
+fn a_timeout_answered_late_halves_no_window_and_a_lost_one_does() {
     // Answers that come after the retry timer (a recursive resolver on a cold cache)
-    // were delays, not losses: the window goes back once every one of them is in.
+    // are delays, not losses: the retries go out at once, but the window halves only
+    // for attempts still unanswered one grace period (a timeout) later.
     // 0: the originals never answer; 1: they answer before the retries; 2: after the
     // retries (a recursive resolver answering both from one fetch, the retry first).
     let run = |late: u8| {
@@ -1445,15 +1466,14 @@ fn a_halving_is_undone_when_the_timed_out_attempts_are_answered_late() {
         let first = sent_now(&mut c, now);
         let before = c.stats().window;
         assert_eq!(first.len() as u64, before);
-        // The RTO is 100 ms: at 100 ms every attempt times out, the window halves and
-        // retries go out.
+        // The RTO is 100 ms: at 100 ms every attempt times out and is retried at once.
         now += Duration::from_millis(100);
         c.handle_timeout(now);
-        assert_eq!(c.stats().window, before / 2);
         let retries = sent_now(&mut c, now);
         assert!(!retries.is_empty());
-        // At 300 ms the originals' answers arrive (or never do).
-        now += Duration::from_millis(200);
+        assert_eq!(c.stats().window, before, "no halving yet");
+        // At 150 ms (within the grace period) the originals' answers arrive, or not.
+        now += Duration::from_millis(50);
         let answer = |c: &mut Core, sent: &[Sent]| {
             for s in sent {
                 let bytes = reply(s, ResponseCode::NoError, vec![]);
@@ -1463,27 +1483,25 @@ fn a_halving_is_undone_when_the_timed_out_attempts_are_answered_late() {
         if late == 1 {
             answer(&mut c, &first);
         }
-        // The retries are answered too (duplicates for the late-answered queries).
         answer(&mut c, &retries);
         if late == 2 {
             answer(&mut c, &first);
         }
-        // Past the quarantine, an original never answered is a loss for good.
+        // Past the grace period and the quarantine.
         c.handle_timeout(now + Duration::from_secs(10));
         (before, c.stats())
     };
     for order in [1, 2] {
         let (before, late) = run(order);
-        assert_eq!(late.window_undos, 1, "{order}: {late:?}");
+        assert_eq!(late.window_decreases, 0, "{order}: {late:?}");
         assert!(late.window >= before, "{order}: {} < {before}", late.window);
         assert_eq!(late.spurious_timeouts, before, "{order}");
+        assert_eq!(late.losses_forgiven, before, "{order}");
     }
     let (before, lost) = run(0);
-    assert_eq!(lost.window_undos, 0);
-    assert!(
-        lost.window < before,
-        "real losses keep the halving: {lost:?}"
-    );
+    assert_eq!(lost.window_decreases, 1, "one loss event: {lost:?}");
+    assert!(lost.window < before, "real losses halve: {lost:?}");
+    assert_eq!(lost.losses_forgiven, 0);
 }
 
 #[test]
