@@ -1262,10 +1262,11 @@ pub(crate) fn execute<S: Sink>(
             dns.late + dns.duplicates
         );
         eprintln!(
-            "ptraudit: DNS: congestion window {} at the end, halved {} times after losses ({} replies came after their retry timer: late, not lost, no halving); {} extra attempts while replies came; {} queries ended unsent (no resolver answering); {} datagrams sent as {} messages",
+            "ptraudit: DNS: congestion window {} at the end, halved {} times after losses ({} replies came after their retry timer: late, not lost; {} halvings undone); {} extra attempts while replies came; {} queries ended unsent (no resolver answering); {} datagrams sent as {} messages",
             dns.window,
             dns.window_decreases,
             dns.spurious_timeouts,
+            dns.window_undos,
             dns.extra_attempts,
             dns.silenced,
             dns.sent,

@@ -78,6 +78,9 @@ pub struct Stats {
     /// Timeouts that halved no window because the attempt's reply came within the
     /// grace period after all (late, not lost).
     pub losses_forgiven: u64,
+    /// Halvings undone (doubled back) because the reply of the attempt whose timeout
+    /// caused them came after all, later than the grace period.
+    pub window_undos: u64,
     /// Attempts beyond [`Config::attempts`], made because replies kept arriving (a
     /// lossy path, not a dead resolver).
     pub extra_attempts: u64,
@@ -247,13 +250,16 @@ struct Lane {
     outstanding: usize,
 }
 
-/// A timed-out attempt not yet counted as a loss: its resolver, when it was sent, and
-/// the mark its ID takes in quarantine once the loss is settled.
+/// A timed-out attempt whose reply would still say something: its resolver, when it
+/// was sent, the mark its ID takes in quarantine once nothing more is expected, and —
+/// once its grace period ended and its loss halved the window — the window and
+/// threshold before that halving (a reply then undoes one halving, as Eifel does).
 #[derive(Debug, Clone, Copy)]
 struct PendingLoss {
     resolver: u16,
     sent: Instant,
     mark: u32,
+    halved: Option<(f64, f64)>,
 }
 
 impl Lane {
@@ -671,6 +677,7 @@ impl Core {
             self.quarantine.pop_front();
             if self.ids[socket as usize][id as usize] == QUARANTINE_SUSPECT
                 && let Some(loss) = self.pending_losses.remove(&(socket, id))
+                && loss.halved.is_none()
             {
                 // Its reply never came: a loss.
                 self.on_loss(now, loss.resolver, loss.sent);
@@ -722,7 +729,7 @@ impl Core {
                 if from == self.config.resolvers[loss.resolver as usize] {
                     self.pending_losses.remove(&key);
                     self.ids[socket][id as usize] = loss.mark;
-                    self.forgive(loss.resolver);
+                    self.late_reply(loss);
                 }
                 return;
             }
@@ -764,12 +771,9 @@ impl Core {
             l.live[index].replied = true;
         }
         if attempt.timed_out
-            && self
-                .pending_losses
-                .remove(&(attempt.socket, attempt.id))
-                .is_some()
+            && let Some(loss) = self.pending_losses.remove(&(attempt.socket, attempt.id))
         {
-            self.forgive(attempt.resolver);
+            self.late_reply(loss);
         }
         let rtt = now.saturating_duration_since(attempt.sent_at);
         // Every attempt has its own ID, so a reply times exactly one send (no ambiguity
@@ -1092,52 +1096,76 @@ impl Core {
                 resolver: a.resolver,
                 sent: a.sent_at,
                 mark: FREE,
+                halved: None,
             },
         );
         self.loss_deadlines
             .push(std::cmp::Reverse((now + grace, a.socket, a.id)));
     }
 
-    /// Settles the pending losses due at `now`: the window of each one's resolver halves.
+    /// Settles the pending losses due at `now`: the window of each one's resolver halves
+    /// (once per window). One that halved it stays known until its ID leaves the
+    /// quarantine, so that a reply after all can undo that halving.
     fn settle_losses(&mut self, now: Instant) {
         while let Some(&std::cmp::Reverse((at, socket, id))) = self.loss_deadlines.peek() {
             if at > now {
                 break;
             }
             self.loss_deadlines.pop();
-            let Some(loss) = self.pending_losses.remove(&(socket, id)) else {
+            let key = (socket, id);
+            let Some(loss) = self.pending_losses.get(&key).copied() else {
                 continue; // forgiven
             };
+            let lane = &self.lanes[loss.resolver as usize];
+            let before = (lane.window, lane.ssthresh);
+            if self.on_loss(now, loss.resolver, loss.sent) {
+                if let Some(l) = self.pending_losses.get_mut(&key) {
+                    l.halved = Some(before);
+                }
+                continue;
+            }
+            self.pending_losses.remove(&key);
             let entry = &mut self.ids[socket as usize][id as usize];
             if *entry == QUARANTINE_SUSPECT {
                 *entry = loss.mark;
             }
-            self.on_loss(now, loss.resolver, loss.sent);
         }
     }
 
-    /// A reply came to an attempt of `resolver` whose timer had fired, within the grace
-    /// period: late, not lost, and no window halves for it.
-    fn forgive(&mut self, resolver: u16) {
+    /// The reply to a timed-out attempt came after all: late, not lost. Within the grace
+    /// period no window halves for it; after it, the halving it caused is undone — the
+    /// window doubles back, up to what it was before (a recursive resolver that retries
+    /// its own upstream answers a second later, and that is not congestion here).
+    fn late_reply(&mut self, loss: PendingLoss) {
+        let resolver = loss.resolver as usize;
         self.stats.spurious_timeouts += 1;
-        self.stats.losses_forgiven += 1;
-        self.per_resolver[resolver as usize].spurious_timeouts += 1;
+        self.per_resolver[resolver].spurious_timeouts += 1;
+        match loss.halved {
+            None => self.stats.losses_forgiven += 1,
+            Some((window, ssthresh)) => {
+                let lane = &mut self.lanes[resolver];
+                lane.window = lane.window.max((lane.window * 2.0).min(window));
+                lane.ssthresh = lane.ssthresh.max((lane.ssthresh * 2.0).min(ssthresh));
+                self.stats.window_undos += 1;
+            }
+        }
     }
 
     /// An attempt to `resolver` sent at `sent` was lost: halve its window, once per
     /// window of attempts (those sent before the last halving were already answered
-    /// for).
-    fn on_loss(&mut self, now: Instant, resolver: u16, sent: Instant) {
+    /// for). Whether it halved.
+    fn on_loss(&mut self, now: Instant, resolver: u16, sent: Instant) -> bool {
         let min = f64::from(self.config.min_window);
         let lane = &mut self.lanes[resolver as usize];
         if lane.epoch.is_some_and(|epoch| sent < epoch) {
-            return;
+            return false;
         }
         lane.ssthresh = (lane.window / 2.0).max(min);
         lane.window = lane.ssthresh;
         lane.epoch = Some(now);
         self.stats.window_decreases += 1;
         self.per_resolver[resolver as usize].window_decreases += 1;
+        true
     }
 
     fn bump_generation(&mut self, slot: u32) -> u32 {

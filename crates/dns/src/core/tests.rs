@@ -1450,12 +1450,13 @@ fn a_timeout_halves_only_its_own_resolvers_window() {
 }
 
 #[test]
-fn a_timeout_answered_late_halves_no_window_and_a_lost_one_does() {
+fn a_timeout_answered_late_halves_no_window_or_is_undone_and_a_lost_one_halves() {
     // Answers that come after the retry timer (a recursive resolver on a cold cache)
     // are delays, not losses: the retries go out at once, but the window halves only
     // for attempts still unanswered one grace period (a timeout) later.
     // 0: the originals never answer; 1: they answer before the retries; 2: after the
-    // retries (a recursive resolver answering both from one fetch, the retry first).
+    // retries (a recursive resolver answering both from one fetch, the retry first);
+    // 3: a second later.
     let run = |late: u8| {
         let mut now = Instant::now();
         let mut c = core(&[R1], 2);
@@ -1474,18 +1475,26 @@ fn a_timeout_answered_late_halves_no_window_and_a_lost_one_does() {
         assert_eq!(c.stats().window, before, "no halving yet");
         // At 150 ms (within the grace period) the originals' answers arrive, or not.
         now += Duration::from_millis(50);
-        let answer = |c: &mut Core, sent: &[Sent]| {
+        let answer = |c: &mut Core, sent: &[Sent], now: Instant| {
             for s in sent {
                 let bytes = reply(s, ResponseCode::NoError, vec![]);
                 c.handle_datagram(now, s.socket, s.dest, &bytes);
             }
         };
         if late == 1 {
-            answer(&mut c, &first);
+            answer(&mut c, &first, now);
         }
-        answer(&mut c, &retries);
+        answer(&mut c, &retries, now);
         if late == 2 {
-            answer(&mut c, &first);
+            answer(&mut c, &first, now);
+        }
+        if late == 3 {
+            // Later than the grace period (a resolver retrying its own upstream): the
+            // halving happened, and the replies undo it.
+            now += Duration::from_millis(800);
+            c.handle_timeout(now);
+            assert_eq!(c.stats().window_decreases, 1);
+            answer(&mut c, &first, now);
         }
         // Past the grace period and the quarantine.
         c.handle_timeout(now + Duration::from_secs(10));
@@ -1498,6 +1507,9 @@ fn a_timeout_answered_late_halves_no_window_and_a_lost_one_does() {
         assert_eq!(late.spurious_timeouts, before, "{order}");
         assert_eq!(late.losses_forgiven, before, "{order}");
     }
+    let (before, undone) = run(3);
+    assert_eq!(undone.window_undos, 1, "{undone:?}");
+    assert!(undone.window >= before, "{} < {before}", undone.window);
     let (before, lost) = run(0);
     assert_eq!(lost.window_decreases, 1, "one loss event: {lost:?}");
     assert!(lost.window < before, "real losses halve: {lost:?}");
