@@ -240,8 +240,12 @@ struct Health {
 struct Lane {
     window: f64,
     ssthresh: f64,
-    /// Smallest round trip seen: the path without queueing.
-    min_rtt: Option<Duration>,
+    /// When the current round (of slow start's delay check) began, the smallest round
+    /// trip in it and in the one before, and the samples in it (HyStart++, RFC 9406).
+    round_start: Option<Instant>,
+    round_min: Option<Duration>,
+    last_round_min: Option<Duration>,
+    round_samples: u32,
     /// The last time the sender looked, work was waiting and this window was full.
     limited: bool,
     /// Attempts sent before this instant belong to a loss already answered by a halving.
@@ -267,7 +271,10 @@ impl Lane {
         Lane {
             window,
             ssthresh,
-            min_rtt: None,
+            round_start: None,
+            round_min: None,
+            last_round_min: None,
+            round_samples: 0,
             limited: false,
             epoch: None,
             outstanding: 0,
@@ -915,7 +922,7 @@ impl Core {
         );
         let attempts = lookup.attempts;
         if !via_tcp {
-            self.on_answer(resolver, rtt);
+            self.on_answer(now, resolver, rtt);
         }
         let transient = matches!(status, Status::ServFail | Status::Refused);
         if transient {
@@ -1048,19 +1055,36 @@ impl Core {
     }
 
     /// An answer over UDP from `resolver`: its window grows (doubling per round trip
-    /// below `ssthresh`, one per round trip above). Slow start ends early when answers
-    /// take clearly longer than the fastest one seen (a queue is building at the server,
-    /// as in HyStart): doubling until the first loss would overshoot a small receive
-    /// buffer many times over before the first timeout even fires.
-    fn on_answer(&mut self, resolver: u16, rtt: Duration) {
+    /// below `ssthresh`, one per round trip above). Slow start ends early when the
+    /// smallest round trip of a round grows clearly beyond the last round's (a queue is
+    /// building at the server: HyStart++, RFC 9406) — doubling until the first loss
+    /// would overshoot a small receive buffer many times over before the first timeout
+    /// even fires. Per-round minimums, not single samples: a recursive resolver answers
+    /// cached names in microseconds and others after a recursion of milliseconds, and
+    /// that spread is not a queue.
+    fn on_answer(&mut self, now: Instant, resolver: u16, rtt: Duration) {
         let max = f64::from(self.config.max_window);
         let lane = &mut self.lanes[resolver as usize];
-        let min_rtt = *lane.min_rtt.get_or_insert(rtt);
-        lane.min_rtt = Some(min_rtt.min(rtt));
+        let sent = now.checked_sub(rtt).unwrap_or(now);
+        if lane.round_start.is_none_or(|start| sent >= start) {
+            // An answer to an attempt sent in this round: the round is over.
+            if lane.round_min.is_some() {
+                lane.last_round_min = lane.round_min;
+            }
+            lane.round_min = None;
+            lane.round_samples = 0;
+            lane.round_start = Some(now);
+        }
+        lane.round_min = Some(lane.round_min.map_or(rtt, |m| m.min(rtt)));
+        lane.round_samples += 1;
         if lane.window < lane.ssthresh
-            && rtt > (min_rtt * 4).max(min_rtt + Duration::from_millis(1))
+            && lane.round_samples >= 8
+            && let (Some(current), Some(last)) = (lane.round_min, lane.last_round_min)
         {
-            lane.ssthresh = lane.window;
+            let eta = (last / 8).clamp(Duration::from_millis(4), Duration::from_millis(16));
+            if current >= last + eta {
+                lane.ssthresh = lane.window;
+            }
         }
         // Grow only a window in use: a scan that keeps fewer queries in flight (its own
         // concurrency limit, or the tail of its work) proves nothing about a larger one
@@ -1080,8 +1104,11 @@ impl Core {
         .min(max);
     }
 
-    /// Attempt `a` timed out: its loss is settled one grace period later (its resolver's
-    /// current timeout), unless its reply comes first.
+    /// Attempt `a` timed out: its loss is settled one grace period later — its
+    /// resolver's current timeout, and at least the configured one (1.5 s) — unless its
+    /// reply comes first. A recursive resolver whose own upstream query was lost
+    /// answers about a second late (BIND retries its upstream after ~0.8–1.2 s); real
+    /// congestion is still answered, a timeout later.
     fn pend_loss(&mut self, now: Instant, a: Attempt) {
         let max = self.config.max_timeout.max(self.config.timeout);
         let grace = match self.rtt[a.resolver as usize].rto() {
@@ -1089,7 +1116,8 @@ impl Core {
                 rto.clamp(self.config.min_timeout.min(max), max)
             }
             _ => self.config.timeout,
-        };
+        }
+        .max(self.config.timeout.min(max));
         self.pending_losses.insert(
             (a.socket, a.id),
             PendingLoss {

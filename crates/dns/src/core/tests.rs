@@ -1409,6 +1409,9 @@ fn load_follows_each_resolvers_speed() {
     let mut lossy = [SimServer::new(R1, 1, 100), SimServer::new(R2, 1, 100)];
     lossy[1].lose_every = Some(7);
     let mut c = core(&[R1, R2], 2);
+    // A shorter configured timeout: it is also the grace before a loss halves a window,
+    // and the simulated run lasts a few hundred milliseconds.
+    c.config.timeout = Duration::from_millis(100);
     let with_lossy = simulate(&mut c, &mut lossy, n);
     // Each resolver holds only its own window: the slow or lossy one never makes the
     // scan slower than the fast one alone by more than half.
@@ -1453,7 +1456,8 @@ fn a_timeout_halves_only_its_own_resolvers_window() {
 fn a_timeout_answered_late_halves_no_window_or_is_undone_and_a_lost_one_halves() {
     // Answers that come after the retry timer (a recursive resolver on a cold cache)
     // are delays, not losses: the retries go out at once, but the window halves only
-    // for attempts still unanswered one grace period (a timeout) later.
+    // for attempts still unanswered one grace period (at least the configured timeout)
+    // later.
     // 0: the originals never answer; 1: they answer before the retries; 2: after the
     // retries (a recursive resolver answering both from one fetch, the retry first);
     // 3: a second later.
@@ -1491,7 +1495,7 @@ fn a_timeout_answered_late_halves_no_window_or_is_undone_and_a_lost_one_halves()
         if late == 3 {
             // Later than the grace period (a resolver retrying its own upstream): the
             // halving happened, and the replies undo it.
-            now += Duration::from_millis(800);
+            now += Duration::from_millis(1500);
             c.handle_timeout(now);
             assert_eq!(c.stats().window_decreases, 1);
             answer(&mut c, &first, now);
