@@ -886,7 +886,7 @@ fn run_scan(
         }
         if stats.retried > 0 {
             eprintln!(
-                "ptraudit: final pass: {} temperror rows looked up again, {} resolved",
+                "ptraudit: final pass: {} temperror or undecided rows looked up again, {} resolved",
                 stats.retried, stats.recovered
             );
         }

@@ -172,10 +172,12 @@ pub struct ScanStats {
     pub interrupted: bool,
     /// DNSBLs switched off by an error answer (their later rows are unknown).
     pub dnsbl_disabled: u64,
-    /// Rows that came out `temperror` and were looked up again at the end of the run
-    /// (the final pass), each written once: with the second result.
+    /// Rows looked up again at the end of the run (the final pass), each written once,
+    /// with the second result: `temperror` rows, and passes whose other PTR name's
+    /// forward lookup failed (whether `multi-ptr-unconfirmed` applies was unknown).
     pub retried: u64,
-    /// Of those, rows the final pass resolved (no longer `temperror`).
+    /// Of those, rows the final pass settled (neither of the above any more). A pass
+    /// still unsettled is written as a pass without the flag.
     pub recovered: u64,
     /// The final pass stopped early: its lookups got no reply at all (the resolvers are
     /// down), and the rest of its rows were written as they were.
@@ -298,6 +300,8 @@ struct Job {
     verdict: Option<(Fcrdns, Option<FcrdnsReason>, Option<usize>)>,
     /// This is the final pass's second look at the address.
     retried: bool,
+    /// A pass, but another PTR name's forward lookup failed (see `Run::verdict`).
+    uncertain: bool,
 }
 
 /// A `temperror` row kept back for the final pass, with what its retry reuses.
@@ -771,6 +775,7 @@ impl<S: Sink> Run<'_, S> {
             bl_waiting: 0,
             verdict: None,
             retried,
+            uncertain: false,
         });
         if let Some(answers) = answers {
             // The lists answered the first time (or timed out: a list is asked once).
@@ -1027,6 +1032,9 @@ impl<S: Sink> Run<'_, S> {
             }
         };
         let chosen = confirmed.map_or(0, |(i, _)| i);
+        // A pass whose other name's forward lookup failed: whether that name leads back
+        // (and so whether the flag applies) is unknown — the final pass asks again.
+        self.jobs[id].uncertain = confirmed.is_some() && !refuted && transient.is_some();
         self.finish(id, verdict, reason, Some(chosen))
     }
 
@@ -1137,9 +1145,10 @@ impl<S: Sink> Run<'_, S> {
             return Ok(());
         }
         let temperror = fcrdns == Fcrdns::TempError;
+        let unsure = temperror || job.uncertain;
         if job.retried {
             self.stats.retried += 1;
-            if !temperror {
+            if !unsure {
                 self.stats.recovered += 1;
             } else if let Some((replies, failed)) = &mut self.pass {
                 *failed += 1;
@@ -1152,7 +1161,7 @@ impl<S: Sink> Run<'_, S> {
                     }
                 }
             }
-        } else if temperror && self.held.len() < HOLD_CAP && !self.stats.retry_abandoned {
+        } else if unsure && self.held.len() < HOLD_CAP && !self.stats.retry_abandoned {
             // Held, not written: the final pass replaces it (never a second row).
             self.held.push(Held {
                 seq: job.seq,

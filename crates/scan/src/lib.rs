@@ -12,7 +12,9 @@
 //! - [`Scanner`] — the loop: a bounded window of queries (`concurrency` per resolver),
 //!   an optional rate limit (governor), the PTR stage, the forward stage, the verdict.
 //!   Memory is bounded by the window and the forward cache, not by the size of the
-//!   range. **Final pass**: a `temperror` row of a brute-force run is held, not written;
+//!   range. **Final pass**: a `temperror` row of a brute-force run — or a pass whose
+//!   other PTR name's forward lookup failed, so `multi-ptr-unconfirmed` is undecided — is
+//!   held, not written;
 //!   once everything else is done its address is looked up again (DNSBL answers
 //!   reused) and the row written once, with the second result
 //!   ([`ScanStats::retried`], [`ScanStats::recovered`]). At most 100,000 rows are held
