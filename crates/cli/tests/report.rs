@@ -126,6 +126,15 @@ fn report_checks_the_parts_it_merges() {
         ]);
         assert_eq!(o.status.code(), Some(0), "{}", text(&o).1);
     };
+    // `report` over the named files (or folders): exit code, standard output and error.
+    let report = |names: &[&str], extra: &[&str]| {
+        let mut args = vec!["report".to_string()];
+        args.extend(names.iter().map(|n| path(n)));
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let o = ptraudit(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        let (out, err) = text(&o);
+        (o.status.code(), out, err)
+    };
     scan("198.18.0.0/22", "0/2", "a.parquet");
     scan("198.18.0.0/22", "1/2", "b.parquet");
     // The same shard of the same scan again, and a part of another scan.
@@ -133,21 +142,14 @@ fn report_checks_the_parts_it_merges() {
     scan("198.18.4.0/24", "0/1", "other.parquet");
     scan("198.18.4.0/24", "0/1", "other.csv");
 
-    let o = ptraudit(&["report", &path("a.parquet"), &path("b.parquet")]);
-    let (out, err) = text(&o);
-    assert_eq!(o.status.code(), Some(0), "{err}");
+    let (code, out, err) = report(&["a.parquet", "b.parquet"], &[]);
+    assert_eq!(code, Some(0), "{err}");
     assert!(!err.contains("warning"), "{err}");
     let total: Vec<&str> = out.lines().nth(1).unwrap().split_whitespace().collect();
     assert_eq!(total[..2], ["total", "1024"], "{out}");
 
-    let o = ptraudit(&[
-        "report",
-        &path("a.parquet"),
-        &path("b.parquet"),
-        &path("other.parquet"),
-    ]);
-    let err = text(&o).1;
-    assert_eq!(o.status.code(), Some(0), "{err}");
+    let (code, _, err) = report(&["a.parquet", "b.parquet", "other.parquet"], &[]);
+    assert_eq!(code, Some(0), "{err}");
     assert!(
         err.contains("warning: merging parts of different scans")
             && err.contains("a.parquet")
@@ -155,43 +157,31 @@ fn report_checks_the_parts_it_merges() {
         "{err}"
     );
 
-    let o = ptraudit(&[
-        "report",
-        &path("a.parquet"),
-        &path("b.parquet"),
-        &path("b-again.parquet"),
-    ]);
-    let err = text(&o).1;
-    assert_eq!(o.status.code(), Some(2), "{err}");
+    let (code, _, err) = report(&["a.parquet", "b.parquet", "b-again.parquet"], &[]);
+    assert_eq!(code, Some(2), "{err}");
     assert!(
         err.contains("b.parquet")
             && err.contains("b-again.parquet")
             && err.contains("--allow-overlap"),
         "{err}"
     );
-    let o = ptraudit(&[
-        "report",
-        &path("a.parquet"),
-        &path("b.parquet"),
-        &path("b-again.parquet"),
-        "--allow-overlap",
-    ]);
-    let err = text(&o).1;
-    assert_eq!(o.status.code(), Some(0), "{err}");
+    let (code, _, err) = report(
+        &["a.parquet", "b.parquet", "b-again.parquet"],
+        &["--allow-overlap"],
+    );
+    assert_eq!(code, Some(0), "{err}");
     assert!(err.contains("rows repeated an address"), "{err}");
 
     // A file without metadata merges silently; a folder reads every part in it.
-    let o = ptraudit(&["report", &path("a.parquet"), &path("other.csv")]);
-    let err = text(&o).1;
-    assert_eq!(o.status.code(), Some(0), "{err}");
+    let (code, _, err) = report(&["a.parquet", "other.csv"], &[]);
+    assert_eq!(code, Some(0), "{err}");
     assert!(!err.contains("warning"), "{err}");
     std::fs::create_dir(dir.join("parts")).unwrap();
     for f in ["a.parquet", "b.parquet"] {
         std::fs::copy(dir.join(f), dir.join("parts").join(f)).unwrap();
     }
-    let o = ptraudit(&["report", &path("parts")]);
-    let (out, err) = text(&o);
-    assert_eq!(o.status.code(), Some(0), "{err}");
+    let (code, out, err) = report(&["parts"], &[]);
+    assert_eq!(code, Some(0), "{err}");
     assert!(out.lines().nth(1).unwrap().contains(" 1024 "), "{out}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
