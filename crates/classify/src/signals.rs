@@ -652,14 +652,7 @@ fn partial_signal(
     }
     // The last three octets, either order, however joined (`228039173`, `228-39.173`):
     // the host's own number, not the network's.
-    let last3 = [o[1], o[2], o[3]];
-    let last3_rev = [o[3], o[2], o[1]];
-    if spelled(runs, &last3, 3, 5)
-        || spelled(runs, &last3_rev, 3, 5)
-        || inside_serial(runs, &last3, 7)
-        || hex_pairs_in(text, &last3, false)
-        || hex_pairs_in(text, &last3_rev, false)
-    {
+    if octets_in(runs, text, &[o[1], o[2], o[3]], 5, 7, false) {
         add(
             v,
             "ip-partial:host",
@@ -688,14 +681,7 @@ fn partial_signal(
     }
     // The last two octets, either order, separated by at most three characters or run
     // together (`ab-39-173`, `173.x39`, `q39z173`, `039173`), with three digits at least.
-    let pair = [o[2], o[3]];
-    let pair_rev = [o[3], o[2]];
-    if spelled(runs, &pair, 3, 3)
-        || spelled(runs, &pair_rev, 3, 3)
-        || inside_serial(runs, &pair, 6)
-        || hex_pairs_in(text, &pair, true)
-        || hex_pairs_in(text, &pair_rev, true)
-    {
+    if octets_in(runs, text, &[o[2], o[3]], 3, 6, true) {
         add(
             v,
             "ip-partial:pair",
@@ -801,6 +787,29 @@ fn covers(s: &[u8], octs: &[u8]) -> u8 {
 /// Consecutive digit runs, at most `max_gap` characters apart, spell `octs` in order —
 /// one octet per run or several run together (`098228039` then `173`) — with at least
 /// `min_digits` digits in all.
+/// `octs` in the name in either order: spelled in decimal with at most three characters
+/// between them (`min_digits` digits at least), zero-padded inside a serial
+/// (`serial_len` digits at least, forward only), or as hex pairs (`short`: see
+/// [`hex_pairs_in`]).
+fn octets_in(
+    runs: &[Run<'_>],
+    text: &str,
+    octs: &[u8],
+    min_digits: usize,
+    serial_len: usize,
+    short: bool,
+) -> bool {
+    let mut rev = [0u8; 4];
+    let rev = &mut rev[..octs.len()];
+    rev.copy_from_slice(octs);
+    rev.reverse();
+    spelled(runs, octs, 3, min_digits)
+        || spelled(runs, rev, 3, min_digits)
+        || inside_serial(runs, octs, serial_len)
+        || hex_pairs_in(text, octs, short)
+        || hex_pairs_in(text, rev, short)
+}
+
 fn spelled(runs: &[Run<'_>], octs: &[u8], max_gap: usize, min_digits: usize) -> bool {
     fn from(runs: &[Run<'_>], octs: &[u8], max_gap: usize, prev: Option<usize>) -> Option<usize> {
         if octs.is_empty() {
