@@ -110,7 +110,7 @@ fn independent_set_meets_the_precision_and_recall_goals() {
 }
 
 /// The goal of issue 15, met: precision 0.9922, recall 0.9771 on 358 rows, 131 generic,
-/// from four sources (README, "The generic-name classifier"; formerly 0.9919 / 0.9389 and a
+/// from four sources (README, "The generic-name classifier", and fixtures/classify/SOURCES.md; formerly 0.9919 / 0.9389 and a
 /// threshold of 0.93). The one false positive is Hotmail's `bay1-f95` (its last octet numbers
 /// the host; the set labels mail providers custom); the three misses are names shared by a
 /// whole block that no shape separates from a chosen name (`static.vdc.vn` reads like a
