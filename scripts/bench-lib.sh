@@ -46,6 +46,12 @@ stop_started() {
   local pid
   for pid in "$@"; do [ -z "$pid" ] || kill "$pid" 2>/dev/null || true; done
   [ -z "${2:-}" ] || wait "$2" 2>/dev/null || true
+  # The server may still be shutting down (BIND frees its cache) after the wrapper has
+  # gone: wait, up to 10 s, so that it does not run into the next measurement.
+  for _ in $(seq 100); do
+    [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null || break
+    sleep 0.1
+  done
 }
 
 # start_knot ZONES LOG: Knot with one UDP worker in the background; sets `addr`

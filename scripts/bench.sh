@@ -17,11 +17,13 @@
 #    with /usr/bin/time.
 # 4. Checks every row against the ground truth, and prints medians: addresses/s,
 #    queries/s, ratio to dnsperf, CPU seconds and µs per query, peak RSS, and what the
-#    scan reports of retries, timeouts, late replies and congestion-window halvings.
+#    scan reports of retries, timeouts, late replies and congestion-window halvings; and,
+#    for the scan and for dnsperf, the CPU seconds other processes used meanwhile and the
+#    seconds the hypervisor stole (a disturbed run says so).
 # 5. unbound, bind, pdns: the same through Unbound, BIND 9 or PowerDNS Recursor (2
 #    threads each, every fixture zone sent to that Knot) with a cold cache, the realistic
-#    deployment: before each measurement (dnsperf's, then ptraudit's) the resolver is
-#    restarted, and dnsperf runs through the query mix once (-n 1), so every query is a
+#    deployment: before each measurement (dnsperf's and ptraudit's, taking turns at going
+#    first) the resolver is restarted, and dnsperf runs through the query mix once (-n 1), so every query is a
 #    cache miss for both. Each resolver is first checked to answer a PTR and an A record
 #    of the fixture as the truth has them.
 # 6. twoway: the scan through Knot alone, through Knot plus a testdns proxy that answers
@@ -102,6 +104,41 @@ echo "bench: Knot on $addr (pid $knot_pid)"
 # Names for resolver addresses in the per-resolver shares.
 declare -A labels=(["$addr"]=knot)
 
+# disturbance CMD...: runs CMD under /usr/bin/time (its figures in $out/time.txt) and
+# sets `disturbed`: the CPU seconds that processes other than CMD and the DNS servers
+# (knotd, named, unbound, pdns_recursor, ptraudit-testdns) used meanwhile, and the
+# seconds the hypervisor stole from this VM, as key=value pairs. A run with much of
+# either was measured on a machine busy with something else.
+server_ticks() {
+  # "PID:TICKS ..." (processes may end while read: cat's complaint is no error here)
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } |
+    awk '$2 ~ /^\((knotd|named|unbound|pdns_recursor|ptraudit-testdn)\)$/ {
+      printf "%s:%d ", $1, $14 + $15 }'
+}
+# server_delta BEFORE AFTER: ticks the servers used between two server_ticks, counting
+# those running at both (one that ended meanwhile was being stopped, not measured).
+server_delta() {
+  awk -v a="$1" -v b="$2" 'BEGIN {
+    n = split(a, x, " "); for (i = 1; i <= n; i++) { split(x[i], p, ":"); t0[p[1]] = p[2] }
+    n = split(b, x, " "); for (i = 1; i <= n; i++) { split(x[i], p, ":"); if (p[1] in t0) d += p[2] - t0[p[1]] }
+    print d + 0 }'
+}
+machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $9 }' /proc/stat; }
+disturbance() {
+  local busy0 steal0 busy1 steal1 s0 s1 status=0
+  s0=$(server_ticks)
+  read -r busy0 steal0 < <(machine_ticks)
+  /usr/bin/time -f 'time_user=%U time_sys=%S time_elapsed=%e rss_kib=%M' -o "$out/time.txt" \
+    "$@" || status=$?
+  read -r busy1 steal1 < <(machine_ticks)
+  s1=$(server_ticks)
+  disturbed=$(awk -v b=$((busy1 - busy0)) -v st=$((steal1 - steal0)) -v s="$(server_delta "$s0" "$s1")" \
+    -v hz="$(getconf CLK_TCK)" -v cmd="$(sed 's/[a-z_]*=//g' "$out/time.txt")" 'BEGIN {
+      split(cmd, c, " "); o = (b - s) / hz - c[1] - c[2]; if (o < 0) o = 0
+      printf "others_cpu_s=%.2f stolen_s=%.2f", o, st / hz }')
+  return $status
+}
+
 # scan_once RESOLVER...: one timed scan of the /16 through the resolvers, checked
 # against the truth. Sets te, tu, ts, rss (elapsed, user, system seconds, peak KiB),
 # queries, wrong (rows whose DNS data or FCrDNS verdict differ from the truth, missing or
@@ -113,9 +150,8 @@ scan_once() {
   local args=() r status=0
   for r in "$@"; do args+=(--resolver "$r"); done
   rm -f "$out/scan.csv" "$out/scan.parquet"
-  /usr/bin/time -f 'time_user=%U time_sys=%S time_elapsed=%e rss_kib=%M' -o "$out/time.txt" \
-    "$ptraudit" scan 198.18.0.0/16 "${args[@]}" -o "$out/scan.csv" -o "$out/scan.parquet" \
-    2>"$out/scan.err" || status=$?
+  disturbance "$ptraudit" scan 198.18.0.0/16 "${args[@]}" -o "$out/scan.csv" \
+    -o "$out/scan.parquet" 2>"$out/scan.err" || status=$?
   queries=$(sed -n 's/^ptraudit: [0-9]* addresses, \([0-9]*\) queries.*/\1/p' "$out/scan.err" | tail -1)
   queries=${queries:-0}
   # The scan's own figures, where it prints them (`na` where this build does not).
@@ -123,7 +159,7 @@ scan_once() {
   dns=$(grep '^ptraudit: DNS: .* retries' "$out/scan.err" | tail -1 || true)
   window=$(grep '^ptraudit: DNS: congestion window' "$out/scan.err" | tail -1 || true)
   get() { sed -n "s/.*[ ,]\\([0-9][0-9]*\\) $1.*/\\1/p" <<<"$2" | head -1; }
-  extra="exit=$status retries=$(get retries "$dns") timeouts=$(get timeouts "$dns")"
+  extra="exit=$status $disturbed retries=$(get retries "$dns") timeouts=$(get timeouts "$dns")"
   extra+=" late_or_duplicate=$(get 'late or duplicate' "$dns")"
   extra+=" window_halvings=$(sed -n 's/.*halved \([0-9]*\) times.*/\1/p' <<<"$window")"
   # Per resolver (printed with two resolvers, or one that was rested): its share of the
@@ -164,14 +200,27 @@ PY
   read -r tu ts te rss < <(sed 's/[a-z_]*=//g' "$out/time.txt")
 }
 
+# reference DNSPERF_ARGS...: dnsperf's rate (sets `ref`) and what disturbed it (sets
+# `ref_disturbed`).
+reference() {
+  disturbance "$@" >"$out/dnsperf.txt" 2>&1
+  ref=$(sed -n 's/.*Queries per second: *\([0-9.]*\).*/\1/p' "$out/dnsperf.txt")
+  ref_disturbed=$disturbed
+}
+
 # measure NAME RESOLVER_ADDR DNSPERF_RATE RESULTS: one scan, as a share of dnsperf's rate.
 measure() {
-  local name=$1 addr=$2 ref=$3 results=$4
-  scan_once "$addr"
+  scan_once "$2"
+  measured "$1" "$3" "$4"
+}
+# measured NAME DNSPERF_RATE RESULTS: the line of the last scan_once.
+measured() {
+  local name=$1 ref=$2 results=$3
   line=$(awk -v q="$queries" -v ref="$ref" -v tu="$tu" -v ts="$ts" -v te="$te" -v rss="$rss" -v w="$wrong" 'BEGIN {
     printf "addresses_per_s=%.0f queries=%d queries_per_s=%.0f dnsperf_qps=%.0f ratio=%.3f cpu_s=%.2f cpu_us_per_query=%.2f user_us_per_query=%.2f sys_us_per_query=%.2f peak_rss_kib=%d wrong_rows=%d",
       65536/te, q, q/te, ref, (q/te)/ref, tu+ts, (tu+ts)*1e6/q, tu*1e6/q, ts*1e6/q, rss, w }')
-  echo "$name run $i: $line $extra" | tee -a "$results"
+  echo "$name run $i: $line $extra dnsperf_${ref_disturbed// / dnsperf_}" |
+    tee -a "$results"
 }
 
 median() { sort -g | awk '{a[NR]=$1} END{ if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'; }
@@ -181,7 +230,8 @@ report() {
   echo "median of $runs runs, ptraudit scan 198.18.0.0/16 $title:"
   for f in addresses_per_s queries_per_s dnsperf_qps ratio cpu_s cpu_us_per_query \
     user_us_per_query sys_us_per_query peak_rss_kib wrong_rows generic_differs retries \
-    timeouts late_or_duplicate window_halvings; do
+    timeouts late_or_duplicate window_halvings others_cpu_s stolen_s dnsperf_others_cpu_s \
+    dnsperf_stolen_s; do
     printf '  %-18s %s\n' "$f" "$(field "$results" $f)"
   done
   printf '  %-18s %s\n' "ratio, each run" "$(sed -n 's/.* ratio=\([0-9.]*\).*/\1/p' "$results" | tr '\n' ' ')"
@@ -196,8 +246,7 @@ if part knot; then
   results="$out/scan-runs.txt"
   : >"$results"
   for i in $(seq "$runs"); do
-    ref=$(dnsperf -s "${addr%:*}" -p "${addr##*:}" -d "$out/mix.txt" -l 10 -c 8 -q 1000 -T 1 2>&1 |
-      sed -n 's/.*Queries per second: *\([0-9.]*\).*/\1/p')
+    reference dnsperf -s "${addr%:*}" -p "${addr##*:}" -d "$out/mix.txt" -l 10 -c 8 -q 1000 -T 1
     measure knot "$addr" "$ref" "$results"
   done
   report "$results" "through Knot (1 UDP worker)"
@@ -212,13 +261,18 @@ for kind in $resolver_kinds; do
   results="$out/scan-runs-$kind.txt"
   : >"$results"
   for i in $(seq "$runs"); do
-    start_resolver "$kind" "$out/net16/zones.txt" "$addr" "$out/$kind.out"
-    ref=$(dnsperf -s "${raddr%:*}" -p "${raddr##*:}" -d "$out/mix.txt" -n 1 -c 8 -q 1000 -t 10 -T 1 2>&1 |
-      sed -n 's/.*Queries per second: *\([0-9.]*\).*/\1/p')
-    stop_resolver
-    start_resolver "$kind" "$out/net16/zones.txt" "$addr" "$out/$kind.out"
-    measure "$kind" "$raddr" "$ref" "$results"
-    stop_resolver
+    # Odd runs measure dnsperf first, even runs the scanner first, so that a drift of the
+    # machine over the runs (another VM on the host, caches) weighs on both alike.
+    for who in $( ((i % 2)) && echo "dnsperf scan" || echo "scan dnsperf"); do
+      start_resolver "$kind" "$out/net16/zones.txt" "$addr" "$out/$kind.out"
+      if [ "$who" = dnsperf ]; then
+        reference dnsperf -s "${raddr%:*}" -p "${raddr##*:}" -d "$out/mix.txt" -n 1 -c 8 -q 1000 -t 10 -T 1
+      else
+        scan_once "$raddr"
+      fi
+      stop_resolver
+    done
+    measured "$kind" "$ref" "$results"
   done
   report "$results" "through $title (2 threads, cold cache, every zone sent to Knot)"
 done
