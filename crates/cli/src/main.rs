@@ -155,53 +155,37 @@ impl DnsArgs {
 }
 
 /// Health probe before any work: each resolver must answer something (any RCODE) to the
-/// PTR question of `ip`, an address of the targets, within about 7 s (1, 2 and 4 s
-/// attempts: a resolver doing real recursion gets the time it needs). Silent ones are
-/// dropped with a warning; if none answers, the run stops with an error in seconds instead
-/// of hours of timeouts. The question is what the scan will ask, not the root SOA: an
-/// internal resolver in a closed network, or one still priming its root hints, answers
-/// the targets' zones but may never answer for the root.
+/// PTR question of `ip`, an address of the targets, within about 8 s
+/// ([`ptraudit_dns::probe`]: all resolvers at once, short attempts first, so a lost
+/// datagram costs a quarter of a second and a resolver doing real recursion still gets
+/// the time it needs). Silent ones are dropped with a warning; if none answers, the run
+/// stops with an error in seconds instead of hours of timeouts. The question is what the
+/// scan will ask, not the root SOA: an internal resolver in a closed network, or one
+/// still priming its root hints, answers the targets' zones but may never answer for the
+/// root.
 fn probe_resolvers(
     resolvers: Vec<SocketAddr>,
     ip: std::net::IpAddr,
 ) -> Result<Vec<SocketAddr>, Failure> {
     let rt = runtime_for_command()?;
-    let alive: Vec<(SocketAddr, bool)> = rt.block_on(async {
-        let mut out = Vec::new();
-        for r in &resolvers {
-            let client = ptraudit_dns::ClientBuilder::new(vec![*r])
-                .timeout(Duration::from_millis(1000))
-                .max_timeout(Duration::from_millis(4000))
-                .attempts(3)
-                .sockets(1)
-                .build()
-                .map_err(runtime)?;
-            // Any reply counts (NXDOMAIN, SERVFAIL, REFUSED: the server is there).
-            let outcome = client
-                .query(
-                    ptraudit_dns::reverse_name(ip),
-                    ptraudit_dns::RecordType::PTR,
-                )
-                .await
-                .map_err(runtime)?;
-            out.push((*r, outcome.status != ptraudit_dns::Status::Timeout));
-        }
-        Ok::<_, Failure>(out)
-    })?;
-    let dead: Vec<String> = alive
+    let answered = rt
+        .block_on(ptraudit_dns::probe(
+            &resolvers,
+            &ptraudit_dns::reverse_name(ip),
+            ptraudit_dns::RecordType::PTR,
+        ))
+        .map_err(runtime)?;
+    let (live, dead): (Vec<_>, Vec<_>) = resolvers
         .iter()
-        .filter(|(_, ok)| !ok)
-        .map(|(r, _)| r.to_string())
-        .collect();
-    let live: Vec<SocketAddr> = alive
-        .iter()
-        .filter(|(_, ok)| *ok)
-        .map(|(r, _)| *r)
-        .collect();
+        .zip(answered)
+        .partition(|(_, answered)| *answered);
+    let live: Vec<SocketAddr> = live.into_iter().map(|(r, _)| *r).collect();
+    let dead: Vec<String> = dead.into_iter().map(|(r, _)| r.to_string()).collect();
     if live.is_empty() {
         return Err(usage(anyhow!(
-            "no resolver answers: {} did not reply to a probe query (the PTR of {ip}) within 7 s",
-            dead.join(", ")
+            "no resolver answers: {} did not reply to a probe query (the PTR of {ip}) within {:.0} s",
+            dead.join(", "),
+            ptraudit_dns::probe_patience().as_secs_f64()
         )));
     }
     if !dead.is_empty() {

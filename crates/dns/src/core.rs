@@ -634,6 +634,10 @@ impl Core {
             if self.generations[slot as usize] != generation {
                 continue; // answered or rescheduled since: a cancelled timer
             }
+            if let Some(deadline) = self.patience(now, slot) {
+                self.timers.push(now, deadline - now, slot, generation);
+                continue;
+            }
             let Some(lookup) = self.slots.get(slot as usize) else {
                 continue;
             };
@@ -1216,17 +1220,32 @@ impl Core {
             }
             _ => self.config.timeout,
         };
-        let t = base.saturating_mul(factor).min(max);
-        // Quick retries first, patience last: the attempt that would be the last one if
-        // no reply came meanwhile waits at least the configured timeout, so a resolver's
-        // hiccup of a second or so costs a retry, not an answer.
-        let last = attempts + 1 == self.config.attempts
-            || attempts + 1 >= self.config.max_attempts.max(self.config.attempts);
-        if self.config.adaptive_timeout && last {
-            t.max(self.config.timeout.min(max))
-        } else {
-            t
+        base.saturating_mul(factor).min(max)
+    }
+
+    /// Quick retries first, patience last: when an attempt's timer fires and the query
+    /// would end with it (its last attempt, or no reply from anywhere since it went out),
+    /// it is waited for until the configured timeout has passed since it was sent, so a
+    /// resolver's hiccup of a second or so costs a retry, not an answer. The deadline to
+    /// wait for, if any. Decided when the timer fires, not when the attempt is sent: on a
+    /// lossy path replies keep coming, the attempt is not the last, and its retry goes
+    /// out at once (a third attempt held for the full timeout stretched a run's tail by
+    /// a second).
+    fn patience(&self, now: Instant, slot: u32) -> Option<Instant> {
+        if !self.config.adaptive_timeout {
+            return None;
         }
+        let lookup = self.slots.get(slot as usize)?;
+        if lookup.phase != Phase::Udp {
+            return None;
+        }
+        let sent = lookup.last_sent?;
+        let replied_since = self.last_reply.is_some_and(|r| r > sent);
+        let ends = lookup.attempts >= self.config.max_attempts.max(self.config.attempts)
+            || (lookup.attempts >= self.config.attempts && !replied_since);
+        let max = self.config.max_timeout.max(self.config.timeout);
+        let deadline = sent + self.config.timeout.min(max);
+        (ends && deadline > now).then_some(deadline)
     }
 
     /// Round robin over the resolvers whose window has room, skipping ones in a penalty

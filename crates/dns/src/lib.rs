@@ -28,6 +28,8 @@
 //!   kernel allows, through `io/batch.rs`, the only module with `unsafe` code;
 //!   `io/fallback.rs` sends and receives one datagram per system call elsewhere.
 //! - [`reverse_name`] / [`ip_from_reverse`] — `in-addr.arpa` and nibble `ip6.arpa` names.
+//! - [`probe`] — which resolvers answer at all, asked before a run's work: all at once,
+//!   short attempts first (0.25 s, doubling to 2 s), [`probe_patience`] (7.75 s) in all.
 //!
 //! # Example
 //!
@@ -125,9 +127,11 @@
 //!   [`Config::timeout`] (1.5 s) until measured. Each reply times exactly one attempt
 //!   (every attempt has its own ID), so there is no retransmission ambiguity. A resolver
 //!   that answers slower and slower as its queue fills gets longer timeouts, not retries;
-//!   a lost packet on a fast path is retried in 100 ms instead of 1.5 s. The attempt that
-//!   would be the last if no reply came meanwhile waits at least `timeout`, so a hiccup
-//!   of a second costs a retry, not an answer. Attempts sent before a resolver's first
+//!   a lost packet on a fast path is retried in 100 ms instead of 1.5 s. An attempt that
+//!   would end its query (its last, or none of the resolvers replied since it went out)
+//!   is waited for until `timeout` has passed, so a hiccup of a second costs a retry, not
+//!   an answer; while replies come it is retried at once (decided when its timer fires,
+//!   so a lossy path's tail is not stretched by a second). Attempts sent before a resolver's first
 //!   reply (with `timeout`) are re-armed with the measured timeout once it arrives, so
 //!   a loss in the first window costs a few round trips too.
 //! - **Congestion window** (AIMD, [`Config::adaptive_window`]): UDP attempts in flight are
@@ -197,6 +201,7 @@ mod error;
 mod io;
 mod names;
 mod outcome;
+mod probe;
 mod resolver;
 mod reverse;
 
@@ -207,6 +212,7 @@ pub use crate::core::{
 pub use crate::error::{ConfigError, Error};
 pub use crate::names::name_to_text;
 pub use crate::outcome::{Outcome, Rec, RecordValue, Status, UnknownStatus};
+pub use crate::probe::{PROBE_ATTEMPTS, PROBE_FIRST_TIMEOUT, probe, probe_patience};
 pub use crate::resolver::{parse_resolver, resolv_conf_nameservers};
 pub use crate::reverse::{ip_from_reverse, reverse_name, reverse_name_string};
 pub use hickory_proto::rr::{Name, RecordType};

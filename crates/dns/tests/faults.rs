@@ -426,3 +426,41 @@ async fn ipv6_loopback_resolver_works() {
     assert_eq!(o.resolver, Some(server.udp_addr()));
     assert!(server.udp_addr().is_ipv6());
 }
+
+#[tokio::test]
+async fn a_probe_lost_once_is_asked_again_and_the_resolver_kept() {
+    // The first datagram is dropped: the probe's second attempt (after 250 ms) answers.
+    let server = small_server(Server::builder().faults(faults(|f| f.drop_first = 1)));
+    let alive = ptraudit_dns::probe(
+        &[server.udp_addr()],
+        &reverse_name(ip("198.18.0.7")),
+        RecordType::PTR,
+    )
+    .await
+    .unwrap();
+    assert_eq!(alive, [true]);
+    let st = server.stats();
+    assert_eq!(st.dropped.load(std::sync::atomic::Ordering::Relaxed), 1);
+    assert_eq!(st.udp_queries.load(std::sync::atomic::Ordering::Relaxed), 2);
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn silent_resolvers_are_probed_together_so_the_patience_is_spent_once() {
+    // Three resolvers that never reply, on the runtime's paused clock: the probe ends
+    // after one patience (7.75 s), not three of them one after another.
+    let silent: Vec<UdpSocket> = (0..3)
+        .map(|_| UdpSocket::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let resolvers: Vec<_> = silent.iter().map(|s| s.local_addr().unwrap()).collect();
+    let start = tokio::time::Instant::now();
+    let alive = ptraudit_dns::probe(&resolvers, &reverse_name(ip("198.18.0.7")), RecordType::PTR)
+        .await
+        .unwrap();
+    let spent = start.elapsed();
+    assert_eq!(alive, [false, false, false]);
+    assert!(
+        spent >= ptraudit_dns::probe_patience()
+            && spent < ptraudit_dns::probe_patience() + Duration::from_millis(500),
+        "{spent:?}"
+    );
+}

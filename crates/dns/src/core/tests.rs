@@ -995,6 +995,53 @@ fn adaptive_timeout_retries_a_lost_packet_after_a_few_rtts_not_seconds() {
     assert_eq!(retry_after(&mut fixed, now), Duration::from_secs(1));
 }
 
+#[test]
+fn the_third_attempt_is_retried_at_once_while_replies_come_and_waited_for_when_none_do() {
+    // 100 ms RTO (the floor): attempts go out 100 and 200 ms apart, and the third times
+    // out after 400 ms. While other queries are answered (a lossy path, not a dead one)
+    // the third is not the last, so the fourth follows at once; with no reply from
+    // anywhere it is waited for until the configured timeout (1 s) before giving up.
+    let third_to_next = |replies: bool| {
+        let mut now = Instant::now();
+        let mut c = core(&[R1], 1);
+        warm_up(&mut c, &mut now, 30, Duration::from_millis(10));
+        c.submit(name(Q), RecordType::PTR, 1);
+        transmit(&mut c, now).unwrap();
+        let mut sent_at = now;
+        for _ in 0..2 {
+            now = sent_at + retry_after(&mut c, sent_at);
+            sent_at = now;
+            if replies {
+                now += Duration::from_millis(5);
+                warm_up(&mut c, &mut now, 1, Duration::from_millis(1));
+            }
+        }
+        // The third attempt went out at `sent_at`: step 1 ms at a time until the fourth
+        // goes out or the query ends.
+        for ms in 1..5_000 {
+            let at = sent_at + Duration::from_millis(ms);
+            c.handle_timeout(at);
+            if transmit(&mut c, at).is_some() {
+                return (Duration::from_millis(ms), None);
+            }
+            if let Some(fin) = c.poll_completion() {
+                return (Duration::from_millis(ms), Some(fin.outcome.status));
+            }
+        }
+        panic!("neither a retry nor an end within 5 s");
+    };
+    assert_eq!(
+        third_to_next(true),
+        (Duration::from_millis(400), None),
+        "a lossy path: retried once the 400 ms timer fires"
+    );
+    assert_eq!(
+        third_to_next(false),
+        (Duration::from_secs(1), Some(Status::Timeout)),
+        "a dead path: the last attempt waits the configured timeout"
+    );
+}
+
 /// A resolver whose queue fills (each answer 4% slower than the last, from 20 ms up to
 /// 2.5 s) is waited for, not retried; with fixed timeouts the same resolver causes
 /// retries once it is slower than the timeout.
