@@ -131,9 +131,9 @@
 //!   would end its query (its last, or none of the resolvers replied since it went out)
 //!   is waited for until `timeout` has passed, so a hiccup of a second costs a retry, not
 //!   an answer; while replies come it is retried at once (decided when its timer fires,
-//!   so a lossy path's tail is not stretched by a second). Attempts sent before a resolver's first
-//!   reply (with `timeout`) are re-armed with the measured timeout once it arrives, so
-//!   a loss in the first window costs a few round trips too.
+//!   so a lossy path's tail is not stretched by a second). Attempts sent before a
+//!   resolver's first reply (with `timeout`) are re-armed with the measured timeout once
+//!   it arrives, so a loss in the first window costs a few round trips too.
 //! - **Congestion window** (AIMD, [`Config::adaptive_window`]): UDP attempts in flight are
 //!   limited by a window that starts at 64, doubles per round trip until the first loss or
 //!   until answers take 4× the fastest round trip seen (a queue is building, as HyStart
