@@ -1,8 +1,8 @@
-"""The README's DuckDB recipe gives `report -o`'s per-prefix numbers.
+"""The DuckDB recipe of docs/datasets.md gives `report -o`'s per-prefix numbers.
 
-Usage: check_duckdb_recipe.py README.md SCAN.parquet REPORT.csv
+Usage: check_duckdb_recipe.py docs/datasets.md SCAN.parquet REPORT.csv
 
-The SQL is taken from the README (the block under "The same numbers from DuckDB"), with
+The SQL is taken from docs/datasets.md (the block under "The same numbers from DuckDB"), with
 its `out/part-*.parquet` pointed at SCAN.parquet, so the documented recipe is the one
 checked.
 """

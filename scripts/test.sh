@@ -115,6 +115,20 @@ run fuzz_pass
 
 demo=target/ci-demo
 bin="${CARGO_TARGET_DIR:-target}/debug/ptraudit"
+step "cargo install --path crates/cli, as the README says; the installed binary runs the demo"
+# --debug reuses this workspace's build (cargo install --path builds in the workspace's
+# target/); a user's install is the same command without it.
+installed() {
+  local root=target/install-root out=target/install-demo
+  rm -rf "$root" "$out"
+  cargo install --locked --quiet --debug --path crates/cli --root "$root"
+  "$root/bin/ptraudit" --version | grep -q '^ptraudit .* (commit [0-9a-f]\{12\})$'
+  "$root/bin/ptraudit" demo --out "$out" --quiet >/dev/null
+  test -s "$out/scan.parquet"
+  "$root/bin/ptraudit" man | grep -q '^\.SH "PTRAUDIT SCAN"'
+}
+run installed
+
 step "Parquet read by a real consumer (DuckDB)"
 duckdb_reads() {
   python3 -c "import duckdb" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check duckdb
@@ -162,10 +176,10 @@ PY
 }
 run duckdb_rewrites
 
-step "the README's DuckDB recipe gives report's per-prefix numbers"
+step "the DuckDB recipe of docs/datasets.md gives report's per-prefix numbers"
 duckdb_recipe() {
   "$bin" report "$demo/scan.parquet" -o "$demo/report-groups.csv" --force >/dev/null
-  python3 scripts/check_duckdb_recipe.py README.md "$demo/scan.parquet" "$demo/report-groups.csv"
+  python3 scripts/check_duckdb_recipe.py docs/datasets.md "$demo/scan.parquet" "$demo/report-groups.csv"
 }
 run duckdb_recipe
 

@@ -7,6 +7,7 @@ mod check;
 mod classify;
 mod demo;
 mod dnsbl;
+mod install;
 mod progress;
 mod report;
 mod scan;
@@ -34,10 +35,18 @@ pub(crate) mod exit {
     pub(crate) const INTERRUPTED: u8 = 130;
 }
 
+/// `ptraudit --version`: the package version and the commit it was built from (build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("PTRAUDIT_COMMIT"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "ptraudit",
-    version,
+    version = VERSION,
     about = "Audit reverse DNS for whole address ranges: FCrDNS and generic PTR names",
     long_about = "Audit reverse DNS for whole address ranges. For every address: does \
         IP -> PTR -> A/AAAA lead back to the IP (FCrDNS), and does the PTR name look \
@@ -62,6 +71,10 @@ pub(crate) enum Command {
     Report(report::ReportArgs),
     /// Scan the bundled fixture network through the bundled loopback DNS server.
     Demo(demo::DemoArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions(install::CompletionsArgs),
+    /// Print the man page (roff) to stdout: `ptraudit man > ptraudit.1`.
+    Man,
 }
 
 /// Options shared by the commands that talk DNS.
@@ -215,6 +228,8 @@ fn main() -> ExitCode {
         Command::Classify(args) => classify::run(args),
         Command::Report(args) => report::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Completions(args) => install::completions(args),
+        Command::Man => install::man(),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -7,6 +7,7 @@ mod classify;
 mod demo;
 mod dnsbl;
 mod hostile;
+mod install;
 mod interrupt;
 mod report;
 mod scan;
