@@ -13,7 +13,7 @@ use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 
 use super::wire::read_answer;
 use super::*;
-use crate::outcome::{Answer, RecordValue};
+use crate::outcome::{Answer, RecordValue, Status};
 
 const R1: &str = "127.0.0.1:5301";
 const R2: &str = "127.0.0.1:5302";
