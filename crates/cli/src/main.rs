@@ -167,15 +167,16 @@ impl DnsArgs {
     }
 }
 
-/// Health probe before any work: each resolver must answer something (any RCODE) to the
-/// PTR question of `ip`, an address of the targets, within about 8 s
-/// ([`ptraudit_dns::probe`]: all resolvers at once, short attempts first, so a lost
-/// datagram costs a quarter of a second and a resolver doing real recursion still gets
-/// the time it needs). Silent ones are dropped with a warning; if none answers, the run
-/// stops with an error in seconds instead of hours of timeouts. The question is what the
-/// scan will ask, not the root SOA: an internal resolver in a closed network, or one
-/// still priming its root hints, answers the targets' zones but may never answer for the
-/// root.
+/// Health probe before any work: each resolver must answer something (any RCODE) to one
+/// of the liveness questions ([`ptraudit_dns::liveness_questions`]: questions resolvers
+/// answer from themselves, then the PTR of `ip`, an address of the targets) within about
+/// 8 s ([`ptraudit_dns::probe`]: all resolvers and questions at once, short attempts
+/// first, so a lost datagram costs a quarter of a second and a resolver doing real
+/// recursion still gets the time it needs). Silent ones are dropped with a warning; if
+/// none answers, the run stops with an error in seconds instead of hours of timeouts.
+/// The target's own question alone would take a healthy resolver for a dead one when the
+/// first target sits in a lame zone (issue 24); the root SOA alone would fail an internal
+/// resolver in a closed network.
 fn probe_resolvers(
     resolvers: Vec<SocketAddr>,
     ip: std::net::IpAddr,
@@ -184,8 +185,10 @@ fn probe_resolvers(
     let answered = rt
         .block_on(ptraudit_dns::probe(
             &resolvers,
-            &ptraudit_dns::reverse_name(ip),
-            ptraudit_dns::RecordType::PTR,
+            &ptraudit_dns::liveness_questions(Some((
+                ptraudit_dns::reverse_name(ip),
+                ptraudit_dns::RecordType::PTR,
+            ))),
         ))
         .map_err(runtime)?;
     let (live, dead): (Vec<_>, Vec<_>) = resolvers
@@ -196,7 +199,7 @@ fn probe_resolvers(
     let dead: Vec<String> = dead.into_iter().map(|(r, _)| r.to_string()).collect();
     if live.is_empty() {
         return Err(usage(anyhow!(
-            "no resolver answers: {} did not reply to a probe query (the PTR of {ip}) within {:.0} s",
+            "no resolver answers: {} did not reply to any probe query (1.0.0.127.in-addr.arpa PTR, localhost A, the PTR of {ip}) within {:.0} s",
             dead.join(", "),
             ptraudit_dns::probe_patience().as_secs_f64()
         )));

@@ -212,7 +212,9 @@ pub use crate::core::{
 pub use crate::error::{ConfigError, Error};
 pub use crate::names::name_to_text;
 pub use crate::outcome::{Outcome, Rec, RecordValue, Status, UnknownStatus};
-pub use crate::probe::{PROBE_ATTEMPTS, PROBE_FIRST_TIMEOUT, probe, probe_patience};
+pub use crate::probe::{
+    PROBE_ATTEMPTS, PROBE_FIRST_TIMEOUT, liveness_questions, probe, probe_patience,
+};
 pub use crate::resolver::{parse_resolver, resolv_conf_nameservers};
 pub use crate::reverse::{ip_from_reverse, reverse_name, reverse_name_string};
 pub use hickory_proto::rr::{Name, RecordType};

@@ -21,8 +21,31 @@ pub fn probe_patience() -> Duration {
         .sum()
 }
 
-/// Asks every resolver the same question at once and says, in order, which ones replied
-/// (any RCODE counts: NXDOMAIN, SERVFAIL and REFUSED show the server is there).
+/// The questions that tell whether a resolver is there, whatever the state of the zones
+/// a scan will ask about: `1.0.0.127.in-addr.arpa PTR` and `localhost. A`, which
+/// recursive resolvers answer from themselves (RFC 6303 local zones in Unbound, BIND's
+/// built-in empty zones, PowerDNS Recursor's own), then `extra` (the scan's first
+/// question) for a server that answers only its own zones. A server that holds none of
+/// them still replies (REFUSED or NXDOMAIN), and any reply counts.
+pub fn liveness_questions(extra: Option<(Name, RecordType)>) -> Vec<(Name, RecordType)> {
+    let fixed = [
+        ("1.0.0.127.in-addr.arpa.", RecordType::PTR),
+        ("localhost.", RecordType::A),
+    ];
+    fixed
+        .into_iter()
+        .filter_map(|(n, t)| Name::from_ascii(n).ok().map(|n| (n, t)))
+        .chain(extra)
+        .collect()
+}
+
+/// Asks every resolver all of `questions` at once and says, in order, which ones replied
+/// to any of them (any RCODE counts: NXDOMAIN, SERVFAIL and REFUSED show the server is
+/// there).
+///
+/// Several questions, because one question can be one a broken zone alone can answer:
+/// a scan whose first target sits in a lame zone must not take a healthy resolver for a
+/// dead one (see [`liveness_questions`]).
 ///
 /// Short attempts first, patience overall: an attempt goes out after 0.25, 0.5, 1, 2 and
 /// 2 s, and a reply to any earlier attempt still counts, so a lost datagram costs a
@@ -31,8 +54,7 @@ pub fn probe_patience() -> Duration {
 /// parallel, so a dead one costs that once, not once per dead resolver.
 pub async fn probe(
     resolvers: &[SocketAddr],
-    name: &Name,
-    record_type: RecordType,
+    questions: &[(Name, RecordType)],
 ) -> Result<Vec<bool>, Error> {
     let mut pending = Vec::with_capacity(resolvers.len());
     for r in resolvers {
@@ -45,13 +67,23 @@ pub async fn probe(
             .build()?;
         let (submitter, completions) = client.pipeline();
         // Submitted now, awaited below: all probes are in flight together.
-        submitter.submit(name.clone(), record_type, 0)?;
+        for (tag, (name, record_type)) in questions.iter().enumerate() {
+            submitter.submit(name.clone(), *record_type, tag as u64)?;
+        }
         pending.push((client, completions));
     }
     let mut alive = Vec::with_capacity(pending.len());
     for (_client, mut completions) in pending {
-        let outcome = completions.recv().await.ok_or(Error::Closed)?;
-        alive.push(outcome.1.status != Status::Timeout);
+        // The first reply decides; a timeout of every question means silence.
+        let mut replied = false;
+        for _ in questions {
+            let outcome = completions.recv().await.ok_or(Error::Closed)?;
+            if outcome.1.status != Status::Timeout {
+                replied = true;
+                break;
+            }
+        }
+        alive.push(replied);
     }
     Ok(alive)
 }

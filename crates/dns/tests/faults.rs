@@ -433,8 +433,7 @@ async fn a_probe_lost_once_is_asked_again_and_the_resolver_kept() {
     let server = small_server(Server::builder().faults(faults(|f| f.drop_first = 1)));
     let alive = ptraudit_dns::probe(
         &[server.udp_addr()],
-        &reverse_name(ip("198.18.0.7")),
-        RecordType::PTR,
+        &[(reverse_name(ip("198.18.0.7")), RecordType::PTR)],
     )
     .await
     .unwrap();
@@ -453,9 +452,9 @@ async fn silent_resolvers_are_probed_together_so_the_patience_is_spent_once() {
         .collect();
     let resolvers: Vec<_> = silent.iter().map(|s| s.local_addr().unwrap()).collect();
     let start = tokio::time::Instant::now();
-    let alive = ptraudit_dns::probe(&resolvers, &reverse_name(ip("198.18.0.7")), RecordType::PTR)
-        .await
-        .unwrap();
+    let questions =
+        ptraudit_dns::liveness_questions(Some((reverse_name(ip("198.18.0.7")), RecordType::PTR)));
+    let alive = ptraudit_dns::probe(&resolvers, &questions).await.unwrap();
     let spent = start.elapsed();
     assert_eq!(alive, [false, false, false]);
     assert!(
@@ -463,4 +462,47 @@ async fn silent_resolvers_are_probed_together_so_the_patience_is_spent_once() {
             && spent < ptraudit_dns::probe_patience() + Duration::from_millis(500),
         "{spent:?}"
     );
+}
+
+/// Formerly a scan whose first target sat in a lame zone was refused ("no resolver
+/// answers … did not reply to a probe query (the PTR of …)"): the probe asked only that
+/// target's PTR. Now a resolver that never answers the target's question but answers the
+/// liveness questions (here REFUSED, as a server holding no such zone does) is alive.
+#[tokio::test]
+async fn a_resolver_silent_only_for_the_first_target_passes_the_probe() {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = socket.local_addr().unwrap();
+    let lame = reverse_name(ip("198.18.0.7"));
+    let lame_wire: Vec<u8> = lame
+        .iter()
+        .flat_map(|l| [&[l.len() as u8][..], l].concat())
+        .collect();
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let counter = seen.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 1500];
+        while let Ok((n, from)) = socket.recv_from(&mut buf) {
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let q = &mut buf[..n];
+            if q.len() < 12 || q[12..].starts_with(&lame_wire) {
+                continue; // the lame zone's question: never answered
+            }
+            q[2] |= 0x80; // QR: a response
+            q[3] = (q[3] & 0xf0) | 5; // REFUSED
+            let _ = socket.send_to(q, from);
+        }
+    });
+    let alive = ptraudit_dns::probe(
+        &[addr],
+        &ptraudit_dns::liveness_questions(Some((lame.clone(), RecordType::PTR))),
+    )
+    .await
+    .unwrap();
+    assert_eq!(alive, [true]);
+    // Only the target's question alone is not enough: the same server fails it.
+    let alone = ptraudit_dns::probe(&[addr], &[(lame, RecordType::PTR)])
+        .await
+        .unwrap();
+    assert_eq!(alone, [false]);
+    assert!(seen.load(std::sync::atomic::Ordering::Relaxed) >= 3);
 }
