@@ -1,6 +1,6 @@
 //! `ptraudit scan`: the arguments, the engine's configuration from them, the output
 //! writers, and the run. Checkpointed runs are in [`checkpoint`]; the engine run shared
-//! with `demo` is in [`execute`].
+//! with `demo` is in [`mod@execute`].
 
 mod checkpoint;
 mod execute;
