@@ -1,14 +1,15 @@
 //! `ptraudit classify`: the generic-name classifier on a list of names, with `--eval`
-//! against labels.
+//! against labels (the list, its verdicts and the evaluation:
+//! [`ptraudit_report::NameClassifier`]); `--rules FILE` for every command that classifies.
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
 use clap::Args;
 use ptraudit_classify::Rules;
+use ptraudit_report::{NameClassifier, is_name_header, parse_name_line};
 
 use crate::{Failure, exit, runtime, usage};
 
@@ -65,143 +66,6 @@ pub(crate) struct ClassifyArgs {
     print_rules: bool,
 }
 
-struct Line {
-    ip: Option<IpAddr>,
-    name: String,
-    label: Option<bool>,
-    line_no: usize,
-}
-
-fn parse_line(text: &str, line_no: usize, eval: bool) -> Result<Option<Line>, Failure> {
-    // Only line ends and spaces: a leading tab is an empty first column (no address).
-    let t = text.trim_matches(|c| c == ' ' || c == '\r' || c == '\n');
-    if t.trim().is_empty() || t.trim_start().starts_with('#') {
-        return Ok(None);
-    }
-    let fields: Vec<&str> = if t.contains('\t') {
-        t.split('\t').map(str::trim).collect()
-    } else {
-        t.split(',').map(str::trim).collect()
-    };
-    let at = |m: String| usage(anyhow!("line {line_no}: {m}: {t:?}"));
-    let (ip, name, label) = match fields.as_slice() {
-        [name] => (None, *name, None),
-        [ip, name] => (Some(*ip), *name, None),
-        [ip, name, label, ..] => (Some(*ip), *name, Some(*label)),
-        [] => return Ok(None),
-    };
-    let ip = match ip {
-        None | Some("") => None,
-        Some(s) => Some(
-            s.parse()
-                .map_err(|_| at(format!("{s:?} is not an IP address")))?,
-        ),
-    };
-    let label = match (label, eval) {
-        (_, false) => None,
-        (Some("generic"), true) => Some(true),
-        (Some("custom"), true) => Some(false),
-        (other, true) => {
-            return Err(at(format!(
-                "--eval needs a label column of `generic` or `custom`, got {other:?}"
-            )));
-        }
-    };
-    Ok(Some(Line {
-        ip,
-        name: name.to_string(),
-        label,
-        line_no,
-    }))
-}
-
-/// Counts of an evaluation and its misclassified rows.
-#[derive(Default)]
-struct Tally {
-    tp: u64,
-    fp: u64,
-    fn_: u64,
-    tn: u64,
-    wrong: Vec<String>,
-}
-
-/// The summary prefix a row's neighbourhood is judged in: its /24 or /64.
-fn prefix_key(ip: IpAddr) -> u128 {
-    match ip {
-        IpAddr::V4(a) => u128::from(u32::from(a) >> 8),
-        IpAddr::V6(a) => (u128::from(a) >> 64) | (1 << 64),
-    }
-}
-
-/// Classifies the held rows (one prefix, or one row without an address), applies the
-/// prefix's templates, writes them and counts them against their labels.
-fn flush<W: Write>(
-    rules: &Rules,
-    pending: &mut Vec<Line>,
-    out: &mut csv::Writer<W>,
-    tally: &mut Tally,
-) -> Result<(), Failure> {
-    let mut verdicts: Vec<_> = pending
-        .iter()
-        .map(|l| ptraudit_classify::classify_with(rules, l.ip, &l.name))
-        .collect();
-    if pending.len() >= ptraudit_classify::MIN_MEMBERS {
-        let rows: Vec<(IpAddr, &str)> = pending
-            .iter()
-            .filter_map(|l| l.ip.map(|ip| (ip, l.name.as_str())))
-            .collect();
-        if rows.len() == pending.len() {
-            for t in ptraudit_classify::templates(&rows) {
-                for &m in &t.members {
-                    verdicts[m].apply_template(&t);
-                }
-            }
-        }
-    }
-    let write_err = |e: csv::Error| runtime(anyhow!(e));
-    for (line, v) in pending.drain(..).zip(verdicts) {
-        let reasons: Vec<&str> = v.codes().collect();
-        out.write_record([
-            line.ip.map(|a| a.to_string()).unwrap_or_default(),
-            // The name only: `score` may be negative and stays a number.
-            ptraudit_report::csv_guard(&line.name).into_owned(),
-            v.generic.to_string(),
-            v.score.to_string(),
-            reasons.join(";"),
-        ])
-        .map_err(write_err)?;
-        if let Some(label) = line.label {
-            match (v.generic, label) {
-                (true, true) => tally.tp += 1,
-                (true, false) => tally.fp += 1,
-                (false, true) => tally.fn_ += 1,
-                (false, false) => tally.tn += 1,
-            }
-            if v.generic != label {
-                tally.wrong.push(format!(
-                    "line {}: {} labelled {}, classified {} ({})",
-                    line.line_no,
-                    line.name,
-                    if label { "generic" } else { "custom" },
-                    if v.generic { "generic" } else { "custom" },
-                    reasons.join(";")
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-fn is_header(text: &str) -> bool {
-    let first = text
-        .split([',', '\t'])
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    matches!(first.as_str(), "ip" | "hostname" | "name")
-}
-
 pub(crate) fn run(args: ClassifyArgs) -> Result<u8, Failure> {
     if args.print_rules {
         print!("{}", ptraudit_classify::DEFAULT_RULES);
@@ -218,52 +82,25 @@ pub(crate) fn run(args: ClassifyArgs) -> Result<u8, Failure> {
         )),
     };
     let stdout = std::io::stdout();
-    let mut out = csv::Writer::from_writer(stdout.lock());
     let write_err = |e: csv::Error| runtime(anyhow!(e));
-    out.write_record(["ip", "hostname", "generic", "score", "reasons"])
-        .map_err(write_err)?;
-    let mut tally = Tally::default();
-    // Consecutive rows of one prefix (/24, /64) are held until the prefix changes, so
-    // the neighbourhood templates see them together; memory is one prefix's rows.
-    let mut pending: Vec<Line> = Vec::new();
+    let mut names = NameClassifier::new(rules, stdout.lock()).map_err(write_err)?;
     for (i, text) in reader.lines().enumerate() {
         let text = text.context("reading the input").map_err(usage)?;
-        if i == 0 && is_header(&text) {
+        if i == 0 && is_name_header(&text) {
             continue;
         }
-        let Some(line) = parse_line(&text, i + 1, args.eval)? else {
+        let Some(line) = parse_name_line(&text, i + 1, args.eval).map_err(usage)? else {
             continue;
         };
-        let key = line.ip.map(prefix_key);
-        if pending.last().and_then(|l| l.ip.map(prefix_key)) != key || key.is_none() {
-            flush(&rules, &mut pending, &mut out, &mut tally)?;
-        }
-        pending.push(line);
+        names.push(line).map_err(write_err)?;
     }
-    flush(&rules, &mut pending, &mut out, &mut tally)?;
-    let Tally {
-        tp,
-        fp,
-        fn_,
-        tn,
-        wrong,
-    } = tally;
-    out.flush().context("writing results").map_err(runtime)?;
+    names.finish().map_err(write_err)?;
+    names.flush().context("writing results").map_err(runtime)?;
     if args.eval {
-        let precision = tp as f64 / (tp + fp).max(1) as f64;
-        let recall = tp as f64 / (tp + fn_).max(1) as f64;
-        let f1 = if precision + recall > 0.0 {
-            2.0 * precision * recall / (precision + recall)
-        } else {
-            0.0
-        };
+        let evaluation = names.evaluation();
         let mut err = std::io::stderr().lock();
-        let _ = writeln!(
-            err,
-            "eval: {} rows, generic precision {precision:.4}, recall {recall:.4}, F1 {f1:.4} (tp {tp}, fp {fp}, fn {fn_}, tn {tn})",
-            tp + fp + fn_ + tn
-        );
-        for w in &wrong {
+        let _ = writeln!(err, "{evaluation}");
+        for w in &evaluation.wrong {
             let _ = writeln!(err, "  {}", ptraudit_report::printable(w));
         }
     }

@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use anyhow::{Context, anyhow};
 use clap::Args;
 use ptraudit_report::{AtomicFile, Format, GroupBy, Report, Summary, Writer, render_html};
-use ptraudit_scan::{Order, PrefixLens, ScanConfig, Shard, TargetSet};
+use ptraudit_scan::{Order, PrefixLens, ScanConfig, ScanJob, Shard, TargetSet};
 use ptraudit_testdns::{Server, Zones, fixtures_dir, load_truth};
 
-use crate::scan::{Prepared, close_writers, execute, write_summary};
+use crate::scan::{close_writers, execute, write_summary};
 use crate::{Failure, exit, runtime, usage};
 
 /// Arguments of `ptraudit demo`.
@@ -69,7 +69,7 @@ pub(crate) fn run(args: DemoArgs) -> Result<u8, Failure> {
             .map_err(|e| runtime(anyhow!(e)))?,
     ];
     let client = ptraudit_dns::ClientBuilder::new(vec![server.udp_addr()]);
-    let prepared = Prepared {
+    let prepared = ScanJob {
         targets,
         shard: Shard::ALL,
         order: Order::Linear,

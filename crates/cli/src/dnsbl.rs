@@ -4,7 +4,7 @@
 use anyhow::anyhow;
 use clap::Args;
 use ptraudit_scan::dnsbl::{Dnsbl, ListState, error_advice};
-use ptraudit_scan::{MAX_LISTS, Scanner};
+use ptraudit_scan::{Scanner, dnsbl_lists};
 
 use crate::{Failure, runtime, usage};
 
@@ -19,29 +19,10 @@ pub(crate) struct DnsblArgs {
 }
 
 impl DnsblArgs {
-    /// The lists, checked: exit 2 naming a bad value, a repeated list, or too many.
+    /// The lists, checked ([`dnsbl_lists`]): exit 2 naming a bad value, a repeated list,
+    /// or too many.
     pub(crate) fn parse(&self) -> Result<Vec<Dnsbl>, Failure> {
-        if self.lists.len() > MAX_LISTS {
-            return Err(usage(anyhow!(
-                "--dnsbl is given {} times: at most {MAX_LISTS} lists",
-                self.lists.len()
-            )));
-        }
-        let mut out: Vec<Dnsbl> = Vec::new();
-        for spec in &self.lists {
-            let list: Dnsbl = spec.trim().parse().map_err(usage)?;
-            if out.iter().any(|l| l.zone == list.zone) {
-                return Err(usage(anyhow!("--dnsbl {spec:?} is given twice")));
-            }
-            if out.iter().any(|l| l.name == list.name) {
-                return Err(usage(anyhow!(
-                    "--dnsbl {spec:?}: another list already reports as {:?}",
-                    list.name
-                )));
-            }
-            out.push(list);
-        }
-        Ok(out)
+        dnsbl_lists(&self.lists).map_err(usage)
     }
 }
 

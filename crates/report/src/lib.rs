@@ -66,27 +66,44 @@
 
 mod counts;
 mod csv_sink;
+mod dataset;
 mod file;
 mod html;
 mod hygiene;
 mod journal;
 mod jsonl;
+mod names;
+mod output;
 mod parquet_sink;
 mod read;
 mod schema;
 mod summary;
 mod text;
+mod walk_notes;
+mod walkthrough;
 mod writer;
 
 pub use crate::counts::Counts;
 pub use crate::csv_sink::CsvSink;
+pub use crate::dataset::{
+    DatasetError, ENDED_AT_KEY, OPTIONS_KEY, PartOrigin, RESOLVERS_KEY, SCAN_ID_KEY, SCHEMA_KEY,
+    SHARD_KEY, STARTED_AT_KEY, TARGETS_DIGEST_KEY, TARGETS_KEY, VERSION_KEY, check_parts,
+    dataset_files, dataset_metadata, digest, part_origin,
+};
 pub use crate::file::AtomicFile;
 pub use crate::html::render as render_html;
 pub use crate::hygiene::{Group, GroupBy, MAP_BLOCKS_KEPT, Overview8, Report};
 pub use crate::journal::{CheckpointFile, Checkpointed, JournalError, JournalState};
 pub use crate::jsonl::JsonlSink;
+pub use crate::names::{
+    Evaluation, NAME_COLUMNS, NameClassifier, NameLine, NameLineError, is_name_header,
+    parse_name_line,
+};
+pub use crate::output::{OutputError, check_output, output_format};
 pub use crate::parquet_sink::ParquetSink;
 pub use crate::read::{Format, ReadError, for_each_row, parquet_metadata, read_rows};
 pub use crate::summary::Summary;
 pub use crate::text::{csv_guard, printable, rfc3339};
+pub use crate::walk_notes::walk_notes;
+pub use crate::walkthrough::walkthrough;
 pub use crate::writer::Writer;

@@ -85,25 +85,34 @@
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 
+mod check_facts;
 mod checkpoint;
 pub mod dnsbl;
+mod dnsbl_lists;
 mod engine;
 #[cfg(test)]
 mod fuzz_shard;
+mod rate_policy;
 mod row;
+mod scan_job;
+mod shard_env;
 mod targets;
 mod templates;
 mod walk;
 
 pub use crate::checkpoint::Checkpoint;
+pub use crate::dnsbl_lists::{DnsblListsError, dnsbl_lists};
 pub use crate::engine::{
     Check, ForwardAnswer, ForwardMode, ListProblem, MAX_LISTS, Progress, ScanConfig, ScanError,
     ScanStats, Scanner, Stop,
 };
+pub use crate::rate_policy::{DEFAULT_REMOTE_RATE, HIGH_RATE, RateLimit, ZeroRate, is_local};
 pub use crate::row::{
     COLUMNS, Fcrdns, FcrdnsReason, Prefix, PrefixError, PrefixLens, Row, Sink, SinkError, Status,
     UnknownValue, VecSink, mail_ready,
 };
+pub use crate::scan_job::{JobError, JobRequest, ScanJob};
+pub use crate::shard_env::{ShardEnvError, argv_with_shard, fill_shard, shard_from_env};
 pub use crate::targets::{Order, Plan, Shard, Target, TargetError, TargetSet};
 pub use crate::templates::Templated;
 pub use crate::walk::{WalkPlan, WalkSummary};
