@@ -154,6 +154,11 @@ pub struct Outcome {
     /// records in the authority section): the server does not hold the name's zone. The
     /// status is then [`Status::NoData`], which here does not mean the name exists.
     pub referral: bool,
+    /// The zone that holds the name asked, when the reply said so: the owner of the SOA
+    /// record in the authority section of a negative reply (NXDOMAIN or NODATA, RFC 2308
+    /// §3). `None` for positive replies (resolvers send no authority section with them),
+    /// failures and timeouts.
+    pub zone: Option<Name>,
 }
 
 impl Outcome {
@@ -166,6 +171,7 @@ impl Outcome {
             rtt: None,
             via_tcp: false,
             referral: false,
+            zone: None,
         }
     }
 

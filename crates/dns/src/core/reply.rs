@@ -29,6 +29,9 @@ impl Core {
             lookup.query.query_type(),
             reply.answers,
         );
+        let zone = reply
+            .zone
+            .map(|owner| owner.unwrap_or_else(|| lookup.query.name().clone()));
         let attempts = lookup.attempts;
         if !via_tcp {
             self.on_answer(now, resolver, rtt);
@@ -49,6 +52,7 @@ impl Core {
             rtt: Some(rtt),
             via_tcp,
             referral: reply.referral,
+            zone,
         };
         if transient && self.config.retry_servfail && attempts < self.config.attempts {
             // The failed exchange is over: its IDs go to quarantine, the retry gets new ones.

@@ -1359,6 +1359,83 @@ fn referral_is_flagged_and_nodata_with_soa_is_not() {
     }
 }
 
+/// Issue 24: the zone that holds a name is learned from the SOA owner in a negative
+/// reply's authority section (NXDOMAIN and NODATA), including an owner compressed to
+/// the question (the name asked is the apex); positive replies name none.
+#[test]
+fn negative_replies_name_the_zone_by_their_soa() {
+    use hickory_proto::rr::rdata::SOA;
+    let t0 = Instant::now();
+    let mut c = core(&[R1], 2);
+    let soa = |owner: &str| {
+        Record::from_rdata(
+            name(owner),
+            300,
+            RData::SOA(SOA::new(
+                name("ns.isp.test."),
+                name("hostmaster.isp.test."),
+                1,
+                3600,
+                600,
+                86400,
+                300,
+            )),
+        )
+    };
+    let apex = "18.198.in-addr.arpa.";
+    let node = "0.18.198.in-addr.arpa.";
+    // (question, rcode, answers, authority, expected zone)
+    let cases = [
+        (
+            Q,
+            ResponseCode::NXDomain,
+            vec![],
+            vec![soa(apex)],
+            Some(apex),
+        ),
+        (
+            Q,
+            ResponseCode::NoError,
+            vec![],
+            vec![soa(apex)],
+            Some(apex),
+        ),
+        (
+            node,
+            ResponseCode::NoError,
+            vec![],
+            vec![soa(node)],
+            Some(node),
+        ),
+        (
+            Q,
+            ResponseCode::NoError,
+            vec![ptr(Q, "h.test.")],
+            vec![soa(apex)],
+            None,
+        ),
+        (Q, ResponseCode::NXDomain, vec![], vec![], None),
+    ];
+    for (i, (q, rcode, answers, authority, zone)) in cases.into_iter().enumerate() {
+        c.submit(name(q), RecordType::PTR, i as u64);
+        let s = transmit(&mut c, t0).unwrap();
+        let mut m = Message::response(s.query.metadata.id, s.query.metadata.op_code);
+        m.metadata.response_code = rcode;
+        m.metadata.authoritative = true;
+        m.add_queries(s.query.queries.clone());
+        for r in answers {
+            m.add_answer(r);
+        }
+        for r in authority {
+            m.add_authority(r);
+        }
+        c.handle_datagram(t0, s.socket, s.dest, &m.to_vec().unwrap());
+        let done = c.poll_completion().unwrap();
+        assert_eq!(done.tag, i as u64);
+        assert_eq!(done.outcome.zone, zone.map(name), "case {i}");
+    }
+}
+
 /// A simulated server for the scheduling tests: it takes up to `per_ms` queries a
 /// millisecond from a receive buffer of `buffer` datagrams (more are dropped, as a
 /// socket's buffer overflows), drops every `lose_every`-th query, and answers each

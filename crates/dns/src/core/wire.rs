@@ -23,6 +23,11 @@ pub(super) struct Reply {
     /// A referral: NOERROR, not authoritative, no answer, NS records (and no SOA) in
     /// the authority section — "ask elsewhere", not "this name exists".
     pub(super) referral: bool,
+    /// The owner of the SOA record in the authority section of a negative reply
+    /// (NXDOMAIN, or NOERROR without answer): the apex of the zone that holds the name
+    /// asked (RFC 2308 §3). `Some(None)`: the owner was written as a pointer to the
+    /// question, so the name asked is itself the apex.
+    pub(super) zone: Option<Option<Name>>,
 }
 
 /// Decodes only what the client needs: header, the one question (which must be `asked`),
@@ -62,29 +67,37 @@ pub(super) fn decode_reply(data: &[u8], asked: &Query, wire: &[u8]) -> Result<Re
     if !same {
         return Err(Reject::WrongQuestion);
     }
-    // The authority section is read only for an empty, non-authoritative NOERROR: the
-    // one case where it changes what the reply means (a referral from an authoritative
-    // server asked directly). Other replies never pay for it.
-    let referral = !header.metadata.truncation
+    // The authority section is read only for an empty NOERROR or an NXDOMAIN: where it
+    // changes what the reply means (a referral from an authoritative server asked
+    // directly) and where it names the zone that holds the name (the SOA of a negative
+    // answer). Positive replies never pay for it.
+    let rcode = header.metadata.response_code;
+    let mut referral = false;
+    let mut zone = None;
+    if !header.metadata.truncation
         && answers.is_empty()
-        && header.metadata.response_code == ResponseCode::NoError
-        && !header.metadata.authoritative
+        && matches!(rcode, ResponseCode::NoError | ResponseCode::NXDomain)
         && header.counts.authorities > 0
-        && {
-            let mut ns = false;
-            let mut soa = false;
-            for _ in 0..header.counts.authorities {
-                let r = read_answer(&mut decoder, data).ok_or(Reject::Malformed)?;
-                ns |= r.rtype == RecordType::NS;
-                soa |= r.rtype == RecordType::SOA;
+    {
+        let mut ns = false;
+        for _ in 0..header.counts.authorities {
+            let r = read_answer(&mut decoder, data).ok_or(Reject::Malformed)?;
+            ns |= r.rtype == RecordType::NS;
+            if r.rtype == RecordType::SOA && zone.is_none() {
+                zone = Some(r.owner);
             }
-            ns && !soa
-        };
+        }
+        referral = rcode == ResponseCode::NoError
+            && !header.metadata.authoritative
+            && ns
+            && zone.is_none();
+    }
     Ok(Reply {
         truncated: header.metadata.truncation,
         rcode: header.metadata.response_code,
         answers,
         referral,
+        zone,
     })
 }
 
